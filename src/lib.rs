@@ -1,0 +1,77 @@
+//! # irsa
+//!
+//! IAM Roles for Service Accounts (IRSA) on any Kubernetes cluster: self-managed, kubeadm, k3s,
+//! on-premises — not only EKS.
+//!
+//! IRSA lets a pod call AWS with short-lived credentials. The kube-apiserver signs a projected
+//! service-account token; AWS STS trusts the cluster's issuer as an IAM OIDC provider, whose
+//! discovery documents are hosted publicly (for example in S3); the pod exchanges its token for
+//! credentials with `AssumeRoleWithWebIdentity`; the role's trust policy decides by the token's
+//! `sub` and `aud`. This crate makes each of those steps typed, generated and checkable.
+//!
+//! ## Architecture
+//!
+//! ```text
+//!              src/bin/irsa.rs        CLI (feature `cli`)
+//!                    │
+//!               src/lib.rs            this map
+//!         ┌──────────┼──────────┐
+//!    provider/    policy/    webhook/   (features / later issues)
+//!         └────┬─────┘          │
+//!            token/             │       (later issue)
+//!              │                │
+//!            oidc  ─────────────┤       issuer URL, discovery document, JWKS, publishing plan
+//!              └──────┬─────────┘
+//!                    arn                RoleArn, OidcProviderArn, partitions
+//! ```
+//!
+//! The typed core ([`arn`], [`oidc`]) does no I/O, reads no clock and no environment, and builds
+//! with `--no-default-features`. Each concern has one `#[non_exhaustive]` error type next to
+//! its code.
+//!
+//! ## Getting started
+//!
+//! Publish a cluster's issuer in S3: turn the apiserver's service-account public key into the
+//! discovery documents, the bucket policy, the IAM provider and the apiserver flags.
+//!
+//! ```
+//! use irsa::oidc::{JwkSet, PublicKey, PublishingPlan, S3Issuer};
+//!
+//! # let sa_pub = "-----BEGIN PUBLIC KEY-----
+//! # MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEH6cuzP8XuD5wal6wf9M6xDljTOPL
+//! # X2i8uIp/C/ASqiIGUeeKQtX0/IR3qCXyThP/dbCiHrF3v1cuhBOHY8CLVg==
+//! # -----END PUBLIC KEY-----";
+//! let keys = JwkSet::from_public_keys(&PublicKey::from_pem(sa_pub)?)?;
+//! let issuer = S3Issuer::new("acme-irsa", "eu-west-1")?.with_prefix("prod")?.issuer();
+//! let plan = PublishingPlan::builder(issuer, keys).account("111122223333".parse()?).build()?;
+//!
+//! assert_eq!(plan.objects()[0].key, "prod/.well-known/openid-configuration");
+//! assert_eq!(plan.provider_url().condition_key("sub"), "acme-irsa.s3.eu-west-1.amazonaws.com/prod:sub");
+//! assert_eq!(plan.oidc_provider().client_ids, ["sts.amazonaws.com"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Features
+//!
+//! | feature    | default | what it adds |
+//! |------------|---------|--------------|
+//! | `provider` | yes     | web-identity credential provider for aws-config (not yet built: an empty gate) |
+//! | `webhook`  | no      | pod patch generator and AdmissionReview handling (not yet built: an empty gate) |
+//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, … |
+//!
+//! Without any feature the crate is the typed core: [`arn`] and [`oidc`].
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod arn;
+mod json;
+pub mod oidc;
