@@ -60,7 +60,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("{flag}");
     }
     println!("\n# public key for --service-account-key-file (this demo discards the private key;");
-    println!("# for a real cluster run: irsa discovery --public-key /etc/kubernetes/pki/sa.pub ...)");
+    println!(
+        "# for a real cluster run: irsa discovery --public-key /etc/kubernetes/pki/sa.pub ...)"
+    );
     print!("{}", public_key.to_pem());
     Ok(())
 }

@@ -668,7 +668,7 @@ pub enum KeyError {
     },
     /// The RSA modulus is too small or too large.
     #[error(
-        "the RSA key has {bits} bits: use a key of 2048 to 8192 bits (STS and kube-apiserver guidance is at least 2048)"
+        "the RSA key has {bits} bits: use a key of 2048 to 8192 bits (smaller ones can be forged, larger ones cannot be verified)"
     )]
     RsaSize {
         /// The modulus size in bits.

@@ -1,0 +1,231 @@
+//! `irsa discovery`: the issuer's documents, bucket policy, IAM provider and apiserver flags.
+
+use std::path::{Path, PathBuf};
+
+use irsa::arn::{AccountId, Partition};
+use irsa::oidc::{IssuerUrl, JwkSet, OpenIdConfiguration, PublicKey, PublishingPlan, S3Issuer};
+use serde_json::{Value, json};
+
+use crate::io::{CliError, read_input, read_text, write_atomic};
+
+/// Arguments of `irsa discovery`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("issuer-source").required(true).args(["issuer", "s3_bucket"])))]
+pub(crate) struct Args {
+    /// The issuer URL, exactly as kube-apiserver will put it in tokens (https, no port).
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+    /// Host the issuer in this S3 bucket (virtual-hosted: https://BUCKET.s3.REGION.amazonaws.com).
+    #[arg(long, value_name = "BUCKET", requires = "s3_region")]
+    s3_bucket: Option<String>,
+    /// The bucket's region.
+    #[arg(long, value_name = "REGION", requires = "s3_bucket")]
+    s3_region: Option<String>,
+    /// Key prefix inside the bucket, e.g. `clusters/prod`.
+    #[arg(long, value_name = "PREFIX", requires = "s3_bucket")]
+    s3_prefix: Option<String>,
+    /// End the S3 issuer with `/` (some guides do; either works when used consistently).
+    #[arg(long, requires = "s3_bucket")]
+    trailing_slash: bool,
+    /// A PEM file with public or private keys (e.g. /etc/kubernetes/pki/sa.pub); repeatable.
+    /// Only public halves are ever written.
+    #[arg(long, value_name = "FILE")]
+    public_key: Vec<PathBuf>,
+    /// A key set, e.g. from `kubectl get --raw /openid/v1/jwks`; repeatable, merged by kid.
+    #[arg(long, value_name = "FILE")]
+    jwks: Vec<PathBuf>,
+    /// The apiserver's discovery document (`kubectl get --raw /.well-known/openid-configuration`),
+    /// rehosted at the issuer.
+    #[arg(long, value_name = "FILE")]
+    openid_configuration: Option<PathBuf>,
+    /// An audience (IAM client ID) STS accepts; repeatable. Default: sts.amazonaws.com.
+    #[arg(long, value_name = "AUDIENCE")]
+    audience: Vec<String>,
+    /// The AWS account ID, to print the OIDC provider's ARN.
+    #[arg(long, value_name = "ID")]
+    account: Option<String>,
+    /// The partition of the provider ARN (aws, aws-cn, aws-us-gov). Default: the bucket's, or aws.
+    #[arg(long, value_name = "PARTITION")]
+    partition: Option<String>,
+    /// An issuer the cluster uses today; repeatable. Kept after the new one so its tokens stay
+    /// valid while pods pick up new tokens.
+    #[arg(long, value_name = "URL")]
+    existing_issuer: Vec<String>,
+    /// Write the files into DIR instead of printing one JSON object.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> Result<String, CliError> {
+    let issuer = issuer(&args)?;
+    let keys = keys(&args)?;
+    let mut builder = PublishingPlan::builder(issuer.clone(), keys);
+    let mut apiserver_issuer = None;
+    if let Some(path) = &args.openid_configuration {
+        let doc = OpenIdConfiguration::parse(&read_input("--openid-configuration", path)?)
+            .map_err(|e| {
+                CliError::input(format!("--openid-configuration {}", path.display()), e)
+            })?;
+        apiserver_issuer = Some(doc.issuer().clone());
+        builder = builder.configuration(doc);
+    }
+    for audience in &args.audience {
+        builder = builder.audience(audience.clone());
+    }
+    for existing in &args.existing_issuer {
+        builder = builder.existing_issuer(existing.clone());
+    }
+    if let Some(account) = &args.account {
+        let account: AccountId = account
+            .parse()
+            .map_err(|e| CliError::input(format!("--account {account}"), e))?;
+        builder = builder.account(account);
+    }
+    if let Some(partition) = &args.partition {
+        let partition: Partition = partition
+            .parse()
+            .map_err(|e| CliError::input(format!("--partition {partition}"), e))?;
+        builder = builder.partition(partition);
+    }
+    let plan = builder
+        .build()
+        .map_err(|e| CliError::input(issuer_flag(&args), e))?;
+    let notes = notes(&args, &plan, apiserver_issuer.as_ref());
+    match &args.out {
+        None => Ok(pretty(&summary(&plan, notes))),
+        Some(dir) => write_files(dir, &plan, notes),
+    }
+}
+
+fn issuer_flag(args: &Args) -> String {
+    match (&args.issuer, &args.s3_bucket) {
+        (Some(issuer), _) => format!("--issuer {issuer}"),
+        (None, Some(bucket)) => format!("--s3-bucket {bucket}"),
+        (None, None) => "issuer".to_owned(),
+    }
+}
+
+fn issuer(args: &Args) -> Result<IssuerUrl, CliError> {
+    if let Some(url) = &args.issuer {
+        return IssuerUrl::parse(url).map_err(|e| CliError::input(format!("--issuer {url}"), e));
+    }
+    let (Some(bucket), Some(region)) = (&args.s3_bucket, &args.s3_region) else {
+        return Err(CliError::input(
+            "--issuer",
+            "give --issuer URL, or --s3-bucket and --s3-region",
+        ));
+    };
+    let mut s3 = S3Issuer::new(bucket, region)
+        .map_err(|e| CliError::input(format!("--s3-bucket {bucket} --s3-region {region}"), e))?;
+    if let Some(prefix) = &args.s3_prefix {
+        s3 = s3
+            .with_prefix(prefix)
+            .map_err(|e| CliError::input(format!("--s3-prefix {prefix}"), e))?;
+    }
+    if args.trailing_slash {
+        s3 = s3.with_trailing_slash(true);
+    }
+    Ok(s3.issuer())
+}
+
+fn keys(args: &Args) -> Result<JwkSet, CliError> {
+    let mut set: Option<JwkSet> = None;
+    let mut add = |more: JwkSet, input: String| -> Result<(), CliError> {
+        set = Some(match set.take() {
+            None => more,
+            Some(set) => set.merge(&more).map_err(|e| CliError::input(input, e))?,
+        });
+        Ok(())
+    };
+    for path in &args.public_key {
+        let input = format!("--public-key {}", path.display());
+        let keys = PublicKey::from_pem(&read_text("--public-key", path)?)
+            .map_err(|e| CliError::input(input.clone(), e))?;
+        let more =
+            JwkSet::from_public_keys(&keys).map_err(|e| CliError::input(input.clone(), e))?;
+        add(more, input)?;
+    }
+    for path in &args.jwks {
+        let input = format!("--jwks {}", path.display());
+        let more = JwkSet::parse(&read_input("--jwks", path)?)
+            .map_err(|e| CliError::input(input.clone(), e))?;
+        add(more, input)?;
+    }
+    set.ok_or_else(|| {
+        CliError::input(
+            "--public-key",
+            "no keys given: pass the apiserver's service-account key with --public-key FILE (e.g. /etc/kubernetes/pki/sa.pub) or its key set with --jwks FILE",
+        )
+    })
+}
+
+/// Remarks about the inputs that do not stop the plan but need a person's attention.
+fn notes(args: &Args, plan: &PublishingPlan, apiserver_issuer: Option<&IssuerUrl>) -> Vec<String> {
+    let mut notes = plan.next_steps();
+    if let Some(current) = apiserver_issuer
+        && current != plan.issuer()
+        && !args.existing_issuer.iter().any(|e| e == current.as_str())
+    {
+        notes.push(format!(
+            "the given discovery document came from issuer {current}; pass it with --existing-issuer so running pods keep working during the switch"
+        ));
+    }
+    if plan.keys().keys().iter().any(|k| k.public_key().is_err()) {
+        notes.push("the key set holds keys that cannot verify tokens (unknown type, curve, alg or use); they are published unchanged".to_owned());
+    }
+    notes
+}
+
+fn summary(plan: &PublishingPlan, notes: Vec<String>) -> Value {
+    json!({
+        "issuer": plan.issuer(),
+        "provider_url": plan.provider_url(),
+        "provider_arn": plan.provider_arn(),
+        "condition_keys": {
+            "aud": plan.provider_url().condition_key("aud"),
+            "sub": plan.provider_url().condition_key("sub"),
+        },
+        "objects": plan.objects(),
+        "bucket_policy": plan.bucket_policy(),
+        "iam_oidc_provider": plan.oidc_provider(),
+        "kube_apiserver_flags": plan.apiserver_flags(),
+        "notes": notes,
+    })
+}
+
+fn pretty(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn write_files(dir: &Path, plan: &PublishingPlan, notes: Vec<String>) -> Result<String, CliError> {
+    let [discovery, jwks] = plan.objects();
+    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
+        (
+            dir.join(".well-known/openid-configuration"),
+            discovery.body.clone().into_bytes(),
+        ),
+        (dir.join("openid/v1/jwks"), jwks.body.clone().into_bytes()),
+    ];
+    if let Some(policy) = plan.bucket_policy() {
+        files.push((
+            dir.join("bucket-policy.json"),
+            (pretty(policy) + "\n").into_bytes(),
+        ));
+    }
+    files.push((
+        dir.join("iam-oidc-provider.json"),
+        (pretty(plan.oidc_provider()) + "\n").into_bytes(),
+    ));
+    let flags = plan.apiserver_flags().join("\n") + "\n";
+    files.push((dir.join("kube-apiserver-flags.txt"), flags.into_bytes()));
+    for (path, bytes) in &files {
+        write_atomic(path, bytes)?;
+    }
+    let written: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    Ok(pretty(&json!({
+        "issuer": plan.issuer(),
+        "provider_arn": plan.provider_arn(),
+        "written": written,
+        "notes": notes,
+    })))
+}

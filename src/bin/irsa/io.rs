@@ -1,0 +1,115 @@
+//! File input and output for the command line: bounded reads, atomic writes, and the error type
+//! that names the input at fault.
+
+use std::error::Error;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+/// The largest input file read, in bytes: keys and documents are a few KiB at most.
+const MAX_INPUT_BYTES: u64 = 1024 * 1024;
+
+/// A failure of one command, naming the input it concerns.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    /// The input at fault, e.g. `--public-key sa.pub`.
+    input: String,
+    source: Box<dyn Error + Send + Sync>,
+    exit_code: u8,
+}
+
+impl CliError {
+    /// Unusable input: exit code 2.
+    pub(crate) fn input(
+        input: impl Into<String>,
+        source: impl Into<Box<dyn Error + Send + Sync>>,
+    ) -> Self {
+        CliError {
+            input: input.into(),
+            source: source.into(),
+            exit_code: 2,
+        }
+    }
+
+    pub(crate) fn exit_code(&self) -> u8 {
+        self.exit_code
+    }
+}
+
+impl fmt::Display for CliError {
+    /// One line: the input, then every cause in the chain.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.input, self.source)?;
+        let mut cause = self.source.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
+/// Reads a whole input file of at most 1 MiB.
+pub(crate) fn read_input(flag: &str, path: &Path) -> Result<Vec<u8>, CliError> {
+    let name = || format!("{flag} {}", path.display());
+    let file = File::open(path)
+        .map_err(|e| CliError::input(name(), format!("cannot read the file ({e})")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::input(name(), format!("cannot read the file ({e})")))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(CliError::input(
+            name(),
+            "the file is larger than 1 MiB: is it the right file?",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads an input file that must be UTF-8 text.
+pub(crate) fn read_text(flag: &str, path: &Path) -> Result<String, CliError> {
+    String::from_utf8(read_input(flag, path)?).map_err(|_| {
+        CliError::input(
+            format!("{flag} {}", path.display()),
+            "the file is not UTF-8 text",
+        )
+    })
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed to disk
+/// and renamed over `path`, so readers see the old file or the new one, never half of one.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| {
+        CliError::input(
+            format!("--out {}", path.display()),
+            format!("cannot write ({e})"),
+        )
+    };
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    fs::create_dir_all(&dir).map_err(fail)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".irsa-")
+        .tempfile_in(&dir)
+        .map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    set_readable(tmp.path()).map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// Published documents are public: make them world-readable like any generated file.
+#[cfg(unix)]
+fn set_readable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_readable(_: &Path) -> std::io::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! `irsa`: IAM Roles for Service Accounts on any Kubernetes cluster, from the command line.
+//!
+//! Every subcommand prints JSON on stdout for machines. Exit codes: 0 success, 1 refused (a
+//! check that ran and said no), 2 unusable input, with one line on stderr naming the input and
+//! the fix.
+
+// The command line is where the process meets its environment and terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod discovery;
+mod io;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// IAM Roles for Service Accounts on any Kubernetes cluster.
+#[derive(Debug, Parser)]
+#[command(name = "irsa", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate the issuer's discovery documents, S3 bucket policy, IAM OIDC provider and
+    /// kube-apiserver flags.
+    Discovery(discovery::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            print!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // Clap explains over several lines; keep the promise of one line on stderr.
+            let rendered = e.to_string();
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|line| !line.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .collect();
+            let message = message.join(" ");
+            eprintln!(
+                "irsa: {} (see irsa --help)",
+                message.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Discovery(args) => discovery::run(args),
+    };
+    match result {
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("irsa: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The `irsa` binary, run as a user runs it: real files in, exit code, stdout and stderr out.
+
+// Tests report failure by panicking.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+fn data(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(path)
+}
+
+fn irsa<S: AsRef<str>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args(args.iter().map(AsRef::as_ref))
+        .output()
+        .expect("run irsa")
+}
+
+fn stdout_json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+/// Asserts exit code 2 and exactly one stderr line containing every fragment.
+fn assert_bad_input<S: AsRef<str> + std::fmt::Debug>(args: &[S], fragments: &[&str]) {
+    let output = irsa(args);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    for fragment in fragments {
+        assert!(
+            stderr.contains(fragment),
+            "{args:?}: {stderr:?} lacks {fragment:?}"
+        );
+    }
+}
+
+fn path(p: &str) -> String {
+    data(p).display().to_string()
+}
+
+#[test]
+fn out_dir_holds_kube_apiserver_identical_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("site");
+    let (rsa, ec) = (
+        path("k8s-vectors/rsa-public.pem"),
+        path("k8s-vectors/ecdsa-p256-private.pem"),
+    );
+    let summary = stdout_json(&irsa(&[
+        "discovery",
+        "--issuer",
+        "https://issuer.example.com",
+        "--public-key",
+        &rsa,
+        "--public-key",
+        &ec,
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let read = |name: &str| fs::read(out.join(name)).unwrap();
+    let vector = |name: &str| fs::read(data(name)).unwrap();
+    assert_eq!(
+        read(".well-known/openid-configuration"),
+        vector("k8s-vectors/openid-configuration.issuer-example.json")
+    );
+    assert_eq!(
+        read("openid/v1/jwks"),
+        vector("k8s-vectors/jwks.rsa-ecdsa.json")
+    );
+    assert_eq!(
+        String::from_utf8(read("iam-oidc-provider.json")).unwrap(),
+        "{\n  \"Url\": \"https://issuer.example.com\",\n  \"ClientIDList\": [\n    \"sts.amazonaws.com\"\n  ]\n}\n"
+    );
+    assert_eq!(
+        String::from_utf8(read("kube-apiserver-flags.txt")).unwrap(),
+        "--service-account-issuer=https://issuer.example.com\n\
+         --service-account-jwks-uri=https://issuer.example.com/openid/v1/jwks\n\
+         --api-audiences=https://issuer.example.com\n"
+    );
+    assert!(!out.join("bucket-policy.json").exists(), "not an S3 issuer");
+    assert_eq!(summary["written"].as_array().unwrap().len(), 4);
+    // No temporary files are left behind.
+    let leftovers: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".irsa-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn s3_issuer_with_prefix_trailing_slash_and_migration() {
+    let summary = stdout_json(&irsa(&[
+        "discovery",
+        "--s3-bucket",
+        "acme-irsa",
+        "--s3-region",
+        "cn-north-1",
+        "--s3-prefix",
+        "clusters/prod",
+        "--trailing-slash",
+        "--jwks",
+        &path("k8s-vectors/jwks.rsa-ecdsa.json"),
+        "--openid-configuration",
+        &path("k8s-vectors/openid-configuration.issuer-example.json"),
+        "--account",
+        "111122223333",
+        "--existing-issuer",
+        "https://kubernetes.default.svc.cluster.local",
+    ]));
+    let issuer = "https://acme-irsa.s3.cn-north-1.amazonaws.com.cn/clusters/prod/";
+    assert_eq!(summary["issuer"], issuer);
+    assert_eq!(
+        summary["provider_arn"],
+        "arn:aws-cn:iam::111122223333:oidc-provider/acme-irsa.s3.cn-north-1.amazonaws.com.cn/clusters/prod/"
+    );
+    assert_eq!(
+        summary["condition_keys"]["sub"],
+        "acme-irsa.s3.cn-north-1.amazonaws.com.cn/clusters/prod/:sub"
+    );
+    assert_eq!(
+        summary["bucket_policy"],
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "IrsaOidcDiscovery",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": [
+                    "arn:aws-cn:s3:::acme-irsa/clusters/prod/.well-known/openid-configuration",
+                    "arn:aws-cn:s3:::acme-irsa/clusters/prod/openid/v1/jwks"
+                ]
+            }]
+        })
+    );
+    assert_eq!(
+        summary["objects"][0]["body"],
+        format!(
+            r#"{{"issuer":"{issuer}","jwks_uri":"{issuer}openid/v1/jwks","response_types_supported":["id_token"],"subject_types_supported":["public"],"id_token_signing_alg_values_supported":["ES256","RS256"]}}"#
+        )
+    );
+    assert_eq!(
+        summary["kube_apiserver_flags"],
+        json!([
+            format!("--service-account-issuer={issuer}"),
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            format!("--service-account-jwks-uri={issuer}openid/v1/jwks"),
+            format!("--api-audiences={issuer},https://kubernetes.default.svc.cluster.local"),
+        ])
+    );
+    let notes = summary["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("came from issuer https://issuer.example.com")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn bad_inputs_exit_2_with_one_line_naming_input_and_fix() {
+    let rsa = path("k8s-vectors/rsa-public.pem");
+    let with_key = |issuer: &str, key: &str| {
+        ["discovery", "--issuer", issuer, "--public-key", key].map(str::to_owned)
+    };
+    assert_bad_input(
+        &with_key("https://a.example", "/nonexistent/sa.pub"),
+        &["--public-key /nonexistent/sa.pub", "cannot read the file"],
+    );
+    assert_bad_input(
+        &with_key("https://a.example", &path("k8s-vectors/README.txt")),
+        &[
+            "--public-key",
+            "no PEM block found",
+            "-----BEGIN PUBLIC KEY-----",
+        ],
+    );
+    assert_bad_input(
+        &with_key("https://a.example", &path("keys/rsa-1024-public.pem")),
+        &["rsa-1024-public.pem", "1024 bits", "2048"],
+    );
+    assert_bad_input(
+        &with_key("http://a.example", &rsa),
+        &["--issuer http://a.example", "\"https\""],
+    );
+    assert_bad_input(
+        &with_key("https://a.example/?x=1", &rsa),
+        &["--issuer https://a.example/?x=1", "query", "remove it"],
+    );
+    assert_bad_input(
+        &with_key("https://a.example:8443", &rsa),
+        &["--issuer https://a.example:8443", "port", "drop the port"],
+    );
+    assert_bad_input(
+        &[
+            "discovery",
+            "--s3-bucket",
+            "acme.irsa",
+            "--s3-region",
+            "us-east-1",
+            "--public-key",
+            &rsa,
+        ],
+        &["--s3-bucket acme.irsa", "dots", "CloudFront"],
+    );
+    assert_bad_input(
+        &[
+            "discovery",
+            "--issuer",
+            "https://a.example",
+            "--audience",
+            "https://a.example",
+            "--public-key",
+            &rsa,
+        ],
+        &["kube-apiserver audience", "sts.amazonaws.com"],
+    );
+    assert_bad_input(
+        &[
+            "discovery",
+            "--issuer",
+            "https://a.example",
+            "--account",
+            "12345",
+            "--public-key",
+            &rsa,
+        ],
+        &["--account 12345", "12 digits"],
+    );
+    assert_bad_input(
+        &["discovery", "--issuer", "https://a.example"],
+        &["no keys given", "--public-key FILE"],
+    );
+    assert_bad_input(
+        &["discovery", "--public-key", &rsa],
+        &["--issuer", "--s3-bucket"],
+    );
+}
