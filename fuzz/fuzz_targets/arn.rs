@@ -5,7 +5,9 @@ use irsa::arn::{OidcProviderArn, RoleArn};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(input) = std::str::from_utf8(data) else { return };
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(role) = input.parse::<RoleArn>() {
         assert_eq!(role.to_string(), input);
     }

@@ -6,11 +6,18 @@ use irsa::oidc::{IssuerUrl, S3Issuer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(input) = std::str::from_utf8(data) else { return };
-    let Ok(issuer) = IssuerUrl::parse(input) else { return };
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(issuer) = IssuerUrl::parse(input) else {
+        return;
+    };
     assert_eq!(issuer.as_str(), input);
     assert_eq!(IssuerUrl::parse(issuer.as_str()).as_ref(), Ok(&issuer));
-    assert_eq!(format!("https://{}{}", issuer.authority(), issuer.path()), input);
+    assert_eq!(
+        format!("https://{}{}", issuer.authority(), issuer.path()),
+        input
+    );
     assert!(issuer.jwks_uri().starts_with(issuer.base()));
     if let Ok(provider) = issuer.aws_provider_url() {
         assert_eq!(provider.issuer(), input);

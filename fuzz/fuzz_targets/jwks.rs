@@ -12,5 +12,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(again == set, "round trip changed the key set");
     assert_eq!(again.to_json(), json);
     let _ = set.algorithms();
-    let _ = set.merge(&again).expect("merging a set with itself adds nothing");
+    let _ = set
+        .merge(&again)
+        .expect("merging a set with itself adds nothing");
 });

@@ -5,9 +5,12 @@ use irsa::oidc::OpenIdConfiguration;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(doc) = OpenIdConfiguration::parse(data) else { return };
+    let Ok(doc) = OpenIdConfiguration::parse(data) else {
+        return;
+    };
     let json = doc.to_json();
-    let again = OpenIdConfiguration::parse(json.as_bytes()).expect("serialised document must parse");
+    let again =
+        OpenIdConfiguration::parse(json.as_bytes()).expect("serialised document must parse");
     assert!(again == doc, "round trip changed the document");
     assert_eq!(again.to_json(), json);
     let moved = doc.rehosted(doc.issuer());
