@@ -75,3 +75,4 @@
 pub mod arn;
 mod json;
 pub mod oidc;
+pub mod token;

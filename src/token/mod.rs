@@ -1,0 +1,39 @@
+//! Kubernetes service-account tokens: typed claims, the token as a secret, inspection without
+//! verification, and a [`Verifier`] that judges a token exactly as STS does.
+//!
+//! Everything here is pure: the clock is a parameter (`now`, seconds since the Unix epoch) and
+//! keys come from an [`oidc::JwkSet`](crate::oidc::JwkSet).
+//!
+//! What the verifier applies, in the order STS meets it:
+//! 1. structure: 4 to 20000 characters, three segments, strict unpadded base64url, JSON without
+//!    duplicate members, claims of the right JSON types;
+//! 2. header: `alg` one of RS256/384/512 or ES256/384/512 (`none`, `HS*`, `PS*` refused), no
+//!    `crit`;
+//! 3. provider: legacy secret-based tokens refused; `iss` equal to a configured issuer, byte for
+//!    byte (case and trailing `/` matter);
+//! 4. key: by `kid`; without `kid`, the one key that fits the algorithm, if exactly one does;
+//!    the key's type, curve and declared `alg` must fit the header's `alg`;
+//! 5. signature: ECDSA only in JOSE `r||s` form;
+//! 6. claims: `aud` contains a configured client ID; `sub` present; `exp` present and not past
+//!    beyond the skew (5 minutes by default, as STS); `nbf` and `iat`, when present, not in the
+//!    future beyond the skew.
+//!
+//! Each [`Rejection`] carries the STS error code it maps to, STS's message where it is known,
+//! and the precise local reason.
+
+mod cache;
+mod claims;
+mod jws;
+mod secret;
+mod verify;
+
+pub use claims::{
+    Audience, Claims, ClaimsError, Header, KubernetesClaims, LEGACY_ISSUER, LegacyClaims,
+    ObjectRef, STS_MAX_SUBJECT_LEN, Subject, SubjectError, TokenKind,
+};
+pub use jws::{MAX_TOKEN_LEN, MIN_TOKEN_LEN, MalformedToken, UnverifiedToken};
+pub use secret::{SecretError, WebIdentityToken};
+pub use verify::{
+    DEFAULT_CLOCK_SKEW, Rejection, StsErrorCode, VerifiedToken, Verifier, VerifierBuilder,
+    VerifierError,
+};

@@ -1,0 +1,667 @@
+//! The verifier: judges a token against an issuer's key set exactly as STS does, with the STS
+//! error it would answer and the precise local reason.
+
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
+
+use super::cache::TokenCache;
+use super::claims::{Claims, Header, Subject, TokenKind};
+use super::jws::{self, MalformedToken};
+use crate::oidc::{Curve, DEFAULT_AUDIENCE, IssuerUrl, JwkSet, JwsAlgorithm};
+
+/// The clock skew STS allows beyond `exp`: "IAM provides five minutes beyond the expiration
+/// time specified in the JWT to account for clock skew".
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// The error code STS answers a rejected `AssumeRoleWithWebIdentity` with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StsErrorCode {
+    /// `InvalidIdentityToken`.
+    InvalidIdentityToken,
+    /// `ExpiredTokenException`.
+    ExpiredTokenException,
+}
+
+impl StsErrorCode {
+    /// The code as STS writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StsErrorCode::InvalidIdentityToken => "InvalidIdentityToken",
+            StsErrorCode::ExpiredTokenException => "ExpiredTokenException",
+        }
+    }
+}
+
+impl fmt::Display for StsErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a token was rejected: the precise local reason. [`Rejection::sts_code`] and
+/// [`Rejection::sts_message`] give what STS answers for the same token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The token is not a well-formed compact JWS.
+    #[error("the token is malformed")]
+    Malformed(#[source] MalformedToken),
+    /// The header names an algorithm STS does not accept (`none`, `HS256`, `PS256`, …).
+    #[error(
+        "algorithm {alg:?} is not accepted: only RS256, RS384, RS512, ES256, ES384 and ES512 are"
+    )]
+    Algorithm {
+        /// The `alg` the header names.
+        alg: String,
+    },
+    /// The header has a `crit` member; no JWS extension is understood.
+    #[error("the header has a \"crit\" member, naming extensions nobody here understands")]
+    Critical,
+    /// The legacy secret-based token carries no audience and no expiry.
+    #[error(
+        "this is a legacy secret-based service-account token (issuer {iss:?}, no aud, no exp); IRSA needs a projected token with audience sts.amazonaws.com"
+    )]
+    LegacyToken {
+        /// The token's issuer.
+        iss: String,
+    },
+    /// The token has no `iss`.
+    #[error("the token has no \"iss\" claim")]
+    MissingIssuer,
+    /// `iss` is not the configured issuer.
+    #[error(
+        "the token's issuer {iss:?} is not the registered provider's issuer {expected:?} (compared exactly: case and trailing \"/\" matter)"
+    )]
+    UnknownIssuer {
+        /// The token's issuer.
+        iss: String,
+        /// The configured issuers.
+        expected: Vec<String>,
+    },
+    /// No key in the set has the header's `kid`.
+    #[error(
+        "no key with kid {kid:?} in the key set: the signing key is not published (or was rotated out)"
+    )]
+    UnknownKid {
+        /// The header's `kid`.
+        kid: String,
+    },
+    /// The key with the header's `kid` cannot verify this algorithm.
+    #[error("the key with kid {kid:?} cannot verify {alg} signatures: {why}")]
+    KeyMismatch {
+        /// The header's `kid`.
+        kid: String,
+        /// The header's algorithm.
+        alg: JwsAlgorithm,
+        /// Why the key does not fit.
+        why: String,
+    },
+    /// No `kid`, and not exactly one key fits the algorithm.
+    #[error(
+        "the token has no kid and {candidates} keys can verify {alg}: exactly one must, to pick a key without a kid"
+    )]
+    AmbiguousKey {
+        /// The header's algorithm.
+        alg: JwsAlgorithm,
+        /// How many keys fit.
+        candidates: usize,
+    },
+    /// An ECDSA signature of the wrong length (e.g. DER-encoded instead of JOSE `r||s`).
+    #[error("the {alg} signature is {len} bytes; JOSE requires r||s of exactly {expected} bytes")]
+    SignatureLength {
+        /// The algorithm.
+        alg: JwsAlgorithm,
+        /// The signature's length.
+        len: usize,
+        /// The length JOSE requires.
+        expected: usize,
+    },
+    /// The signature does not verify.
+    #[error(
+        "the signature does not verify with the key {kid:?}: the token was altered or signed by another key"
+    )]
+    BadSignature {
+        /// The kid of the key tried.
+        kid: Option<String>,
+    },
+    /// The token has no `aud`.
+    #[error("the token has no \"aud\" claim")]
+    MissingAudience,
+    /// No audience of the token is a configured client ID.
+    #[error("the token's audiences {aud:?} include none of the provider's client IDs {expected:?}")]
+    WrongAudience {
+        /// The token's audiences.
+        aud: Vec<String>,
+        /// The configured client IDs.
+        expected: Vec<String>,
+    },
+    /// The token has no `sub`.
+    #[error("the token has no \"sub\" claim")]
+    MissingSubject,
+    /// The token has no `exp`.
+    #[error("the token has no \"exp\" claim")]
+    MissingExpiry,
+    /// The token expired longer ago than the allowed skew.
+    #[error("the token expired at {exp}, {} s before now ({now}), beyond the {skew} s of allowed clock skew", now - exp)]
+    Expired {
+        /// The token's `exp`.
+        exp: i64,
+        /// The time of verification.
+        now: i64,
+        /// The allowed skew in seconds.
+        skew: i64,
+    },
+    /// `nbf` is later than now plus the skew.
+    #[error("the token is not valid before {nbf}, {} s after now ({now})", nbf - now)]
+    NotYetValid {
+        /// The token's `nbf`.
+        nbf: i64,
+        /// The time of verification.
+        now: i64,
+    },
+    /// `iat` is later than now plus the skew.
+    #[error("the token was issued at {iat}, {} s after now ({now}): check the clocks", iat - now)]
+    IssuedInFuture {
+        /// The token's `iat`.
+        iat: i64,
+        /// The time of verification.
+        now: i64,
+    },
+}
+
+impl Rejection {
+    /// The STS error code for this rejection.
+    pub fn sts_code(&self) -> StsErrorCode {
+        match self {
+            Rejection::Expired { .. } => StsErrorCode::ExpiredTokenException,
+            _ => StsErrorCode::InvalidIdentityToken,
+        }
+    }
+
+    /// The message STS gives, where it is known.
+    pub fn sts_message(&self) -> Option<String> {
+        match self {
+            Rejection::LegacyToken { iss } | Rejection::UnknownIssuer { iss, .. } => Some(format!(
+                "No OpenIDConnect provider found in your account for {iss}"
+            )),
+            Rejection::MissingAudience => Some("Missing a required claim: aud".to_owned()),
+            Rejection::WrongAudience { .. } => Some("Incorrect token audience".to_owned()),
+            Rejection::MissingSubject => Some("Missing a required claim: sub".to_owned()),
+            // The missing space before the second number is in STS's real message.
+            Rejection::Expired { exp, now, .. } => Some(format!(
+                "Token expired: current date/time {now} must be before the expiration date/time{exp}"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A token that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken(Arc<VerifiedInner>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct VerifiedInner {
+    alg: JwsAlgorithm,
+    kid: Option<String>,
+    claims: Claims<'static>,
+}
+
+impl VerifiedToken {
+    /// The algorithm it was signed with.
+    pub fn algorithm(&self) -> JwsAlgorithm {
+        self.0.alg
+    }
+
+    /// The `kid` of the key that verified it (the header's, or the only fitting key's).
+    pub fn kid(&self) -> Option<&str> {
+        self.0.kid.as_deref()
+    }
+
+    /// The verified claims.
+    pub fn claims(&self) -> &Claims<'static> {
+        &self.0.claims
+    }
+
+    /// The subject as a service account, if it is one.
+    pub fn subject(&self) -> Option<Subject> {
+        self.0
+            .claims
+            .sub
+            .as_deref()
+            .and_then(|s| Subject::parse(s).ok())
+    }
+}
+
+/// One usable key, parsed once for every algorithm it may verify.
+struct StoredKey {
+    kid: Option<String>,
+    /// Indexed by `alg_index`.
+    parsed: [Option<ParsedPublicKey>; 6],
+}
+
+/// The parsed keys of one key set.
+struct KeyStore {
+    keys: Vec<StoredKey>,
+}
+
+fn alg_index(alg: JwsAlgorithm) -> usize {
+    match alg {
+        JwsAlgorithm::ES256 => 0,
+        JwsAlgorithm::ES384 => 1,
+        JwsAlgorithm::ES512 => 2,
+        JwsAlgorithm::RS256 => 3,
+        JwsAlgorithm::RS384 => 4,
+        _ => 5,
+    }
+}
+
+fn verification(alg: JwsAlgorithm) -> &'static dyn VerificationAlgorithm {
+    match alg {
+        JwsAlgorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+        JwsAlgorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+        JwsAlgorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
+        JwsAlgorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        JwsAlgorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+        _ => &sig::RSA_PKCS1_2048_8192_SHA512,
+    }
+}
+
+impl KeyStore {
+    fn new(set: &JwkSet) -> KeyStore {
+        let mut keys = Vec::new();
+        for jwk in set.keys() {
+            let Ok(key) = jwk.public_key() else { continue };
+            let declared = jwk.alg().and_then(|a| a.parse::<JwsAlgorithm>().ok());
+            let mut parsed: [Option<ParsedPublicKey>; 6] = Default::default();
+            for alg in JwsAlgorithm::ALL {
+                let allowed = alg.fits(key.material()) && declared.is_none_or(|d| d == alg);
+                if allowed && let Some(slot) = parsed.get_mut(alg_index(alg)) {
+                    *slot = ParsedPublicKey::new(verification(alg), key.spki_der()).ok();
+                }
+            }
+            keys.push(StoredKey {
+                kid: jwk.kid().map(str::to_owned),
+                parsed,
+            });
+        }
+        KeyStore { keys }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Verifies tokens exactly as STS does for one IAM OIDC provider. Cheap to share across
+/// threads; keys are parsed once, when the verifier is built or its keys are replaced.
+///
+/// ```
+/// use irsa::oidc::JwkSet;
+/// use irsa::token::{Rejection, StsErrorCode, Verifier};
+///
+/// let keys = JwkSet::parse(include_bytes!("../../tests/data/k8s-vectors/jwks.rsa-ecdsa.json"))?;
+/// let verifier = Verifier::builder(&keys)
+///     .issuer("https://issuer.example.com".parse()?)
+///     .audience("sts.amazonaws.com")
+///     .build()?;
+///
+/// let token = include_str!("../../tests/data/k8s-vectors/token.bound.rs256.jwt");
+/// let verified = verifier.verify(token, 1_514_764_860)?; // the clock is injected
+/// assert_eq!(verified.claims().sub.as_deref(), Some("system:serviceaccount:myns:mysvcacct"));
+///
+/// let late = verifier.verify(token, 1_514_851_200 + 301).unwrap_err();
+/// assert_eq!(late.sts_code(), StsErrorCode::ExpiredTokenException);
+/// assert!(matches!(late, Rejection::Expired { .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Verifier {
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    skew: i64,
+    keys: RwLock<Arc<KeyStore>>,
+    cache: Option<TokenCache>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("skew", &self.skew)
+            .field("cached", &self.cache.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Verifier`].
+#[derive(Debug)]
+#[must_use]
+pub struct VerifierBuilder<'k> {
+    keys: &'k JwkSet,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    skew: Duration,
+    cache: Option<(usize, Duration)>,
+}
+
+impl<'k> VerifierBuilder<'k> {
+    /// Accepts tokens whose `iss` is exactly this issuer (repeatable).
+    pub fn issuer(mut self, issuer: IssuerUrl) -> Self {
+        self.issuers.push(issuer.as_str().to_owned());
+        self
+    }
+
+    /// Accepts tokens whose `aud` contains this client ID (repeatable). Without any,
+    /// `sts.amazonaws.com`.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// The clock skew allowed around `exp`, `nbf` and `iat`. Default: 5 minutes, as STS.
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.skew = skew;
+        self
+    }
+
+    /// Caches verified tokens: at most `capacity` entries, each kept until the token expires
+    /// (plus the skew) or for `ttl`, whichever is sooner. The cache is emptied when the keys are
+    /// replaced.
+    pub fn cache(mut self, capacity: usize, ttl: Duration) -> Self {
+        self.cache = Some((capacity, ttl));
+        self
+    }
+
+    /// Parses the keys and builds the verifier.
+    pub fn build(self) -> Result<Verifier, VerifierError> {
+        if self.issuers.is_empty() {
+            return Err(VerifierError::NoIssuer);
+        }
+        let store = KeyStore::new(self.keys);
+        if store.is_empty() {
+            return Err(VerifierError::NoUsableKey);
+        }
+        let audiences = if self.audiences.is_empty() {
+            vec![DEFAULT_AUDIENCE.to_owned()]
+        } else {
+            self.audiences
+        };
+        Ok(Verifier {
+            issuers: self.issuers,
+            audiences,
+            skew: i64::try_from(self.skew.as_secs()).unwrap_or(i64::MAX),
+            keys: RwLock::new(Arc::new(store)),
+            cache: self
+                .cache
+                .map(|(capacity, ttl)| TokenCache::new(capacity, ttl)),
+        })
+    }
+}
+
+impl Verifier {
+    /// Starts a verifier for tokens signed by keys in `keys`.
+    pub fn builder(keys: &JwkSet) -> VerifierBuilder<'_> {
+        VerifierBuilder {
+            keys,
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            skew: DEFAULT_CLOCK_SKEW,
+            cache: None,
+        }
+    }
+
+    /// Replaces the key set (after a rotation) and empties the cache.
+    pub fn replace_keys(&self, keys: &JwkSet) -> Result<(), VerifierError> {
+        let store = KeyStore::new(keys);
+        if store.is_empty() {
+            return Err(VerifierError::NoUsableKey);
+        }
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(store);
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
+        Ok(())
+    }
+
+    /// Verifies `token` at time `now` (seconds since the Unix epoch).
+    pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {
+        let Some(cache) = &self.cache else {
+            return self.verify_uncached(token, now);
+        };
+        if let Some(hit) = cache.get(token, now) {
+            return Ok(hit);
+        }
+        let verified = self.verify_uncached(token, now)?;
+        let claims = verified.claims();
+        let not_before = claims
+            .nbf
+            .into_iter()
+            .chain(claims.iat)
+            .max()
+            .map_or(i64::MIN, |t| t - self.skew);
+        let expires = claims
+            .exp
+            .map_or(i64::MIN, |exp| exp.saturating_add(self.skew));
+        cache.insert(token, &verified, now, not_before, expires);
+        Ok(verified)
+    }
+
+    fn verify_uncached(&self, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {
+        let segments = jws::split(token).map_err(Rejection::Malformed)?;
+        // One buffer for the three decoded segments.
+        let mut buf = vec![0u8; token.len()];
+        let (header_buf, rest) = buf.split_at_mut(segments.header.len());
+        let (payload_buf, signature_buf) = rest.split_at_mut(segments.payload.len());
+        let header_bytes = decode(segments.header, "header", header_buf)?;
+        let header = Header::from_json(header_bytes).map_err(|source| {
+            Rejection::Malformed(MalformedToken::Json {
+                segment: "header",
+                source,
+            })
+        })?;
+        let alg: JwsAlgorithm = header.alg.parse().map_err(|_| Rejection::Algorithm {
+            alg: header.alg.to_string(),
+        })?;
+        if header.crit {
+            return Err(Rejection::Critical);
+        }
+        let payload = decode(segments.payload, "payload", payload_buf)?;
+        let claims = Claims::from_json(payload).map_err(|source| {
+            Rejection::Malformed(MalformedToken::Json {
+                segment: "payload",
+                source,
+            })
+        })?;
+        let signature = decode(segments.signature, "signature", signature_buf)?;
+
+        // STS finds the provider by the (not yet verified) issuer.
+        if claims.kind() == TokenKind::Legacy {
+            return Err(Rejection::LegacyToken {
+                iss: claims.iss.as_deref().unwrap_or_default().to_owned(),
+            });
+        }
+        let iss = claims.iss.as_deref().ok_or(Rejection::MissingIssuer)?;
+        if !self.issuers.iter().any(|i| i == iss) {
+            return Err(Rejection::UnknownIssuer {
+                iss: iss.to_owned(),
+                expected: self.issuers.clone(),
+            });
+        }
+
+        let store = Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner));
+        let (kid, key) = select_key(&store, header.kid.as_deref(), alg)?;
+        if let Some(expected) = ecdsa_signature_len(alg)
+            && signature.len() != expected
+        {
+            return Err(Rejection::SignatureLength {
+                alg,
+                len: signature.len(),
+                expected,
+            });
+        }
+        key.verify_sig(segments.signing_input.as_bytes(), signature)
+            .map_err(|_| Rejection::BadSignature {
+                kid: kid.map(str::to_owned),
+            })?;
+
+        check_claims(&claims, &self.audiences, now, self.skew)?;
+        Ok(VerifiedToken(Arc::new(VerifiedInner {
+            alg,
+            kid: kid.map(str::to_owned),
+            claims: claims.into_owned(),
+        })))
+    }
+}
+
+fn decode<'b>(segment: &str, name: &'static str, out: &'b mut [u8]) -> Result<&'b [u8], Rejection> {
+    use base64::Engine as _;
+    if segment.is_empty() {
+        return Err(Rejection::Malformed(MalformedToken::Base64 {
+            segment: name,
+        }));
+    }
+    let len = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode_slice(segment, out)
+        .map_err(|_| Rejection::Malformed(MalformedToken::Base64 { segment: name }))?;
+    Ok(out.get(..len).unwrap_or_default())
+}
+
+fn ecdsa_signature_len(alg: JwsAlgorithm) -> Option<usize> {
+    let curve = match alg {
+        JwsAlgorithm::ES256 => Curve::P256,
+        JwsAlgorithm::ES384 => Curve::P384,
+        JwsAlgorithm::ES512 => Curve::P521,
+        _ => return None,
+    };
+    Some(2 * curve.coordinate_len())
+}
+
+fn select_key<'s>(
+    store: &'s KeyStore,
+    kid: Option<&str>,
+    alg: JwsAlgorithm,
+) -> Result<(Option<&'s str>, &'s ParsedPublicKey), Rejection> {
+    let index = alg_index(alg);
+    match kid {
+        Some(kid) => {
+            let key = store
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .ok_or_else(|| Rejection::UnknownKid {
+                    kid: kid.to_owned(),
+                })?;
+            let parsed = key
+                .parsed
+                .get(index)
+                .and_then(Option::as_ref)
+                .ok_or_else(|| Rejection::KeyMismatch {
+                    kid: kid.to_owned(),
+                    alg,
+                    why: "its type, curve or declared alg differs".to_owned(),
+                })?;
+            Ok((key.kid.as_deref(), parsed))
+        }
+        None => {
+            let fitting: Vec<_> = store
+                .keys
+                .iter()
+                .filter_map(|k| Some((k.kid.as_deref(), k.parsed.get(index)?.as_ref()?)))
+                .collect();
+            match fitting.as_slice() {
+                [only] => Ok(*only),
+                _ => Err(Rejection::AmbiguousKey {
+                    alg,
+                    candidates: fitting.len(),
+                }),
+            }
+        }
+    }
+}
+
+fn check_claims(
+    claims: &Claims<'_>,
+    audiences: &[String],
+    now: i64,
+    skew: i64,
+) -> Result<(), Rejection> {
+    let aud = claims.aud.as_ref().ok_or(Rejection::MissingAudience)?;
+    if !audiences.iter().any(|a| aud.contains(a)) {
+        return Err(Rejection::WrongAudience {
+            aud: aud.iter().map(str::to_owned).collect(),
+            expected: audiences.to_vec(),
+        });
+    }
+    if claims.sub.is_none() {
+        return Err(Rejection::MissingSubject);
+    }
+    let exp = claims.exp.ok_or(Rejection::MissingExpiry)?;
+    if now > exp.saturating_add(skew) {
+        return Err(Rejection::Expired { exp, now, skew });
+    }
+    if let Some(nbf) = claims.nbf
+        && now.saturating_add(skew) < nbf
+    {
+        return Err(Rejection::NotYetValid { nbf, now });
+    }
+    if let Some(iat) = claims.iat
+        && now.saturating_add(skew) < iat
+    {
+        return Err(Rejection::IssuedInFuture { iat, now });
+    }
+    Ok(())
+}
+
+/// Why a verifier could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifierError {
+    /// No issuer was configured.
+    #[error("no issuer configured: give the provider's issuer URL")]
+    NoIssuer,
+    /// The key set has no key usable for verification.
+    #[error("the key set has no key usable for verification (RSA or ECDSA with use \"sig\")")]
+    NoUsableKey,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_keeps_at_most_its_capacity_oldest_out_first() {
+        let keys = JwkSet::parse(include_bytes!(
+            "../../tests/data/k8s-vectors/jwks.rsa-ecdsa.json"
+        ))
+        .unwrap();
+        let issuer: IssuerUrl = "https://issuer.example.com".parse().unwrap();
+        let verifier = Verifier::builder(&keys)
+            .issuer(issuer.clone())
+            .audience(DEFAULT_AUDIENCE)
+            .audience(issuer.as_str())
+            .cache(2, Duration::from_secs(600))
+            .build()
+            .unwrap();
+        let tokens = [
+            include_str!("../../tests/data/k8s-vectors/token.bound.rs256.jwt"),
+            include_str!("../../tests/data/k8s-vectors/token.bound.es256.jwt"),
+            include_str!("../../tests/data/k8s-vectors/token.kube-audience-extended.rs256.jwt"),
+        ];
+        let now = 1_514_764_860;
+        for token in tokens {
+            verifier.verify(token, now).unwrap();
+        }
+        let cache = verifier.cache.as_ref().unwrap();
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(tokens[0], now).is_none());
+        assert!(cache.get(tokens[1], now).is_some() && cache.get(tokens[2], now).is_some());
+        // Not before the token's time (minus the skew), not at or after min(exp + skew, now + ttl).
+        assert!(cache.get(tokens[1], 1_514_764_800 - 301).is_none());
+        assert!(cache.get(tokens[1], now + 600).is_none());
+    }
+}
