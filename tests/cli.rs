@@ -256,3 +256,106 @@ fn bad_inputs_exit_2_with_one_line_naming_input_and_fix() {
         &["--issuer", "--s3-bucket"],
     );
 }
+
+fn verify_args(token: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "verify",
+        "--token",
+        &path(&format!("k8s-vectors/{token}")),
+        "--jwks",
+        &path("k8s-vectors/jwks.rsa-ecdsa.json"),
+        "--issuer",
+        "https://issuer.example.com",
+        "--now",
+        "1514764860",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}
+
+#[test]
+fn verify_accepts_the_vector_token() {
+    let output = irsa(&verify_args("token.bound.rs256.jwt", &[]));
+    let verdict = stdout_json(&output);
+    let claims: Value =
+        serde_json::from_slice(&fs::read(data("k8s-vectors/claims.bound.json")).unwrap()).unwrap();
+    assert_eq!(
+        verdict,
+        json!({
+            "valid": true,
+            "alg": "RS256",
+            "kid": "JHJehTTTZlsspKHT-GaJxK7Kd1NQgZJu3fyK6K_QDYU",
+            "claims": claims,
+            "warnings": [],
+        })
+    );
+}
+
+#[test]
+fn verify_refusals_exit_1_with_the_sts_error() {
+    let refused = |args: Vec<String>| {
+        let output = irsa(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let verdict: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(verdict["valid"], false);
+        verdict["error"].clone()
+    };
+    let mut late = verify_args("token.bound.rs256.jwt", &[]);
+    late[8] = "1514851501".into();
+    let expired = refused(late);
+    assert_eq!(expired["code"], "ExpiredTokenException");
+    assert_eq!(
+        expired["message"],
+        "Token expired: current date/time 1514851501 must be before the expiration date/time1514851200"
+    );
+    let tampered = refused(verify_args("token.bound.rs256.tampered-payload.jwt", &[]));
+    assert_eq!(tampered["code"], "InvalidIdentityToken");
+    assert_eq!(tampered["message"], Value::Null);
+    assert!(
+        tampered["reason"]
+            .as_str()
+            .unwrap()
+            .contains("signature does not verify"),
+        "{tampered}"
+    );
+    let audience = refused(verify_args(
+        "token.bound.rs256.jwt",
+        &["--audience", "other"],
+    ));
+    assert_eq!(audience["message"], "Incorrect token audience");
+    let legacy = refused(verify_args("token.legacy.rs256.jwt", &[]));
+    assert_eq!(
+        legacy["message"],
+        "No OpenIDConnect provider found in your account for kubernetes/serviceaccount"
+    );
+    assert!(
+        legacy["reason"].as_str().unwrap().contains("legacy"),
+        "{legacy}"
+    );
+}
+
+#[test]
+fn verify_bad_inputs_exit_2() {
+    let mut args = verify_args("token.bound.rs256.jwt", &[]);
+    args[2] = "/nonexistent/token".into();
+    assert_bad_input(
+        &args,
+        &["--token /nonexistent/token", "cannot read the file"],
+    );
+    let mut args = verify_args("token.bound.rs256.jwt", &[]);
+    args[4] = path("k8s-vectors/rsa-public.pem");
+    assert_bad_input(&args, &["--jwks", "not valid JSON"]);
+    let mut args = verify_args("token.bound.rs256.jwt", &[]);
+    args[6] = "http://issuer.example.com".into();
+    assert_bad_input(&args, &["--issuer http://issuer.example.com", "https"]);
+    let mut args = verify_args("token.bound.rs256.jwt", &[]);
+    args[8] = "soon".into();
+    assert_bad_input(&args, &["--now"]);
+}

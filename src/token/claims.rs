@@ -3,12 +3,11 @@
 //! buffer when they contain no escapes.
 
 use std::borrow::Cow;
-use std::cell::Cell;
-use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
+
+use super::scan::{Kind, Number, ScanError, Scanner};
 
 /// The issuer Kubernetes writes into legacy, secret-based tokens.
 pub const LEGACY_ISSUER: &str = "kubernetes/serviceaccount";
@@ -227,10 +226,7 @@ pub enum TokenKind {
 impl<'a> Claims<'a> {
     /// Decodes the JSON payload of a token.
     pub fn from_json(payload: &'a [u8]) -> Result<Claims<'a>, ClaimsError> {
-        let problem = Problem::default();
-        let mut de = serde_json::Deserializer::from_slice(payload);
-        let result = ClaimsSeed { problem: &problem }.deserialize(&mut de);
-        finish(&problem, result.and_then(|v| de.end().map(|()| v)))
+        claims(&mut Scanner::new(utf8(payload)?))
     }
 
     /// What kind of token these claims come from.
@@ -286,10 +282,7 @@ pub struct Header<'a> {
 impl<'a> Header<'a> {
     /// Decodes the JSON header of a token.
     pub fn from_json(header: &'a [u8]) -> Result<Header<'a>, ClaimsError> {
-        let problem = Problem::default();
-        let mut de = serde_json::Deserializer::from_slice(header);
-        let result = HeaderSeed { problem: &problem }.deserialize(&mut de);
-        finish(&problem, result.and_then(|v| de.end().map(|()| v)))
+        self::header(&mut Scanner::new(utf8(header)?))
     }
 
     /// A copy that owns its strings.
@@ -339,401 +332,200 @@ pub enum ClaimsError {
     },
 }
 
-/// Turns serde's error into the precise problem recorded while decoding, if any.
-fn finish<T>(problem: &Problem, result: Result<T, serde_json::Error>) -> Result<T, ClaimsError> {
-    result.map_err(|e| {
-        problem.take().unwrap_or(ClaimsError::Json {
-            reason: e.to_string(),
-        })
+impl From<ScanError> for ClaimsError {
+    fn from(e: ScanError) -> Self {
+        match e {
+            ScanError::Duplicate { member } => ClaimsError::Duplicate { member },
+            other => ClaimsError::Json {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+fn utf8(json: &[u8]) -> Result<&str, ClaimsError> {
+    std::str::from_utf8(json).map_err(|e| ClaimsError::Json {
+        reason: format!("not UTF-8 ({e})"),
     })
 }
 
-/// The first precise problem met while decoding; serde's own error then only unwinds.
-#[derive(Default)]
-struct Problem(Cell<Option<ClaimsError>>);
-
-impl Problem {
-    fn set<E: de::Error>(&self, problem: ClaimsError) -> E {
-        let first = self.0.take().unwrap_or(problem);
-        let message = first.to_string();
-        self.0.set(Some(first));
-        E::custom(message)
-    }
-
-    fn take(&self) -> Option<ClaimsError> {
-        self.0.take()
-    }
-
-    /// Reads the next value as `T`, recording a type error against `claim`.
-    fn value<'de, A, T>(
-        &self,
-        map: &mut A,
-        claim: &str,
-        expected: &'static str,
-    ) -> Result<T, A::Error>
-    where
-        A: MapAccess<'de>,
-        T: Deserialize<'de>,
-    {
-        map.next_value::<T>().map_err(|e| {
-            if e.to_string().starts_with("invalid type") {
-                self.set(ClaimsError::WrongType {
-                    claim: claim.to_owned(),
-                    expected,
-                })
-            } else {
-                e
-            }
-        })
-    }
-
-    fn seeded<'de, A, S>(&self, map: &mut A, seed: S) -> Result<S::Value, A::Error>
-    where
-        A: MapAccess<'de>,
-        S: DeserializeSeed<'de>,
-    {
-        map.next_value_seed(seed)
+fn wrong(claim: &str, expected: &'static str) -> ClaimsError {
+    ClaimsError::WrongType {
+        claim: claim.to_owned(),
+        expected,
     }
 }
 
-/// Member names seen in one object, to refuse duplicates.
-#[derive(Default)]
-struct Seen<'de> {
-    small: Vec<Cow<'de, str>>,
-    large: Option<HashSet<Cow<'de, str>>>,
+fn string<'a>(s: &mut Scanner<'a>, claim: &str) -> Result<Cow<'a, str>, ClaimsError> {
+    string_in(s, "", claim)
 }
 
-impl<'de> Seen<'de> {
-    const SMALL: usize = 16;
-
-    // The `Cow` is kept (a borrowed key is stored without copying it).
-    #[allow(clippy::ptr_arg)]
-    fn insert<E: de::Error>(&mut self, key: &Cow<'de, str>, problem: &Problem) -> Result<(), E> {
-        let fresh = match &mut self.large {
-            Some(set) => set.insert(key.clone()),
-            None if self.small.contains(key) => false,
-            None if self.small.len() < Self::SMALL => {
-                self.small.push(key.clone());
-                true
-            }
-            None => {
-                let mut set: HashSet<_> = self.small.drain(..).collect();
-                let fresh = set.insert(key.clone());
-                self.large = Some(set);
-                fresh
-            }
-        };
-        if fresh {
-            Ok(())
+/// A string member `field` of the object claim `parent` (named `parent.field` in errors, which
+/// are the only place the name is built).
+fn string_in<'a>(
+    s: &mut Scanner<'a>,
+    parent: &str,
+    field: &str,
+) -> Result<Cow<'a, str>, ClaimsError> {
+    if s.peek_kind()? != Kind::String {
+        let claim = if parent.is_empty() {
+            field.to_owned()
         } else {
-            Err(problem.set(ClaimsError::Duplicate {
-                member: key.to_string(),
-            }))
-        }
+            format!("{parent}.{field}")
+        };
+        return Err(ClaimsError::WrongType {
+            claim,
+            expected: "a string",
+        });
     }
-}
-
-/// A string that borrows from the input when it has no escapes.
-struct CowStr<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for CowStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = CowStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(V)
-    }
+    Ok(s.string()?)
 }
 
 /// A NumericDate: a JSON number of seconds; a fractional part is dropped.
-struct NumericDate(i64);
-
-impl<'de> Deserialize<'de> for NumericDate {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = NumericDate;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of seconds")
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<NumericDate, E> {
-                Ok(NumericDate(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
-                i64::try_from(v)
-                    .map(NumericDate)
-                    .map_err(|_| E::custom("time out of range"))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
-                if v.is_finite() && v.abs() < 9.0e15 {
-                    // In range, so the conversion is exact after flooring.
-                    #[allow(clippy::cast_possible_truncation)]
-                    Ok(NumericDate(v.floor() as i64))
-                } else {
-                    Err(E::custom("time out of range"))
-                }
-            }
-        }
-        deserializer.deserialize_any(V)
+fn date(s: &mut Scanner<'_>, claim: &str) -> Result<i64, ClaimsError> {
+    if s.peek_kind()? != Kind::Number {
+        return Err(wrong(claim, "a number"));
+    }
+    match s.number()? {
+        Number::Int(seconds) => Ok(seconds),
+        // In range, so flooring then converting is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        Number::Float(f) if f.is_finite() && f.abs() < 9.0e15 => Ok(f.floor() as i64),
+        Number::Float(_) => Err(wrong(claim, "a number of seconds in range")),
     }
 }
 
-struct AudienceDe<'de>(Audience<'de>);
-
-impl<'de> Deserialize<'de> for AudienceDe<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = AudienceDe<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or an array of strings")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<AudienceDe<'de>, E> {
-                Ok(AudienceDe(Audience::One(Cow::Borrowed(v))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<AudienceDe<'de>, E> {
-                Ok(AudienceDe(Audience::One(Cow::Owned(v.to_owned()))))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<AudienceDe<'de>, A::Error> {
-                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
-                while let Some(CowStr(a)) = seq.next_element()? {
-                    list.push(a);
-                }
-                Ok(AudienceDe(Audience::Many(list)))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-/// Skips any value, refusing duplicate member names inside it.
-struct StrictIgnore<'p> {
-    problem: &'p Problem,
-}
-
-impl<'de> DeserializeSeed<'de> for StrictIgnore<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StrictIgnore<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(StrictIgnore {
-                problem: self.problem,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = Seen::default();
-        while let Some(CowStr(key)) = map.next_key()? {
-            seen.insert(&key, self.problem)?;
-            map.next_value_seed(StrictIgnore {
-                problem: self.problem,
+fn audience<'a>(s: &mut Scanner<'a>) -> Result<Audience<'a>, ClaimsError> {
+    const EXPECTED: &str = "a string or an array of strings";
+    match s.peek_kind()? {
+        Kind::String => Ok(Audience::One(s.string()?)),
+        Kind::Array => {
+            let mut list = Vec::with_capacity(1);
+            s.array(|s| {
+                list.push(string(s, "aud").map_err(|_| wrong("aud", EXPECTED))?);
+                Ok::<(), ClaimsError>(())
             })?;
+            Ok(Audience::Many(list))
         }
-        Ok(())
+        _ => Err(wrong("aud", EXPECTED)),
     }
 }
 
-/// Implements a strict object decoder: `$seed` decodes `$value` by matching member names.
-macro_rules! object_seed {
-    ($seed:ident => $value:ty, $what:literal, |$self:ident, $map:ident, $out:ident, $key:ident| $body:block) => {
-        struct $seed<'p> {
-            problem: &'p Problem,
+fn object_ref<'a>(s: &mut Scanner<'a>, claim: &'static str) -> Result<ObjectRef<'a>, ClaimsError> {
+    if s.peek_kind()? != Kind::Object {
+        return Err(wrong(claim, "an object"));
+    }
+    let mut out = ObjectRef::default();
+    s.object(&["name", "uid"], |s, key| {
+        match key.as_ref() {
+            "name" => out.name = Some(string_in(s, claim, "name")?),
+            "uid" => out.uid = Some(string_in(s, claim, "uid")?),
+            _ => s.skip()?,
         }
+        Ok::<(), ClaimsError>(())
+    })?;
+    Ok(out)
+}
 
-        impl<'de> DeserializeSeed<'de> for $seed<'_> {
-            type Value = $value;
-            fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<$value, D::Error> {
-                deserializer.deserialize_map(self)
+fn kubernetes<'a>(s: &mut Scanner<'a>) -> Result<KubernetesClaims<'a>, ClaimsError> {
+    if s.peek_kind()? != Kind::Object {
+        return Err(wrong("kubernetes.io", "an object"));
+    }
+    let mut out = KubernetesClaims::default();
+    let names = [
+        "namespace",
+        "node",
+        "pod",
+        "secret",
+        "serviceaccount",
+        "warnafter",
+    ];
+    s.object(&names, |s, key| {
+        match key.as_ref() {
+            "namespace" => out.namespace = Some(string(s, "kubernetes.io.namespace")?),
+            "node" => out.node = Some(object_ref(s, "kubernetes.io.node")?),
+            "pod" => out.pod = Some(object_ref(s, "kubernetes.io.pod")?),
+            "secret" => out.secret = Some(object_ref(s, "kubernetes.io.secret")?),
+            "serviceaccount" => {
+                out.serviceaccount = Some(object_ref(s, "kubernetes.io.serviceaccount")?)
             }
+            "warnafter" => out.warnafter = Some(date(s, "kubernetes.io.warnafter")?),
+            _ => s.skip()?,
         }
+        Ok::<(), ClaimsError>(())
+    })?;
+    Ok(out)
+}
 
-        impl<'de> Visitor<'de> for $seed<'_> {
-            type Value = $value;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($what)
-            }
-            fn visit_map<A: MapAccess<'de>>($self, mut $map: A) -> Result<$value, A::Error> {
-                let mut $out = <$value>::default();
-                let mut seen = Seen::default();
-                while let Some(CowStr($key)) = $map.next_key()? {
-                    seen.insert(&$key, $self.problem)?;
-                    $body
+/// The member names of a claims object, in the order Kubernetes writes them.
+const CLAIM_NAMES: [&str; 12] = [
+    "aud",
+    "exp",
+    "iat",
+    "iss",
+    "jti",
+    "kubernetes.io",
+    "nbf",
+    "sub",
+    LEGACY_NAMESPACE,
+    LEGACY_SECRET_NAME,
+    LEGACY_SA_NAME,
+    LEGACY_SA_UID,
+];
+
+fn claims<'a>(s: &mut Scanner<'a>) -> Result<Claims<'a>, ClaimsError> {
+    let mut out = Claims::default();
+    s.object(&CLAIM_NAMES, |s, key| {
+        match key.as_ref() {
+            "aud" => out.aud = Some(audience(s)?),
+            "exp" => out.exp = Some(date(s, "exp")?),
+            "iat" => out.iat = Some(date(s, "iat")?),
+            "iss" => out.iss = Some(string(s, "iss")?),
+            "jti" => out.jti = Some(string(s, "jti")?),
+            "kubernetes.io" => out.kubernetes = Some(kubernetes(s)?),
+            "nbf" => out.nbf = Some(date(s, "nbf")?),
+            "sub" => out.sub = Some(string(s, "sub")?),
+            name @ (LEGACY_NAMESPACE | LEGACY_SECRET_NAME | LEGACY_SA_NAME | LEGACY_SA_UID) => {
+                let value = Some(string(s, name)?);
+                let legacy = out.legacy.get_or_insert_with(LegacyClaims::default);
+                match name {
+                    LEGACY_NAMESPACE => legacy.namespace = value,
+                    LEGACY_SECRET_NAME => legacy.secret_name = value,
+                    LEGACY_SA_NAME => legacy.service_account_name = value,
+                    _ => legacy.service_account_uid = value,
                 }
-                Ok($out)
             }
+            _ => s.skip()?,
         }
-    };
+        Ok::<(), ClaimsError>(())
+    })?;
+    s.end()?;
+    Ok(out)
 }
 
-fn string<'de, A: MapAccess<'de>>(
-    p: &Problem,
-    map: &mut A,
-    claim: &str,
-) -> Result<Option<Cow<'de, str>>, A::Error> {
-    p.value::<A, CowStr<'de>>(map, claim, "a string")
-        .map(|s| Some(s.0))
-}
-
-fn date<'de, A: MapAccess<'de>>(
-    p: &Problem,
-    map: &mut A,
-    claim: &str,
-) -> Result<Option<i64>, A::Error> {
-    p.value::<A, NumericDate>(map, claim, "a number")
-        .map(|d| Some(d.0))
-}
-
-object_seed!(RefSeed => ObjectRef<'de>, "an object reference", |self, map, out, key| {
-    match key.as_ref() {
-        "name" => out.name = string(self.problem, &mut map, "name")?,
-        "uid" => out.uid = string(self.problem, &mut map, "uid")?,
-        _ => self.problem.seeded(&mut map, StrictIgnore { problem: self.problem })?,
-    }
-});
-
-object_seed!(KubernetesSeed => KubernetesClaims<'de>, "the kubernetes.io claim", |self, map, out, key| {
-    let p = self.problem;
-    let reference = |map: &mut A, claim: &'static str| -> Result<Option<ObjectRef<'de>>, A::Error> {
-        map.next_value_seed(RefSeed { problem: p }).map(Some).map_err(|e| {
-            if e.to_string().starts_with("invalid type") {
-                p.set(ClaimsError::WrongType { claim: format!("kubernetes.io.{claim}"), expected: "an object" })
-            } else {
-                e
+fn header<'a>(s: &mut Scanner<'a>) -> Result<Header<'a>, ClaimsError> {
+    let (mut alg, mut kid, mut typ, mut crit) = (None, None, None, false);
+    s.object(&["alg", "kid", "typ", "crit"], |s, key| {
+        match key.as_ref() {
+            "alg" => alg = Some(string(s, "alg")?),
+            "kid" => kid = Some(string(s, "kid")?),
+            "typ" => typ = Some(string(s, "typ")?),
+            "crit" => {
+                crit = true;
+                s.skip()?;
             }
-        })
-    };
-    match key.as_ref() {
-        "namespace" => out.namespace = string(p, &mut map, "kubernetes.io.namespace")?,
-        "serviceaccount" => out.serviceaccount = reference(&mut map, "serviceaccount")?,
-        "pod" => out.pod = reference(&mut map, "pod")?,
-        "node" => out.node = reference(&mut map, "node")?,
-        "secret" => out.secret = reference(&mut map, "secret")?,
-        "warnafter" => out.warnafter = date(p, &mut map, "kubernetes.io.warnafter")?,
-        _ => p.seeded(&mut map, StrictIgnore { problem: p })?,
-    }
-});
-
-object_seed!(ClaimsSeed => Claims<'de>, "a JSON object of claims", |self, map, out, key| {
-    let p = self.problem;
-    match key.as_ref() {
-        "iss" => out.iss = string(p, &mut map, "iss")?,
-        "sub" => out.sub = string(p, &mut map, "sub")?,
-        "jti" => out.jti = string(p, &mut map, "jti")?,
-        "aud" => {
-            out.aud = Some(p.value::<A, AudienceDe<'de>>(&mut map, "aud", "a string or an array of strings")?.0)
+            _ => s.skip()?,
         }
-        "exp" => out.exp = date(p, &mut map, "exp")?,
-        "iat" => out.iat = date(p, &mut map, "iat")?,
-        "nbf" => out.nbf = date(p, &mut map, "nbf")?,
-        "kubernetes.io" => {
-            let claims = map.next_value_seed(KubernetesSeed { problem: p }).map_err(|e| {
-                if e.to_string().starts_with("invalid type") {
-                    p.set(ClaimsError::WrongType { claim: "kubernetes.io".to_owned(), expected: "an object" })
-                } else {
-                    e
-                }
-            })?;
-            out.kubernetes = Some(claims);
-        }
-        LEGACY_NAMESPACE | LEGACY_SECRET_NAME | LEGACY_SA_NAME | LEGACY_SA_UID => {
-            let value = string(p, &mut map, &key)?;
-            let legacy = out.legacy.get_or_insert_with(LegacyClaims::default);
-            match key.as_ref() {
-                LEGACY_NAMESPACE => legacy.namespace = value,
-                LEGACY_SECRET_NAME => legacy.secret_name = value,
-                LEGACY_SA_NAME => legacy.service_account_name = value,
-                _ => legacy.service_account_uid = value,
-            }
-        }
-        _ => p.seeded(&mut map, StrictIgnore { problem: p })?,
-    }
-});
-
-object_seed!(HeaderFields => HeaderDraft<'de>, "a JSON object header", |self, map, out, key| {
-    let p = self.problem;
-    match key.as_ref() {
-        "alg" => out.alg = string(p, &mut map, "alg")?,
-        "kid" => out.kid = string(p, &mut map, "kid")?,
-        "typ" => out.typ = string(p, &mut map, "typ")?,
-        "crit" => {
-            out.crit = true;
-            p.seeded(&mut map, StrictIgnore { problem: p })?;
-        }
-        _ => p.seeded(&mut map, StrictIgnore { problem: p })?,
-    }
-});
-
-#[derive(Default)]
-struct HeaderDraft<'a> {
-    alg: Option<Cow<'a, str>>,
-    kid: Option<Cow<'a, str>>,
-    typ: Option<Cow<'a, str>>,
-    crit: bool,
-}
-
-struct HeaderSeed<'p> {
-    problem: &'p Problem,
-}
-
-impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
-    type Value = Header<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Header<'de>, D::Error> {
-        let draft = HeaderFields {
-            problem: self.problem,
-        }
-        .deserialize(deserializer)?;
-        let Some(alg) = draft.alg else {
-            return Err(self.problem.set(ClaimsError::Missing { member: "alg" }));
-        };
-        Ok(Header {
-            alg,
-            kid: draft.kid,
-            typ: draft.typ,
-            crit: draft.crit,
-        })
-    }
+        Ok::<(), ClaimsError>(())
+    })?;
+    s.end()?;
+    let alg = alg.ok_or(ClaimsError::Missing { member: "alg" })?;
+    Ok(Header {
+        alg,
+        kid,
+        typ,
+        crit,
+    })
 }
 
 /// A Kubernetes service-account subject, `system:serviceaccount:NAMESPACE:NAME`.

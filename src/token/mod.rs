@@ -24,6 +24,7 @@
 mod cache;
 mod claims;
 mod jws;
+mod scan;
 mod secret;
 mod verify;
 

@@ -9,6 +9,7 @@
 
 mod discovery;
 mod io;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,9 @@ enum Command {
     /// Generate the issuer's discovery documents, S3 bucket policy, IAM OIDC provider and
     /// kube-apiserver flags.
     Discovery(discovery::Args),
+    /// Judge a service-account token as STS would: exit 0 valid, 1 refused (with the STS error
+    /// and the precise reason).
+    Verify(verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,12 +59,17 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Discovery(args) => discovery::run(args),
+        Command::Discovery(args) => discovery::run(args).map(|output| (output, false)),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
-        Ok(output) => {
+        Ok((output, refused)) => {
             println!("{output}");
-            ExitCode::SUCCESS
+            if refused {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("irsa: {e}");
