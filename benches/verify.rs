@@ -8,7 +8,12 @@
 //!   `DecodingKey` and iss/aud/exp validation, the usual choice in Rust.
 //! - `irsa_verify_es256`, `irsa_verify_cached_rs256`: the ECDSA path and a cache hit.
 
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 use std::time::Duration;

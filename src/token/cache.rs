@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ struct Entry {
     /// The entry answers for `not_before <= now < expires_at`.
     not_before: i64,
     expires_at: i64,
+    /// The key-set generation the token was verified under.
+    generation: u64,
 }
 
 #[derive(Default)]
@@ -35,6 +38,9 @@ pub(crate) struct TokenCache {
     ttl: i64,
     hasher: foldhash::quality::RandomState,
     entries: Mutex<Entries>,
+    /// Bumped whenever the keys change: entries of an older generation are never served, even
+    /// one inserted by a verification that raced with the change.
+    generation: AtomicU64,
 }
 
 impl TokenCache {
@@ -44,6 +50,7 @@ impl TokenCache {
             ttl: i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
             hasher: foldhash::quality::RandomState::default(),
             entries: Mutex::new(Entries::default()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -51,7 +58,7 @@ impl TokenCache {
         let hash = self.hasher.hash_one(token);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = entries.by_hash.get(&hash)?;
-        if **entry.token != *token {
+        if **entry.token != *token || entry.generation != self.generation() {
             return None;
         }
         if now >= entry.expires_at {
@@ -61,6 +68,12 @@ impl TokenCache {
         (now >= entry.not_before).then(|| entry.verified.clone())
     }
 
+    /// The current key-set generation; read it before verifying a token to insert.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn insert(
         &self,
         token: &str,
@@ -68,6 +81,7 @@ impl TokenCache {
         now: i64,
         not_before: i64,
         expires: i64,
+        generation: u64,
     ) {
         if self.capacity == 0 {
             return;
@@ -87,6 +101,7 @@ impl TokenCache {
             verified: verified.clone(),
             not_before,
             expires_at,
+            generation,
         };
         if by_hash.insert(hash, entry).is_none() {
             order.push_back(hash);
@@ -97,7 +112,11 @@ impl TokenCache {
         }
     }
 
+    /// Forgets every entry; called after the keys were replaced.
     pub(crate) fn clear(&self) {
+        // First the generation, so that an entry inserted from now on by a verification that
+        // used the old keys is already stale.
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.by_hash.clear();
         entries.order.clear();

@@ -226,7 +226,12 @@ pub enum TokenKind {
 impl<'a> Claims<'a> {
     /// Decodes the JSON payload of a token.
     pub fn from_json(payload: &'a [u8]) -> Result<Claims<'a>, ClaimsError> {
-        claims(&mut Scanner::new(utf8(payload)?))
+        Claims::from_json_str(utf8(payload)?)
+    }
+
+    /// Decodes the JSON payload of a token, already known to be UTF-8.
+    pub(crate) fn from_json_str(payload: &'a str) -> Result<Claims<'a>, ClaimsError> {
+        claims(&mut Scanner::new(payload))
     }
 
     /// What kind of token these claims come from.
@@ -416,13 +421,20 @@ fn object_ref<'a>(s: &mut Scanner<'a>, claim: &'static str) -> Result<ObjectRef<
         return Err(wrong(claim, "an object"));
     }
     let mut out = ObjectRef::default();
-    s.object(&["name", "uid"], |s, key| {
-        match key.as_ref() {
-            "name" => out.name = Some(string_in(s, claim, "name")?),
-            "uid" => out.uid = Some(string_in(s, claim, "uid")?),
-            _ => s.skip()?,
-        }
-        Ok::<(), ClaimsError>(())
+    // Each callback returns a distinct bit per known member, so duplicates are caught
+    // without comparing names twice; unknown members are skipped (and still checked).
+    s.object(|s, key| {
+        Ok::<_, ClaimsError>(Some(match key {
+            "name" => {
+                out.name = Some(string_in(s, claim, "name")?);
+                0
+            }
+            "uid" => {
+                out.uid = Some(string_in(s, claim, "uid")?);
+                1
+            }
+            _ => return s.skip().map(|()| None).map_err(Into::into),
+        }))
     })?;
     Ok(out)
 }
@@ -432,72 +444,98 @@ fn kubernetes<'a>(s: &mut Scanner<'a>) -> Result<KubernetesClaims<'a>, ClaimsErr
         return Err(wrong("kubernetes.io", "an object"));
     }
     let mut out = KubernetesClaims::default();
-    let names = [
-        "namespace",
-        "node",
-        "pod",
-        "secret",
-        "serviceaccount",
-        "warnafter",
-    ];
-    s.object(&names, |s, key| {
-        match key.as_ref() {
-            "namespace" => out.namespace = Some(string(s, "kubernetes.io.namespace")?),
-            "node" => out.node = Some(object_ref(s, "kubernetes.io.node")?),
-            "pod" => out.pod = Some(object_ref(s, "kubernetes.io.pod")?),
-            "secret" => out.secret = Some(object_ref(s, "kubernetes.io.secret")?),
-            "serviceaccount" => {
-                out.serviceaccount = Some(object_ref(s, "kubernetes.io.serviceaccount")?)
+    s.object(|s, key| {
+        Ok::<_, ClaimsError>(Some(match key {
+            "namespace" => {
+                out.namespace = Some(string(s, "kubernetes.io.namespace")?);
+                0
             }
-            "warnafter" => out.warnafter = Some(date(s, "kubernetes.io.warnafter")?),
-            _ => s.skip()?,
-        }
-        Ok::<(), ClaimsError>(())
+            "node" => {
+                out.node = Some(object_ref(s, "kubernetes.io.node")?);
+                1
+            }
+            "pod" => {
+                out.pod = Some(object_ref(s, "kubernetes.io.pod")?);
+                2
+            }
+            "secret" => {
+                out.secret = Some(object_ref(s, "kubernetes.io.secret")?);
+                3
+            }
+            "serviceaccount" => {
+                out.serviceaccount = Some(object_ref(s, "kubernetes.io.serviceaccount")?);
+                4
+            }
+            "warnafter" => {
+                out.warnafter = Some(date(s, "kubernetes.io.warnafter")?);
+                5
+            }
+            _ => return s.skip().map(|()| None).map_err(Into::into),
+        }))
     })?;
     Ok(out)
 }
 
-/// The member names of a claims object, in the order Kubernetes writes them.
-const CLAIM_NAMES: [&str; 12] = [
-    "aud",
-    "exp",
-    "iat",
-    "iss",
-    "jti",
-    "kubernetes.io",
-    "nbf",
-    "sub",
-    LEGACY_NAMESPACE,
-    LEGACY_SECRET_NAME,
-    LEGACY_SA_NAME,
-    LEGACY_SA_UID,
-];
-
 fn claims<'a>(s: &mut Scanner<'a>) -> Result<Claims<'a>, ClaimsError> {
     let mut out = Claims::default();
-    s.object(&CLAIM_NAMES, |s, key| {
-        match key.as_ref() {
-            "aud" => out.aud = Some(audience(s)?),
-            "exp" => out.exp = Some(date(s, "exp")?),
-            "iat" => out.iat = Some(date(s, "iat")?),
-            "iss" => out.iss = Some(string(s, "iss")?),
-            "jti" => out.jti = Some(string(s, "jti")?),
-            "kubernetes.io" => out.kubernetes = Some(kubernetes(s)?),
-            "nbf" => out.nbf = Some(date(s, "nbf")?),
-            "sub" => out.sub = Some(string(s, "sub")?),
+    s.object(|s, key| {
+        Ok::<_, ClaimsError>(Some(match key {
+            "aud" => {
+                out.aud = Some(audience(s)?);
+                0
+            }
+            "exp" => {
+                out.exp = Some(date(s, "exp")?);
+                1
+            }
+            "iat" => {
+                out.iat = Some(date(s, "iat")?);
+                2
+            }
+            "iss" => {
+                out.iss = Some(string(s, "iss")?);
+                3
+            }
+            "jti" => {
+                out.jti = Some(string(s, "jti")?);
+                4
+            }
+            "kubernetes.io" => {
+                out.kubernetes = Some(kubernetes(s)?);
+                5
+            }
+            "nbf" => {
+                out.nbf = Some(date(s, "nbf")?);
+                6
+            }
+            "sub" => {
+                out.sub = Some(string(s, "sub")?);
+                7
+            }
             name @ (LEGACY_NAMESPACE | LEGACY_SECRET_NAME | LEGACY_SA_NAME | LEGACY_SA_UID) => {
                 let value = Some(string(s, name)?);
                 let legacy = out.legacy.get_or_insert_with(LegacyClaims::default);
                 match name {
-                    LEGACY_NAMESPACE => legacy.namespace = value,
-                    LEGACY_SECRET_NAME => legacy.secret_name = value,
-                    LEGACY_SA_NAME => legacy.service_account_name = value,
-                    _ => legacy.service_account_uid = value,
+                    LEGACY_NAMESPACE => {
+                        legacy.namespace = value;
+                        8
+                    }
+                    LEGACY_SECRET_NAME => {
+                        legacy.secret_name = value;
+                        9
+                    }
+                    LEGACY_SA_NAME => {
+                        legacy.service_account_name = value;
+                        10
+                    }
+                    _ => {
+                        legacy.service_account_uid = value;
+                        11
+                    }
                 }
             }
-            _ => s.skip()?,
-        }
-        Ok::<(), ClaimsError>(())
+            _ => return s.skip().map(|()| None).map_err(Into::into),
+        }))
     })?;
     s.end()?;
     Ok(out)
@@ -505,18 +543,27 @@ fn claims<'a>(s: &mut Scanner<'a>) -> Result<Claims<'a>, ClaimsError> {
 
 fn header<'a>(s: &mut Scanner<'a>) -> Result<Header<'a>, ClaimsError> {
     let (mut alg, mut kid, mut typ, mut crit) = (None, None, None, false);
-    s.object(&["alg", "kid", "typ", "crit"], |s, key| {
-        match key.as_ref() {
-            "alg" => alg = Some(string(s, "alg")?),
-            "kid" => kid = Some(string(s, "kid")?),
-            "typ" => typ = Some(string(s, "typ")?),
+    s.object(|s, key| {
+        Ok::<_, ClaimsError>(Some(match key {
+            "alg" => {
+                alg = Some(string(s, "alg")?);
+                0
+            }
+            "kid" => {
+                kid = Some(string(s, "kid")?);
+                1
+            }
+            "typ" => {
+                typ = Some(string(s, "typ")?);
+                2
+            }
             "crit" => {
                 crit = true;
                 s.skip()?;
+                3
             }
-            _ => s.skip()?,
-        }
-        Ok::<(), ClaimsError>(())
+            _ => return s.skip().map(|()| None).map_err(Into::into),
+        }))
     })?;
     s.end()?;
     let alg = alg.ok_or(ClaimsError::Missing { member: "alg" })?;

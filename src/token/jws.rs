@@ -1,9 +1,7 @@
 //! The compact JWS form of a token: splitting, strict base64url, and inspection without
 //! verification.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
+use super::b64;
 use super::claims::{Claims, ClaimsError, Header};
 
 /// The shortest token STS accepts, in characters.
@@ -62,8 +60,11 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, MalformedToken> {
     if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&len) {
         return Err(MalformedToken::Length { len });
     }
-    let mut dots = token.match_indices('.').map(|(i, _)| i);
-    let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
+    // A dot in the signature segment is caught when it fails to decode (see `decode_segment`),
+    // which spares scanning it here.
+    let first = token.find('.');
+    let second = first.and_then(|f| token.get(f + 1..)?.find('.').map(|s| f + 1 + s));
+    let (Some(first), Some(second)) = (first, second) else {
         return Err(MalformedToken::Segments {
             segments: token.split('.').count(),
         });
@@ -84,12 +85,30 @@ pub(crate) fn decode_into(
     out: &mut Vec<u8>,
 ) -> Result<(), MalformedToken> {
     out.clear();
-    if segment.is_empty() {
-        return Err(MalformedToken::Base64 { segment: name });
-    }
-    URL_SAFE_NO_PAD
-        .decode_vec(segment, out)
-        .map_err(|_| MalformedToken::Base64 { segment: name })
+    out.resize(b64::decoded_len(segment.len()), 0);
+    let len = decode_segment(segment, name, out)?.len();
+    out.truncate(len);
+    Ok(())
+}
+
+/// Decodes one non-empty segment into the front of `out` (at least
+/// `b64::decoded_len(segment.len())` bytes), returning the decoded bytes.
+pub(crate) fn decode_segment<'o>(
+    segment: &str,
+    name: &'static str,
+    out: &'o mut [u8],
+) -> Result<&'o [u8], MalformedToken> {
+    let len = (!segment.is_empty())
+        .then(|| b64::decode(segment.as_bytes(), out))
+        .flatten()
+        .ok_or_else(|| match segment.matches('.').count() {
+            0 => MalformedToken::Base64 { segment: name },
+            // Only the signature segment can hold a dot: the token has more than 3 segments.
+            extra => MalformedToken::Segments {
+                segments: 3 + extra,
+            },
+        })?;
+    Ok(out.get(..len).unwrap_or_default())
 }
 
 /// A token's header and claims, read **without checking the signature or any claim**.
@@ -160,8 +179,11 @@ mod tests {
             split("ab.cd").err(),
             Some(MalformedToken::Segments { segments: 2 })
         );
+        // Extra dots end up in the signature segment, which then fails to decode as such.
+        let signature = split("a.b.c.d").map(|s| s.signature).ok();
+        assert_eq!(signature, Some("c.d"));
         assert_eq!(
-            split("a.b.c.d").err(),
+            decode_segment("c.d", "signature", &mut [0; 8]).err(),
             Some(MalformedToken::Segments { segments: 4 })
         );
         assert_eq!(

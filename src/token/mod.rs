@@ -21,6 +21,7 @@
 //! Each [`Rejection`] carries the STS error code it maps to, STS's message where it is known,
 //! and the precise local reason.
 
+mod b64;
 mod cache;
 mod claims;
 mod jws;

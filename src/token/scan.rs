@@ -62,38 +62,26 @@ pub(crate) struct Scanner<'a> {
     depth: u32,
 }
 
-/// Member names seen in one object: a bit per expected name (no allocation for the members a
-/// token normally has), a list or set for the others.
-pub(crate) struct Seen<'a, 'k> {
-    known: &'k [&'k str],
+/// Member names seen in one object: a bit per name the caller knows (no allocation for the
+/// members a token normally has), a list or set for the others.
+#[derive(Default)]
+pub(crate) struct Seen<'a> {
     bits: u64,
     others: Vec<Cow<'a, str>>,
     many: Option<HashSet<Cow<'a, str>>>,
 }
 
-impl<'a, 'k> Seen<'a, 'k> {
-    pub(crate) fn new(known: &'k [&'k str]) -> Self {
-        Seen {
-            known,
-            bits: 0,
-            others: Vec::new(),
-            many: None,
-        }
+impl<'a> Seen<'a> {
+    fn insert_known(&mut self, bit: u32) -> bool {
+        let bit = 1u64 << (bit % 64);
+        let fresh = self.bits & bit == 0;
+        self.bits |= bit;
+        fresh
     }
 
     // The `Cow` is kept: a borrowed name is remembered without copying it.
     #[allow(clippy::ptr_arg)]
-    fn insert(&mut self, key: &Cow<'a, str>) -> bool {
-        let key_str = key.as_ref();
-        let first = key_str.as_bytes().first();
-        let matches =
-            |k: &&str| k.len() == key_str.len() && k.as_bytes().first() == first && *k == key_str;
-        if let Some(i) = self.known.iter().position(matches) {
-            let bit = 1u64 << (i % 64);
-            let fresh = self.bits & bit == 0;
-            self.bits |= bit;
-            return fresh;
-        }
+    fn insert_other(&mut self, key: &Cow<'a, str>) -> bool {
         match &mut self.many {
             Some(set) => set.insert(key.clone()),
             None if self.others.contains(key) => false,
@@ -114,6 +102,7 @@ impl<'a, 'k> Seen<'a, 'k> {
 /// The index of the first byte in `bytes` that ends a string's plain run — `"`, `\\` or a
 /// control character — or `bytes.len()`. Eight bytes at a time (SWAR): tokens are mostly
 /// string bytes, and this is the reader's inner loop.
+#[inline]
 fn string_stop(bytes: &[u8]) -> usize {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -151,10 +140,12 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
 
+    #[cold]
     fn syntax(&self, expected: &'static str) -> ScanError {
         ScanError::Syntax {
             expected,
@@ -162,12 +153,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes().get(self.pos) {
             self.pos += 1;
         }
     }
 
+    #[inline]
     fn eat(&mut self, byte: u8) -> bool {
         if self.bytes().get(self.pos) == Some(&byte) {
             self.pos += 1;
@@ -178,6 +171,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The kind of the next value (after white space), without consuming it.
+    #[inline]
     pub(crate) fn peek_kind(&mut self) -> Result<Kind, ScanError> {
         self.skip_ws();
         match self.bytes().get(self.pos) {
@@ -211,18 +205,18 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads an object, calling `member` for each name with the scanner positioned at its
-    /// value, which `member` must consume. Duplicate names are refused.
+    /// value, which `member` must consume. `member` returns a distinct bit number (below 64)
+    /// for each member name it knows, or `None` for others; duplicate names are refused.
     pub(crate) fn object<E: From<ScanError>>(
         &mut self,
-        known: &[&str],
-        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<(), E>,
+        mut member: impl FnMut(&mut Self, &str) -> Result<Option<u32>, E>,
     ) -> Result<(), E> {
         self.skip_ws();
         if !self.eat(b'{') {
             return Err(self.syntax("an object").into());
         }
         self.enter()?;
-        let mut seen = Seen::new(known);
+        let mut seen = Seen::default();
         self.skip_ws();
         if !self.eat(b'}') {
             loop {
@@ -231,17 +225,20 @@ impl<'a> Scanner<'a> {
                     return Err(self.syntax("a member name").into());
                 }
                 let key = self.string()?;
-                if !seen.insert(&key) {
+                self.skip_ws();
+                if !self.eat(b':') {
+                    return Err(self.syntax("':'").into());
+                }
+                let fresh = match member(self, &key)? {
+                    Some(bit) => seen.insert_known(bit),
+                    None => seen.insert_other(&key),
+                };
+                if !fresh {
                     return Err(ScanError::Duplicate {
                         member: key.into_owned(),
                     }
                     .into());
                 }
-                self.skip_ws();
-                if !self.eat(b':') {
-                    return Err(self.syntax("':'").into());
-                }
-                member(self, key)?;
                 self.skip_ws();
                 if self.eat(b'}') {
                     break;
@@ -283,6 +280,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads a string, borrowed when it has no escape.
+    #[inline]
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, ScanError> {
         self.skip_ws();
         if !self.eat(b'"') {
@@ -425,8 +423,21 @@ impl<'a> Scanner<'a> {
             }
         }
         let literal = self.text.get(start..self.pos).unwrap_or_default();
-        if integral && let Ok(int) = literal.parse::<i64>() {
-            return Ok(Number::Int(int));
+        if integral {
+            let (negative, digits) = match literal.strip_prefix('-') {
+                Some(digits) => (true, digits),
+                None => (false, literal),
+            };
+            // Up to 18 digits cannot overflow an i64: the common case, without `parse`.
+            if digits.len() <= 18 {
+                let value = digits
+                    .bytes()
+                    .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
+                return Ok(Number::Int(if negative { -value } else { value }));
+            }
+            if let Ok(int) = literal.parse::<i64>() {
+                return Ok(Number::Int(int));
+            }
         }
         literal
             .parse::<f64>()
@@ -455,7 +466,7 @@ impl<'a> Scanner<'a> {
         match self.peek_kind()? {
             Kind::String => self.string().map(drop),
             Kind::Number => self.number().map(drop),
-            Kind::Object => self.object(&[], |s, _| s.skip()),
+            Kind::Object => self.object(|s, _| s.skip().map(|()| None)),
             Kind::Array => self.array(Self::skip),
             Kind::Bool => self.literal(if self.bytes().get(self.pos) == Some(&b't') {
                 "true"

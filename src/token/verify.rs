@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 
+use super::b64;
 use super::cache::TokenCache;
-use super::claims::{Claims, Header, Subject, TokenKind};
+use super::claims::{Claims, ClaimsError, Header, Subject, TokenKind};
 use super::jws::{self, MalformedToken};
 use crate::oidc::{Curve, DEFAULT_AUDIENCE, IssuerUrl, JwkSet, JwsAlgorithm};
 
@@ -204,11 +205,24 @@ impl Rejection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedToken(Arc<VerifiedInner>);
 
+/// A claim set borrowing from its decoded payload.
+type ClaimsOf<'a> = Claims<'a>;
+
+self_cell::self_cell!(
+    /// The decoded payload and the claims read from it, which borrow its strings.
+    struct ClaimsCell {
+        owner: String,
+        #[covariant]
+        dependent: ClaimsOf,
+    }
+    impl {Debug, PartialEq, Eq}
+);
+
 #[derive(Debug, PartialEq, Eq)]
 struct VerifiedInner {
     alg: JwsAlgorithm,
-    kid: Option<String>,
-    claims: Claims<'static>,
+    kid: Option<Arc<str>>,
+    claims: ClaimsCell,
 }
 
 impl VerifiedToken {
@@ -222,15 +236,14 @@ impl VerifiedToken {
         self.0.kid.as_deref()
     }
 
-    /// The verified claims.
-    pub fn claims(&self) -> &Claims<'static> {
-        &self.0.claims
+    /// The verified claims; their strings borrow from the token's decoded payload.
+    pub fn claims(&self) -> &Claims<'_> {
+        self.0.claims.borrow_dependent()
     }
 
     /// The subject as a service account, if it is one.
     pub fn subject(&self) -> Option<Subject> {
-        self.0
-            .claims
+        self.claims()
             .sub
             .as_deref()
             .and_then(|s| Subject::parse(s).ok())
@@ -239,7 +252,7 @@ impl VerifiedToken {
 
 /// One usable key, parsed once for every algorithm it may verify.
 struct StoredKey {
-    kid: Option<String>,
+    kid: Option<Arc<str>>,
     /// Indexed by `alg_index`.
     parsed: [Option<ParsedPublicKey>; 6],
 }
@@ -285,7 +298,7 @@ impl KeyStore {
                 }
             }
             keys.push(StoredKey {
-                kid: jwk.kid().map(str::to_owned),
+                kid: jwk.kid().map(Arc::from),
                 parsed,
             });
         }
@@ -323,7 +336,7 @@ pub struct Verifier {
     issuers: Vec<String>,
     audiences: Vec<String>,
     skew: i64,
-    keys: RwLock<Arc<KeyStore>>,
+    keys: RwLock<KeyStore>,
     cache: Option<TokenCache>,
 }
 
@@ -395,7 +408,7 @@ impl<'k> VerifierBuilder<'k> {
             issuers: self.issuers,
             audiences,
             skew: i64::try_from(self.skew.as_secs()).unwrap_or(i64::MAX),
-            keys: RwLock::new(Arc::new(store)),
+            keys: RwLock::new(store),
             cache: self
                 .cache
                 .map(|(capacity, ttl)| TokenCache::new(capacity, ttl)),
@@ -421,7 +434,7 @@ impl Verifier {
         if store.is_empty() {
             return Err(VerifierError::NoUsableKey);
         }
-        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(store);
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = store;
         if let Some(cache) = &self.cache {
             cache.clear();
         }
@@ -436,6 +449,7 @@ impl Verifier {
         if let Some(hit) = cache.get(token, now) {
             return Ok(hit);
         }
+        let generation = cache.generation();
         let verified = self.verify_uncached(token, now)?;
         let claims = verified.claims();
         let not_before = claims
@@ -447,37 +461,44 @@ impl Verifier {
         let expires = claims
             .exp
             .map_or(i64::MIN, |exp| exp.saturating_add(self.skew));
-        cache.insert(token, &verified, now, not_before, expires);
+        cache.insert(token, &verified, now, not_before, expires, generation);
         Ok(verified)
     }
 
     fn verify_uncached(&self, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {
-        let segments = jws::split(token).map_err(Rejection::Malformed)?;
-        // One buffer for the three decoded segments.
-        let mut buf = vec![0u8; token.len()];
-        let (header_buf, rest) = buf.split_at_mut(segments.header.len());
-        let (payload_buf, signature_buf) = rest.split_at_mut(segments.payload.len());
-        let header_bytes = decode(segments.header, "header", header_buf)?;
-        let header = Header::from_json(header_bytes).map_err(|source| {
-            Rejection::Malformed(MalformedToken::Json {
-                segment: "header",
-                source,
-            })
-        })?;
+        let malformed = Rejection::Malformed;
+        let segments = jws::split(token).map_err(malformed)?;
+        // Header and signature share one scratch buffer; the payload gets its own, which the
+        // verified token keeps and its claims borrow from.
+        let header_len = b64::decoded_len(segments.header.len());
+        let mut scratch = vec![0u8; header_len + b64::decoded_len(segments.signature.len())];
+        let (header_buf, signature_buf) = scratch.split_at_mut(header_len);
+        let header_bytes =
+            jws::decode_segment(segments.header, "header", header_buf).map_err(malformed)?;
+        let json_error =
+            |segment| move |source| malformed(MalformedToken::Json { segment, source });
+        let header = Header::from_json(header_bytes).map_err(json_error("header"))?;
         let alg: JwsAlgorithm = header.alg.parse().map_err(|_| Rejection::Algorithm {
             alg: header.alg.to_string(),
         })?;
         if header.crit {
             return Err(Rejection::Critical);
         }
-        let payload = decode(segments.payload, "payload", payload_buf)?;
-        let claims = Claims::from_json(payload).map_err(|source| {
-            Rejection::Malformed(MalformedToken::Json {
-                segment: "payload",
-                source,
+        let signature = jws::decode_segment(segments.signature, "signature", signature_buf)
+            .map_err(malformed)?;
+        let mut payload = vec![0u8; b64::decoded_len(segments.payload.len())];
+        let payload_len = jws::decode_segment(segments.payload, "payload", &mut payload)
+            .map_err(malformed)?
+            .len();
+        payload.truncate(payload_len);
+        let payload = String::from_utf8(payload).map_err(|_| {
+            json_error("payload")(ClaimsError::Json {
+                reason: "not UTF-8".to_owned(),
             })
         })?;
-        let signature = decode(segments.signature, "signature", signature_buf)?;
+        let cell = ClaimsCell::try_new(payload, |json| Claims::from_json_str(json))
+            .map_err(json_error("payload"))?;
+        let claims = cell.borrow_dependent();
 
         // STS finds the provider by the (not yet verified) issuer.
         if claims.kind() == TokenKind::Legacy {
@@ -493,7 +514,8 @@ impl Verifier {
             });
         }
 
-        let store = Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner));
+        // Held through the signature check; replacing keys waits for it (microseconds).
+        let store = self.keys.read().unwrap_or_else(PoisonError::into_inner);
         let (kid, key) = select_key(&store, header.kid.as_deref(), alg)?;
         if let Some(expected) = ecdsa_signature_len(alg)
             && signature.len() != expected
@@ -506,29 +528,17 @@ impl Verifier {
         }
         key.verify_sig(segments.signing_input.as_bytes(), signature)
             .map_err(|_| Rejection::BadSignature {
-                kid: kid.map(str::to_owned),
+                kid: kid.map(|k| k.to_string()),
             })?;
 
-        check_claims(&claims, &self.audiences, now, self.skew)?;
+        check_claims(claims, &self.audiences, now, self.skew)?;
+        let kid = kid.cloned();
         Ok(VerifiedToken(Arc::new(VerifiedInner {
             alg,
-            kid: kid.map(str::to_owned),
-            claims: claims.into_owned(),
+            kid,
+            claims: cell,
         })))
     }
-}
-
-fn decode<'b>(segment: &str, name: &'static str, out: &'b mut [u8]) -> Result<&'b [u8], Rejection> {
-    use base64::Engine as _;
-    if segment.is_empty() {
-        return Err(Rejection::Malformed(MalformedToken::Base64 {
-            segment: name,
-        }));
-    }
-    let len = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode_slice(segment, out)
-        .map_err(|_| Rejection::Malformed(MalformedToken::Base64 { segment: name }))?;
-    Ok(out.get(..len).unwrap_or_default())
 }
 
 fn ecdsa_signature_len(alg: JwsAlgorithm) -> Option<usize> {
@@ -545,7 +555,7 @@ fn select_key<'s>(
     store: &'s KeyStore,
     kid: Option<&str>,
     alg: JwsAlgorithm,
-) -> Result<(Option<&'s str>, &'s ParsedPublicKey), Rejection> {
+) -> Result<(Option<&'s Arc<str>>, &'s ParsedPublicKey), Rejection> {
     let index = alg_index(alg);
     match kid {
         Some(kid) => {
@@ -565,13 +575,13 @@ fn select_key<'s>(
                     alg,
                     why: "its type, curve or declared alg differs".to_owned(),
                 })?;
-            Ok((key.kid.as_deref(), parsed))
+            Ok((key.kid.as_ref(), parsed))
         }
         None => {
             let fitting: Vec<_> = store
                 .keys
                 .iter()
-                .filter_map(|k| Some((k.kid.as_deref(), k.parsed.get(index)?.as_ref()?)))
+                .filter_map(|k| Some((k.kid.as_ref(), k.parsed.get(index)?.as_ref()?)))
                 .collect();
             match fitting.as_slice() {
                 [only] => Ok(*only),
