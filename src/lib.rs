@@ -18,14 +18,14 @@
 //!         ┌──────────┼──────────┐
 //!    provider/    policy/    webhook/   (features / later issues)
 //!         └────┬─────┘          │
-//!            token/             │       (later issue)
+//!            token              │       claims, secret token, verifier (+ cache)
 //!              │                │
 //!            oidc  ─────────────┤       issuer URL, discovery document, JWKS, publishing plan
 //!              └──────┬─────────┘
 //!                    arn                RoleArn, OidcProviderArn, partitions
 //! ```
 //!
-//! The typed core ([`arn`], [`oidc`]) does no I/O, reads no clock and no environment, and builds
+//! The typed core ([`arn`], [`oidc`], [`token`]) does no I/O, reads no clock and no environment, and builds
 //! with `--no-default-features`. Each concern has one `#[non_exhaustive]` error type next to
 //! its code.
 //!
@@ -57,9 +57,29 @@
 //! |------------|---------|--------------|
 //! | `provider` | yes     | web-identity credential provider for aws-config (not yet built: an empty gate) |
 //! | `webhook`  | no      | pod patch generator and AdmissionReview handling (not yet built: an empty gate) |
-//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, … |
+//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, … |
 //!
-//! Without any feature the crate is the typed core: [`arn`] and [`oidc`].
+//! Without any feature the crate is the typed core: [`arn`], [`oidc`] and [`token`].
+//!
+//! ## Judging a token as STS would
+//!
+//! ```
+//! use irsa::oidc::JwkSet;
+//! use irsa::token::Verifier;
+//!
+//! let keys = JwkSet::parse(include_bytes!("../tests/data/k8s-vectors/jwks.rsa-ecdsa.json"))?;
+//! let verifier = Verifier::builder(&keys).issuer("https://issuer.example.com/".parse()?).build()?;
+//! let token = include_str!("../tests/data/k8s-vectors/token.bound.rs256.jwt");
+//!
+//! // The token's issuer has no trailing slash; the provider's has one.
+//! let rejection = verifier.verify(token, 1_514_764_860).unwrap_err();
+//! assert_eq!(rejection.sts_code().as_str(), "InvalidIdentityToken");
+//! assert_eq!(
+//!     rejection.sts_message().as_deref(),
+//!     Some("No OpenIDConnect provider found in your account for https://issuer.example.com")
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(

@@ -151,3 +151,80 @@ proptest! {
         prop_assert_eq!(PublicKey::from_spki_der(key.spki_der()).unwrap(), key);
     }
 }
+
+mod common;
+
+mod tokens {
+    use irsa::oidc::JwkSet;
+    use irsa::token::Verifier;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::common::{ISSUER, NOW, P256_KID, RSA_KID, Signer, data};
+
+    fn verifier() -> Verifier {
+        let keys = JwkSet::parse(&data("k8s-vectors/jwks.rsa-ecdsa.json")).unwrap();
+        Verifier::builder(&keys)
+            .issuer(ISSUER.parse().unwrap())
+            .build()
+            .unwrap()
+    }
+
+    fn claims() -> impl Strategy<Value = serde_json::Value> {
+        (
+            "[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?",
+            "[a-z0-9]([a-z0-9.-]{0,40}[a-z0-9])?",
+            prop::collection::vec("[ -~]{1,30}", 0..3),
+            1..86_400i64,
+            0..300i64,
+            prop::option::of("[0-9a-f-]{36}"),
+        )
+            .prop_map(|(ns, name, extra_aud, lifetime, age, jti)| {
+                let mut aud = extra_aud;
+                aud.push("sts.amazonaws.com".to_owned());
+                let mut claims = json!({
+                    "aud": aud,
+                    "exp": NOW - age + lifetime,
+                    "iat": NOW - age,
+                    "iss": ISSUER,
+                    "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": "u"}},
+                    "nbf": NOW - age,
+                    "sub": format!("system:serviceaccount:{ns}:{name}"),
+                });
+                if let Some(jti) = jti {
+                    claims["jti"] = json!(jti);
+                }
+                claims
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn signed_claims_verify_and_any_flipped_byte_is_rejected(
+            claims in claims(),
+            ec in any::<bool>(),
+            flip_at in any::<prop::sample::Index>(),
+            flip_bits in 1u8..=255,
+        ) {
+            let (signer, header) = if ec {
+                (Signer::p256(), format!(r#"{{"alg":"ES256","kid":"{P256_KID}"}}"#))
+            } else {
+                (Signer::rsa(), format!(r#"{{"alg":"RS256","kid":"{RSA_KID}"}}"#))
+            };
+            let token = signer.sign(&header, &claims.to_string());
+            let verifier = verifier();
+            let verified = verifier.verify(&token, NOW).unwrap();
+            prop_assert_eq!(serde_json::to_value(verified.claims()).unwrap(), claims);
+
+            let mut bytes = token.into_bytes();
+            let at = flip_at.index(bytes.len());
+            bytes[at] ^= flip_bits;
+            // A flip may leave invalid UTF-8: such a token is not even a string.
+            if let Ok(mutated) = String::from_utf8(bytes) {
+                prop_assert!(verifier.verify(&mutated, NOW).is_err(), "accepted a token flipped at {}", at);
+            }
+        }
+    }
+}

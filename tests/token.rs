@@ -506,3 +506,28 @@ fn cache_serves_only_the_same_token_until_it_expires() {
         }
     );
 }
+
+#[test]
+fn no_token_reaches_debug_output() {
+    let token_text = text("k8s-vectors/token.bound.rs256.jwt");
+    let signature = token_text.rsplit_once('.').unwrap().1;
+    let keys = jwks("k8s-vectors/jwks.rsa-ecdsa.json");
+    let v = Verifier::builder(&keys)
+        .issuer(ISSUER.parse().unwrap())
+        .cache(4, Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let verified = v.verify(&token_text, NOW).unwrap();
+    let token = irsa::token::WebIdentityToken::new(token_text.clone());
+    let tampered = text("k8s-vectors/token.bound.rs256.tampered-payload.jwt");
+    let rejection = v.verify(&tampered, NOW).unwrap_err();
+    let shown = format!(
+        "{token:?} {v:?} {verified:?} {rejection:?} {rejection} {:?}",
+        UnverifiedToken::inspect(&token_text).unwrap()
+    );
+    assert!(!shown.contains(signature), "a signature leaked: {shown}");
+    assert!(
+        !shown.contains(&token_text[..40]),
+        "a token prefix leaked: {shown}"
+    );
+}

@@ -439,13 +439,15 @@ impl<'a> Scanner<'a> {
                 return Ok(Number::Int(int));
             }
         }
-        literal
-            .parse::<f64>()
-            .map(Number::Float)
-            .map_err(|_| ScanError::Syntax {
-                expected: "a number",
+        // Like serde_json, refuse numbers beyond f64's range rather than read them as infinity
+        // (found by the token_claims fuzz target: `1E14764800`).
+        match literal.parse::<f64>() {
+            Ok(float) if float.is_finite() => Ok(Number::Float(float)),
+            _ => Err(ScanError::Syntax {
+                expected: "a number within f64's range",
                 offset: start,
-            })
+            }),
+        }
     }
 
     fn literal(&mut self, word: &'static str) -> Result<(), ScanError> {
@@ -546,6 +548,8 @@ mod tests {
             r#"{1:2}"#,
             "NaN",
             "Infinity",
+            "1E400",
+            "-1e999",
         ] {
             assert!(
                 matches!(skip_all(bad), Err(ScanError::Syntax { .. })),
