@@ -10,21 +10,10 @@
     clippy::indexing_slicing
 )]
 
-use std::fs;
-use std::path::Path;
+mod common;
 
+use common::{P256_KID, RSA_KID, data, text};
 use irsa::oidc::{DiscoveryError, JwkSet, JwsAlgorithm, KeyError, OpenIdConfiguration, PublicKey};
-
-fn data(path: &str) -> Vec<u8> {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(path);
-    fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
-}
-
-fn text(path: &str) -> String {
-    String::from_utf8(data(path)).expect("utf-8")
-}
 
 fn key(path: &str) -> PublicKey {
     let bytes = data(path);
@@ -37,8 +26,6 @@ fn key(path: &str) -> PublicKey {
     keys.remove(0)
 }
 
-const RSA_KID: &str = "JHJehTTTZlsspKHT-GaJxK7Kd1NQgZJu3fyK6K_QDYU";
-const P256_KID: &str = "SoABiieYuNx4UdqYvZRVeuC6SihxgLrhLy9peHMHpTc";
 const P521_KID: &str = "892oXS8SSgNldETvo92mBIZWLBmYJP4dJ3ILGpO-UcM";
 
 #[test]

@@ -269,7 +269,7 @@ fn alg_index(alg: JwsAlgorithm) -> usize {
         JwsAlgorithm::ES512 => 2,
         JwsAlgorithm::RS256 => 3,
         JwsAlgorithm::RS384 => 4,
-        _ => 5,
+        JwsAlgorithm::RS512 => 5,
     }
 }
 
@@ -280,7 +280,7 @@ fn verification(alg: JwsAlgorithm) -> &'static dyn VerificationAlgorithm {
         JwsAlgorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
         JwsAlgorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
         JwsAlgorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-        _ => &sig::RSA_PKCS1_2048_8192_SHA512,
+        JwsAlgorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
     }
 }
 
@@ -546,7 +546,7 @@ fn ecdsa_signature_len(alg: JwsAlgorithm) -> Option<usize> {
         JwsAlgorithm::ES256 => Curve::P256,
         JwsAlgorithm::ES384 => Curve::P384,
         JwsAlgorithm::ES512 => Curve::P521,
-        _ => return None,
+        JwsAlgorithm::RS256 | JwsAlgorithm::RS384 | JwsAlgorithm::RS512 => return None,
     };
     Some(2 * curve.coordinate_len())
 }
