@@ -471,7 +471,17 @@ impl Verifier {
         // Header and signature share one scratch buffer; the payload gets its own, which the
         // verified token keeps and its claims borrow from.
         let header_len = b64::decoded_len(segments.header.len());
-        let mut scratch = vec![0u8; header_len + b64::decoded_len(segments.signature.len())];
+        let scratch_len = header_len + b64::decoded_len(segments.signature.len());
+        // On the stack for the usual sizes (an RSA-4096 signature and a short header fit).
+        let mut stack = [0u8; 1024];
+        let mut heap = Vec::new();
+        let scratch = match stack.get_mut(..scratch_len) {
+            Some(scratch) => scratch,
+            None => {
+                heap.resize(scratch_len, 0);
+                heap.as_mut_slice()
+            }
+        };
         let (header_buf, signature_buf) = scratch.split_at_mut(header_len);
         let header_bytes =
             jws::decode_segment(segments.header, "header", header_buf).map_err(malformed)?;
