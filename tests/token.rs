@@ -531,3 +531,49 @@ fn no_token_reaches_debug_output() {
         "a token prefix leaked: {shown}"
     );
 }
+
+#[test]
+fn extreme_times_neither_overflow_nor_pass() {
+    let v = Verifier::builder(&jwks("k8s-vectors/jwks.rsa-ecdsa.json"))
+        .issuer(ISSUER.parse().unwrap())
+        .cache(4, Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let ancient = rsa_token(
+        RS256,
+        &claims(&[("exp", json!(i64::MIN)), ("nbf", json!(i64::MIN))]),
+    );
+    let rejection = v.verify(&ancient, i64::MAX).unwrap_err();
+    assert!(matches!(
+        rejection,
+        Rejection::Expired { exp: i64::MIN, .. }
+    ));
+    assert!(
+        rejection
+            .to_string()
+            .contains("9223372036854775807 s before now")
+    );
+    let far = rsa_token(
+        RS256,
+        &claims(&[("nbf", json!(i64::MAX)), ("exp", json!(i64::MAX))]),
+    );
+    let rejection = v.verify(&far, i64::MIN).unwrap_err();
+    assert!(
+        matches!(rejection, Rejection::NotYetValid { .. }),
+        "{rejection:?}"
+    );
+    let _ = rejection.to_string();
+    let valid_forever = rsa_token(
+        RS256,
+        &claims(&[
+            ("exp", json!(i64::MAX)),
+            ("nbf", json!(i64::MIN)),
+            ("iat", json!(i64::MIN)),
+        ]),
+    );
+    assert!(v.verify(&valid_forever, NOW).is_ok());
+    assert!(
+        v.verify(&valid_forever, NOW).is_ok(),
+        "served from the cache"
+    );
+}

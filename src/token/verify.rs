@@ -147,7 +147,7 @@ pub enum Rejection {
     #[error("the token has no \"exp\" claim")]
     MissingExpiry,
     /// The token expired longer ago than the allowed skew.
-    #[error("the token expired at {exp}, {} s before now ({now}), beyond the {skew} s of allowed clock skew", now - exp)]
+    #[error("the token expired at {exp}, {} s before now ({now}), beyond the {skew} s of allowed clock skew", now.saturating_sub(*exp))]
     Expired {
         /// The token's `exp`.
         exp: i64,
@@ -157,7 +157,7 @@ pub enum Rejection {
         skew: i64,
     },
     /// `nbf` is later than now plus the skew.
-    #[error("the token is not valid before {nbf}, {} s after now ({now})", nbf - now)]
+    #[error("the token is not valid before {nbf}, {} s after now ({now})", nbf.saturating_sub(*now))]
     NotYetValid {
         /// The token's `nbf`.
         nbf: i64,
@@ -165,7 +165,7 @@ pub enum Rejection {
         now: i64,
     },
     /// `iat` is later than now plus the skew.
-    #[error("the token was issued at {iat}, {} s after now ({now}): check the clocks", iat - now)]
+    #[error("the token was issued at {iat}, {} s after now ({now}): check the clocks", iat.saturating_sub(*now))]
     IssuedInFuture {
         /// The token's `iat`.
         iat: i64,
@@ -457,7 +457,7 @@ impl Verifier {
             .into_iter()
             .chain(claims.iat)
             .max()
-            .map_or(i64::MIN, |t| t - self.skew);
+            .map_or(i64::MIN, |t| t.saturating_sub(self.skew));
         let expires = claims
             .exp
             .map_or(i64::MIN, |exp| exp.saturating_add(self.skew));
