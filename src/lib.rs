@@ -56,7 +56,7 @@
 //! | feature    | default | what it adds |
 //! |------------|---------|--------------|
 //! | `provider` | yes     | web-identity credential provider for aws-config (not yet built: an empty gate) |
-//! | `webhook`  | no      | pod patch generator and AdmissionReview handling (not yet built: an empty gate) |
+//! | `webhook`  | no      | [`webhook`]: pod patch generator (EKS pod identity webhook compatible) and AdmissionReview handling |
 //! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, … |
 //!
 //! Without any feature the crate is the typed core: [`arn`], [`oidc`] and [`token`].
@@ -96,3 +96,6 @@ pub mod arn;
 mod json;
 pub mod oidc;
 pub mod token;
+#[cfg(feature = "webhook")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
+pub mod webhook;

@@ -1,0 +1,417 @@
+//! `admission.k8s.io/v1` (and `v1beta1`) AdmissionReview in and out.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::mutate::{Identity, PodError, PodMutator};
+use super::patch::JsonPatch;
+
+/// The AdmissionReview API versions understood; responses echo the request's.
+pub const ADMISSION_API_VERSIONS: [&str; 2] = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"];
+
+/// The largest AdmissionReview body accepted (the apiserver's own request limit is 3 MiB).
+pub const MAX_REVIEW_LEN: usize = 3 * 1024 * 1024;
+
+/// Why an AdmissionReview cannot be answered with a mutation. The
+/// [response](AdmissionError::response) still answers it: denied, or allowed unchanged when
+/// the operator chose to fail open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}")]
+pub struct AdmissionError {
+    kind: AdmissionErrorKind,
+    echo: Echo,
+}
+
+/// What is wrong with an AdmissionReview.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdmissionErrorKind {
+    /// The body is not a JSON AdmissionReview.
+    #[error(
+        "the AdmissionReview body is not valid JSON ({reason}); send admission.k8s.io/v1 AdmissionReview JSON"
+    )]
+    Malformed {
+        /// The JSON parser's complaint.
+        reason: String,
+    },
+    /// The body is larger than [`MAX_REVIEW_LEN`].
+    #[error("the AdmissionReview body has {len} bytes, more than the {MAX_REVIEW_LEN} accepted")]
+    TooLarge {
+        /// The body's length.
+        len: usize,
+    },
+    /// The review names an API version other than `admission.k8s.io/v1` or `v1beta1`.
+    #[error(
+        "AdmissionReview apiVersion {api_version:?} is not supported; list admission.k8s.io/v1 in the webhook's admissionReviewVersions"
+    )]
+    UnsupportedVersion {
+        /// The version sent.
+        api_version: String,
+    },
+    /// The review has no `request` (or no `request.uid`).
+    #[error(
+        "the AdmissionReview has no request with a uid; only the kube-apiserver's requests can be answered"
+    )]
+    MissingRequest,
+    /// The admitted object is missing or not a Pod.
+    #[error("the admitted object is {found}, not a Pod; register the webhook for pods only")]
+    NotAPod {
+        /// What was found instead.
+        found: String,
+    },
+    /// The pod cannot be patched.
+    #[error(transparent)]
+    Pod(PodError),
+}
+
+impl AdmissionError {
+    /// What is wrong.
+    pub fn kind(&self) -> &AdmissionErrorKind {
+        &self.kind
+    }
+
+    /// The answer to send: denied with this error's message, or, with `fail_open`, allowed
+    /// unchanged with the message as a warning. Either way the review's `uid` and version are
+    /// echoed when they could be read.
+    pub fn response(&self, fail_open: bool) -> AdmissionResponse {
+        let message = self.to_string();
+        let mut response = AdmissionResponse::new(self.echo.clone(), fail_open);
+        if fail_open {
+            response.warnings.push(format!("irsa webhook: {message}"));
+        } else {
+            response.message = Some(message);
+        }
+        response
+    }
+}
+
+/// What the response echoes of the request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Echo {
+    api_version: Option<String>,
+    uid: String,
+}
+
+#[derive(Deserialize)]
+struct ReviewIn {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    request: Option<RequestIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestIn {
+    uid: Option<String>,
+    kind: Option<GroupVersionKind>,
+    namespace: Option<String>,
+    operation: Option<String>,
+    object: Option<Value>,
+    dry_run: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct GroupVersionKind {
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// An admitted pod, read from an AdmissionReview.
+///
+/// ```
+/// use irsa::webhook::{AdmissionRequest, Identity, PodMutator, ServiceAccountSettings, WebhookConfig};
+///
+/// let body = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+///   "request":{"uid":"918ef1dc","namespace":"apps","operation":"CREATE",
+///     "kind":{"group":"","version":"v1","kind":"Pod"},
+///     "object":{"metadata":{"name":"app"},
+///       "spec":{"serviceAccountName":"reader","containers":[{"name":"app","image":"busybox"}]}}}}"#;
+/// let mutator = PodMutator::new(WebhookConfig::default());
+/// let response = match AdmissionRequest::from_slice(body) {
+///     Ok(request) => {
+///         assert_eq!((request.namespace(), request.service_account()), ("apps", "reader"));
+///         // Look the ServiceAccount up (kube-rs in a server); here, a fixed answer.
+///         let sa = ServiceAccountSettings::default()
+///             .with_role_arn("arn:aws:iam::111122223333:role/s3-reader");
+///         request.respond(&mutator, Some(&Identity::WebIdentity(sa)), false)
+///     }
+///     Err(e) => e.response(false),
+/// };
+/// assert!(response.allowed());
+/// assert_eq!(response.patch().map(|p| p.len()), Some(3));
+/// let json: serde_json::Value = serde_json::from_slice(&response.to_vec())?;
+/// assert_eq!(json["response"]["uid"], "918ef1dc");
+/// assert_eq!(json["response"]["patchType"], "JSONPatch");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmissionRequest {
+    echo: Echo,
+    namespace: String,
+    operation: Option<String>,
+    dry_run: bool,
+    pod: Value,
+}
+
+impl AdmissionRequest {
+    /// Reads an AdmissionReview body. Unknown members are ignored; a missing `apiVersion` is
+    /// taken as `admission.k8s.io/v1`.
+    pub fn from_slice(body: &[u8]) -> Result<Self, AdmissionError> {
+        let fail = |kind, echo: &Echo| AdmissionError {
+            kind,
+            echo: echo.clone(),
+        };
+        let mut echo = Echo::default();
+        if body.len() > MAX_REVIEW_LEN {
+            return Err(fail(
+                AdmissionErrorKind::TooLarge { len: body.len() },
+                &echo,
+            ));
+        }
+        let review: ReviewIn = serde_json::from_slice(body).map_err(|e| {
+            fail(
+                AdmissionErrorKind::Malformed {
+                    reason: e.to_string(),
+                },
+                &echo,
+            )
+        })?;
+        if let Some(uid) = review.request.as_ref().and_then(|r| r.uid.as_deref()) {
+            uid.clone_into(&mut echo.uid);
+        }
+        if let Some(version) = review.api_version {
+            if !ADMISSION_API_VERSIONS.contains(&version.as_str()) {
+                return Err(fail(
+                    AdmissionErrorKind::UnsupportedVersion {
+                        api_version: version,
+                    },
+                    &echo,
+                ));
+            }
+            echo.api_version = Some(version);
+        }
+        let Some(request) = review.request.filter(|_| !echo.uid.is_empty()) else {
+            return Err(fail(AdmissionErrorKind::MissingRequest, &echo));
+        };
+        if let Some(kind) = &request.kind
+            && !(kind.group.is_empty() && kind.kind == "Pod")
+        {
+            let found = if kind.group.is_empty() {
+                format!("a {}", kind.kind)
+            } else {
+                format!("a {}.{}", kind.kind, kind.group)
+            };
+            return Err(fail(AdmissionErrorKind::NotAPod { found }, &echo));
+        }
+        let pod = match request.object {
+            Some(pod @ Value::Object(_)) => pod,
+            other => {
+                let found = match other {
+                    None | Some(Value::Null) => "missing",
+                    Some(Value::Bool(_)) => "a boolean",
+                    Some(Value::Number(_)) => "a number",
+                    Some(Value::String(_)) => "a string",
+                    Some(_) => "an array",
+                };
+                return Err(fail(
+                    AdmissionErrorKind::NotAPod {
+                        found: found.to_owned(),
+                    },
+                    &echo,
+                ));
+            }
+        };
+        if let Some(kind) = pod.get("kind").and_then(Value::as_str)
+            && kind != "Pod"
+        {
+            let found = format!("a {kind}");
+            return Err(fail(AdmissionErrorKind::NotAPod { found }, &echo));
+        }
+        // On CREATE the pod often has no namespace yet; the request's is authoritative.
+        let namespace = request
+            .namespace
+            .filter(|ns| !ns.is_empty())
+            .or_else(|| pointer_str(&pod, "/metadata/namespace").map(str::to_owned))
+            .unwrap_or_else(|| "default".to_owned());
+        Ok(Self {
+            echo,
+            namespace,
+            operation: request.operation,
+            dry_run: request.dry_run.unwrap_or(false),
+            pod,
+        })
+    }
+
+    /// The review's `uid`, which the response must echo.
+    pub fn uid(&self) -> &str {
+        &self.echo.uid
+    }
+
+    /// The pod's namespace: the request's, else the pod's, else `default`.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The pod's ServiceAccount: `spec.serviceAccountName`, else the deprecated
+    /// `spec.serviceAccount`, else `default` (what the ServiceAccount admission plugin sets).
+    pub fn service_account(&self) -> &str {
+        ["/spec/serviceAccountName", "/spec/serviceAccount"]
+            .iter()
+            .filter_map(|p| pointer_str(&self.pod, p))
+            .find(|name| !name.is_empty())
+            .unwrap_or("default")
+    }
+
+    /// The operation (`CREATE`, `UPDATE`, …), when given.
+    pub fn operation(&self) -> Option<&str> {
+        self.operation.as_deref()
+    }
+
+    /// Whether the request is a dry run (the webhook has no side effects, so it answers alike).
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// The admitted pod as JSON.
+    pub fn pod(&self) -> &Value {
+        &self.pod
+    }
+
+    /// Answers the review. Only `CREATE` (or an unnamed operation) is mutated; `identity` is
+    /// what the caller found for [`Self::service_account`] in [`Self::namespace`] (`None`:
+    /// nothing to inject). A pod that cannot be patched is denied, or with `fail_open`
+    /// admitted unchanged with a warning.
+    pub fn respond(
+        &self,
+        mutator: &PodMutator,
+        identity: Option<&Identity>,
+        fail_open: bool,
+    ) -> AdmissionResponse {
+        let mut response = AdmissionResponse::new(self.echo.clone(), true);
+        let (Some(identity), None | Some("CREATE")) = (identity, self.operation()) else {
+            return response;
+        };
+        match mutator.patch_json(&self.pod, identity) {
+            Ok(patch) if patch.is_empty() => response,
+            Ok(patch) => {
+                response.patch = Some(patch);
+                response
+            }
+            Err(e) => AdmissionError {
+                kind: AdmissionErrorKind::Pod(e),
+                echo: self.echo.clone(),
+            }
+            .response(fail_open),
+        }
+    }
+}
+
+fn pointer_str<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
+    value.pointer(pointer).and_then(Value::as_str)
+}
+
+/// The AdmissionReview sent back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmissionResponse {
+    echo: Echo,
+    allowed: bool,
+    patch: Option<JsonPatch>,
+    message: Option<String>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ReviewOut<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    kind: &'static str,
+    response: ResponseOut<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResponseOut<'a> {
+    uid: &'a str,
+    allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<StatusOut<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct StatusOut<'a> {
+    code: u16,
+    message: &'a str,
+}
+
+impl AdmissionResponse {
+    fn new(echo: Echo, allowed: bool) -> Self {
+        Self {
+            echo,
+            allowed,
+            patch: None,
+            message: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Whether the pod is admitted.
+    pub fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// The patch, when the pod is mutated.
+    pub fn patch(&self) -> Option<&JsonPatch> {
+        self.patch.as_ref()
+    }
+
+    /// Why the pod is denied.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// Warnings shown to the client (`kubectl` prints them).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The response body: an AdmissionReview of the request's version (`admission.k8s.io/v1`
+    /// when it gave none) with the request's `uid` and, when mutating, `patchType: JSONPatch`
+    /// and the base64 patch. Serve it with `Content-Type: application/json`.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let patch = self.patch.as_ref().map(|p| {
+            let mut json = Vec::with_capacity(512);
+            p.write_json(&mut json);
+            base64::engine::general_purpose::STANDARD.encode(json)
+        });
+        let review = ReviewOut {
+            api_version: self
+                .echo
+                .api_version
+                .as_deref()
+                .unwrap_or(ADMISSION_API_VERSIONS[0]),
+            kind: "AdmissionReview",
+            response: ResponseOut {
+                uid: &self.echo.uid,
+                allowed: self.allowed,
+                patch_type: patch.as_ref().map(|_| "JSONPatch"),
+                patch,
+                status: self
+                    .message
+                    .as_deref()
+                    .map(|message| StatusOut { code: 400, message }),
+                warnings: &self.warnings,
+            },
+        };
+        // Strings and booleans into memory: serialisation cannot fail.
+        serde_json::to_vec(&review).unwrap_or_default()
+    }
+}
