@@ -359,3 +359,176 @@ fn verify_bad_inputs_exit_2() {
     args[8] = "soon".into();
     assert_bad_input(&args, &["--now"]);
 }
+
+// ---------------------------------------------------------------- irsa patch
+
+fn service_account_file(dir: &Path, annotations: &str) -> String {
+    let file = dir.join("sa.yaml");
+    fs::write(
+        &file,
+        format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  annotations:\n{annotations}"
+        ),
+    )
+    .unwrap();
+    file.display().to_string()
+}
+
+/// Drops what Go emits and k8s-openapi omits (`"resources":{}`, `null` members).
+fn normalise(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|k, v| !(v.is_null() || (k == "resources" && *v == json!({}))));
+            map.values_mut().for_each(normalise);
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalise),
+        _ => {}
+    }
+}
+
+#[test]
+fn patch_reproduces_the_upstream_fixture_in_compatible_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let sa = service_account_file(
+        dir.path(),
+        "    eks.amazonaws.com/role-arn: arn:aws-cn:iam::111122223333:role/s3-reader\n",
+    );
+    let fixture = path("pod-identity-webhook/rawPodNeedsSTS.pod.yaml");
+    let output = irsa(&[
+        "patch",
+        "--pod",
+        &fixture,
+        "--service-account",
+        &sa,
+        "--region",
+        "cn-north-1",
+        "--sts-regional-endpoints",
+        "--style",
+        "compatible",
+    ]);
+    let mut actual = stdout_json(&output);
+    let text = fs::read_to_string(&fixture).unwrap();
+    let expected_line = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("testing.eks.amazonaws.com/expectedPatch: ")
+        })
+        .unwrap();
+    let mut expected: Value = serde_json::from_str(expected_line.trim_matches('\'')).unwrap();
+    normalise(&mut actual);
+    normalise(&mut expected);
+    assert_eq!(actual, expected);
+
+    // The default (granular) style touches the container's env and mounts only.
+    let output = irsa(&["patch", "--pod", &fixture, "--service-account", &sa]);
+    let paths: Vec<String> = stdout_json(&output)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/spec/volumes",
+            "/spec/containers/0/env",
+            "/spec/containers/0/volumeMounts"
+        ]
+    );
+}
+
+#[test]
+fn patch_without_a_role_is_empty_and_reviews_get_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let sa = service_account_file(dir.path(), "    team: storage\n");
+    let fixture = path("pod-identity-webhook/rawPodWithoutVolumes.pod.yaml");
+    let output = irsa(&["patch", "--pod", &fixture, "--service-account", &sa]);
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "[]\n");
+    assert_eq!(output.status.code(), Some(0));
+
+    let sa = service_account_file(
+        dir.path(),
+        "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/s3-reader\n",
+    );
+    let review = path("pod-identity-webhook/hack/request.json");
+    let out = stdout_json(&irsa(&[
+        "patch",
+        "--admission-review",
+        &review,
+        "--service-account",
+        &sa,
+    ]));
+    assert_eq!(out["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(
+        out["response"]["uid"],
+        "918ef1dc-928f-4525-99ef-988389f263c3"
+    );
+    assert_eq!(out["response"]["allowed"], true);
+    assert_eq!(out["response"]["patchType"], "JSONPatch");
+}
+
+#[test]
+fn patch_bad_inputs_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let sa = service_account_file(
+        dir.path(),
+        "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/s3-reader\n",
+    );
+    let pod = path("pod-identity-webhook/rawPodWithoutVolumes.pod.yaml");
+    let broken = dir.path().join("broken.json");
+    fs::write(&broken, "{\"request\":").unwrap();
+    let broken = broken.display().to_string();
+    let not_pod = dir.path().join("deploy.yaml");
+    fs::write(&not_pod, "kind: Deployment\nspec: {}\n").unwrap();
+    let not_pod = not_pod.display().to_string();
+    assert_bad_input(
+        &["patch", "--pod", &pod, "--service-account", &pod],
+        &[
+            "--service-account",
+            "the manifest is a Pod, not a ServiceAccount",
+        ],
+    );
+    assert_bad_input(
+        &["patch", "--pod", &not_pod, "--service-account", &sa],
+        &["--pod", "the manifest is a Deployment, not a Pod"],
+    );
+    assert_bad_input(
+        &[
+            "patch",
+            "--admission-review",
+            &broken,
+            "--service-account",
+            &sa,
+        ],
+        &["--admission-review", "not valid JSON"],
+    );
+    assert_bad_input(
+        &[
+            "patch",
+            "--pod",
+            &pod,
+            "--service-account",
+            &sa,
+            "--style",
+            "strategic",
+        ],
+        &["strategic", "granular or compatible"],
+    );
+    assert_bad_input(
+        &[
+            "patch",
+            "--pod",
+            &pod,
+            "--service-account",
+            &sa,
+            "--mount-path",
+            "relative/dir",
+        ],
+        &["token mount path", "absolute path"],
+    );
+    assert_bad_input(
+        &["patch", "--service-account", &sa],
+        &["--pod", "--admission-review"],
+    );
+}

@@ -9,6 +9,7 @@
 
 mod discovery;
 mod io;
+mod patch;
 mod verify;
 
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ enum Command {
     /// Judge a service-account token as STS would: exit 0 valid, 1 refused (with the STS error
     /// and the precise reason).
     Verify(verify::Args),
+    /// Print the JSON patch a pod identity webhook applies to a pod (`[]` when nothing to do),
+    /// or the AdmissionReview response to a request.
+    Patch(patch::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Discovery(args) => discovery::run(args).map(|output| (output, false)),
         Command::Verify(args) => verify::run(args),
+        Command::Patch(args) => patch::run(args),
     };
     match result {
         Ok((output, refused)) => {
