@@ -407,26 +407,46 @@ fn malformed_pods_are_typed_errors() {
     );
     let mutator = PodMutator::new(WebhookConfig::default());
     for (pod, message) in [
-        (json!("pod"), "pod field pod must be an object"),
+        (
+            json!("pod"),
+            r#"at .: invalid type: string "pod", expected a Pod object"#,
+        ),
         (
             json!({"spec": {"containers": {}}}),
-            "pod field spec.containers must be an array",
+            "at spec.containers: invalid type: map, expected a sequence",
         ),
         (
             json!({"spec": {"containers": [{"name": "a", "env": "x"}]}}),
-            "pod field spec.containers[0].env must be an array",
+            r#"at spec.containers[0].env: invalid type: string "x", expected a sequence"#,
         ),
         (
             json!({"spec": {"containers": [{"name": "a", "env": [1]}]}}),
-            "pod field spec.containers[0].env[0] must be an object",
+            "at spec.containers[0].env[0]: invalid type: integer `1`, expected an object with a name",
         ),
         (
             json!({"spec": {"volumes": 3, "containers": []}}),
-            "pod field spec.volumes must be an array",
+            "at spec.volumes: invalid type: integer `3`, expected a sequence",
+        ),
+        (
+            json!({"metadata": {"annotations": {"a": 1}}}),
+            "at metadata.annotations.a: invalid type: integer `1`, expected a string",
         ),
     ] {
         let err = mutator.patch_json(&pod, &sa).unwrap_err();
-        assert_eq!(err.to_string(), message);
+        assert_eq!(
+            err.to_string(),
+            format!("the pod does not decode as a Pod {message}")
+        );
+        // The same from bytes, where serde adds the position.
+        let err = mutator
+            .patch_slice(pod.to_string().as_bytes(), &sa)
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "the pod does not decode as a Pod {message} at line 1"
+            )),
+            "{err}"
+        );
     }
 }
 
@@ -474,7 +494,8 @@ fn upstream_sample_request_is_answered_with_a_patch() {
     // The pod has a `scratch` volume: the token volume goes first, as upstream.
     assert_eq!(patch[0]["path"], "/spec/volumes/0");
     assert_eq!(patch[2]["path"], "/spec/containers/0/volumeMounts/-");
-    let patched = apply(request.pod(), &patch);
+    let pod: Value = serde_json::from_str(request.pod_json()).unwrap();
+    let patched = apply(&pod, &patch);
     assert_eq!(patched["spec"]["volumes"][1]["name"], "scratch");
 }
 
@@ -503,7 +524,7 @@ fn adversarial_reviews_are_denied_with_a_reason_or_admitted_when_failing_open() 
         (br#"{"request":{"uid":"u","object":"pod"}}"#, "the admitted object is a string, not a Pod; register the webhook for pods only"),
         (br#"{"request":{"uid":"u","kind":{"group":"apps","version":"v1","kind":"Deployment"},"object":{}}}"#, "the admitted object is a Deployment.apps, not a Pod; register the webhook for pods only"),
         (br#"{"request":{"uid":"u","object":{"kind":"Secret"}}}"#, "the admitted object is a Secret, not a Pod; register the webhook for pods only"),
-        (br#"{"request":{"uid":"u","object":{"spec":{"containers":[{"name":"a","env":{}}]}}}}"#, "pod field spec.containers[0].env must be an array"),
+        (br#"{"request":{"uid":"u","object":{"spec":{"containers":[{"name":"a","env":{}}]}}}}"#, "the pod does not decode as a Pod at spec.containers[0].env: invalid type: map, expected a sequence at line 1 column 41"),
     ];
     for (body, message) in cases {
         let out = review_response(body, Some(&role()), false);

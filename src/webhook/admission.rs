@@ -1,11 +1,13 @@
 //! `admission.k8s.io/v1` (and `v1beta1`) AdmissionReview in and out.
 
 use base64::Engine as _;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::mutate::{Identity, PodError, PodMutator};
 use super::patch::JsonPatch;
+use super::view::PodView;
 
 /// The AdmissionReview API versions understood; responses echo the request's.
 pub const ADMISSION_API_VERSIONS: [&str; 2] = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"];
@@ -107,7 +109,7 @@ struct RequestIn {
     kind: Option<GroupVersionKind>,
     namespace: Option<String>,
     operation: Option<String>,
-    object: Option<Value>,
+    object: Option<Box<RawValue>>,
     dry_run: Option<bool>,
 }
 
@@ -147,13 +149,14 @@ struct GroupVersionKind {
 /// assert_eq!(json["response"]["patchType"], "JSONPatch");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AdmissionRequest {
     echo: Echo,
     namespace: String,
+    service_account: String,
     operation: Option<String>,
     dry_run: bool,
-    pod: Value,
+    pod: Box<RawValue>,
 }
 
 impl AdmissionRequest {
@@ -207,14 +210,14 @@ impl AdmissionRequest {
             return Err(fail(AdmissionErrorKind::NotAPod { found }, &echo));
         }
         let pod = match request.object {
-            Some(pod @ Value::Object(_)) => pod,
+            Some(raw) if raw.get().starts_with('{') => raw,
             other => {
-                let found = match other {
-                    None | Some(Value::Null) => "missing",
-                    Some(Value::Bool(_)) => "a boolean",
-                    Some(Value::Number(_)) => "a number",
-                    Some(Value::String(_)) => "a string",
-                    Some(_) => "an array",
+                let found = match other.as_ref().and_then(|raw| raw.get().bytes().next()) {
+                    None | Some(b'n') => "missing",
+                    Some(b'"') => "a string",
+                    Some(b'[') => "an array",
+                    Some(b't' | b'f') => "a boolean",
+                    Some(_) => "a number",
                 };
                 return Err(fail(
                     AdmissionErrorKind::NotAPod {
@@ -224,21 +227,46 @@ impl AdmissionRequest {
                 ));
             }
         };
-        if let Some(kind) = pod.get("kind").and_then(Value::as_str)
-            && kind != "Pod"
+        // The parts needed to look the ServiceAccount up; containers are read when answering.
+        let head: PodView<'_, IgnoredAny> = serde_json::from_str(pod.get()).map_err(|e| {
+            fail(
+                AdmissionErrorKind::Pod(PodError::Malformed {
+                    path: ".".to_owned(),
+                    reason: e.to_string(),
+                }),
+                &echo,
+            )
+        })?;
+        if let Some(kind) = &head.kind
+            && kind.0 != "Pod"
         {
-            let found = format!("a {kind}");
+            let found = format!("a {}", kind.0);
             return Err(fail(AdmissionErrorKind::NotAPod { found }, &echo));
         }
         // On CREATE the pod often has no namespace yet; the request's is authoritative.
+        let pod_namespace = head.metadata.as_ref().and_then(|m| m.namespace.as_ref());
         let namespace = request
             .namespace
             .filter(|ns| !ns.is_empty())
-            .or_else(|| pointer_str(&pod, "/metadata/namespace").map(str::to_owned))
+            .or_else(|| pod_namespace.map(|ns| ns.0.clone().into_owned()))
+            .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| "default".to_owned());
+        let spec = head.spec.as_ref();
+        let service_account = [
+            spec.and_then(|s| s.service_account_name.as_ref()),
+            spec.and_then(|s| s.service_account.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|name| name.0.as_ref())
+        .find(|name| !name.is_empty())
+        .unwrap_or("default")
+        .to_owned();
+        drop(head);
         Ok(Self {
             echo,
             namespace,
+            service_account,
             operation: request.operation,
             dry_run: request.dry_run.unwrap_or(false),
             pod,
@@ -258,11 +286,7 @@ impl AdmissionRequest {
     /// The pod's ServiceAccount: `spec.serviceAccountName`, else the deprecated
     /// `spec.serviceAccount`, else `default` (what the ServiceAccount admission plugin sets).
     pub fn service_account(&self) -> &str {
-        ["/spec/serviceAccountName", "/spec/serviceAccount"]
-            .iter()
-            .filter_map(|p| pointer_str(&self.pod, p))
-            .find(|name| !name.is_empty())
-            .unwrap_or("default")
+        &self.service_account
     }
 
     /// The operation (`CREATE`, `UPDATE`, …), when given.
@@ -275,9 +299,9 @@ impl AdmissionRequest {
         self.dry_run
     }
 
-    /// The admitted pod as JSON.
-    pub fn pod(&self) -> &Value {
-        &self.pod
+    /// The admitted pod, as the JSON text it was sent as.
+    pub fn pod_json(&self) -> &str {
+        self.pod.get()
     }
 
     /// Answers the review. Only `CREATE` (or an unnamed operation) is mutated; `identity` is
@@ -294,7 +318,7 @@ impl AdmissionRequest {
         let (Some(identity), None | Some("CREATE")) = (identity, self.operation()) else {
             return response;
         };
-        match mutator.patch_json(&self.pod, identity) {
+        match mutator.patch_slice(self.pod.get().as_bytes(), identity) {
             Ok(patch) if patch.is_empty() => response,
             Ok(patch) => {
                 response.patch = Some(patch);
@@ -307,10 +331,6 @@ impl AdmissionRequest {
             .response(fail_open),
         }
     }
-}
-
-fn pointer_str<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
-    value.pointer(pointer).and_then(Value::as_str)
 }
 
 /// The AdmissionReview sent back.

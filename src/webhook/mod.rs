@@ -52,10 +52,10 @@
 //!     "eks.amazonaws.com",
 //! );
 //! let patch = mutator.patch_json(&pod, &Identity::WebIdentity(sa))?;
-//! let ops: Vec<(&str, &serde_json::Value)> =
+//! let ops: Vec<(&str, serde_json::Value)> =
 //!     patch.operations().iter().map(|op| (op.path(), op.value())).collect();
 //! assert_eq!(ops[1], ("/spec/containers/0/env/-",
-//!                     &json!({"name": "AWS_DEFAULT_REGION", "value": "eu-west-1"})));
+//!                     json!({"name": "AWS_DEFAULT_REGION", "value": "eu-west-1"})));
 //! assert_eq!(ops.len(), 6); // volume, 4 variables, 1 mount
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -65,6 +65,7 @@ mod annotations;
 mod config;
 mod mutate;
 mod patch;
+mod view;
 
 pub use admission::{
     ADMISSION_API_VERSIONS, AdmissionError, AdmissionErrorKind, AdmissionRequest,

@@ -1,6 +1,7 @@
 //! The pod mutation: which containers get which variables and mounts, rendered in either style.
 
 use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, VolumeMount};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::annotations::{ServiceAccountSettings, parse_go_csv_record, parse_go_int};
@@ -9,6 +10,7 @@ use super::config::{
     WebhookConfig,
 };
 use super::patch::{JsonPatch, PatchOperation, escape_pointer_token};
+use super::view::{ContainerLike, ContainerView, PodView, StringMap};
 
 /// The label the Go webhook sets on pods it gives EKS Pod Identity (fixed, whatever the prefix).
 pub const POD_IDENTITY_LABEL: &str = "eks.amazonaws.com/pod-identity";
@@ -44,27 +46,54 @@ pub enum Identity {
     },
 }
 
-/// What is wrong with a pod that cannot be patched. Such pods would also fail to decode in the
-/// Go webhook; the message names the field.
+/// What is wrong with a pod that cannot be patched: it does not decode as a Kubernetes Pod
+/// (the Go webhook could not decode it either). The message names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PodError {
-    /// A field has the wrong JSON type.
-    #[error("pod field {path} must be {expected}")]
-    WrongType {
-        /// Where, e.g. `spec.containers[0].env`.
-        path: String,
-        /// What it must be, e.g. `an array`.
-        expected: &'static str,
-    },
-    /// A container does not decode as a Kubernetes container (compatible style only).
-    #[error("pod field {path} is not a valid container: {reason}")]
-    InvalidContainer {
-        /// Where, e.g. `spec.containers[1]`.
+    /// A field has the wrong JSON type, or the document is not JSON.
+    #[error("the pod does not decode as a Pod at {path}: {reason}")]
+    Malformed {
+        /// Where, e.g. `spec.containers[0].env` (`.` for the document itself).
         path: String,
         /// What the decoder said.
         reason: String,
     },
+}
+
+/// Where a pod comes from: parsed JSON or raw bytes.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Value(&'a Value),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Source<'a> {
+    fn decode<T: Deserialize<'a>>(self) -> Result<T, PodError> {
+        let fast = match self {
+            Source::Value(v) => T::deserialize(v).map_err(|_| ()),
+            Source::Bytes(b) => serde_json::from_slice(b).map_err(|_| ()),
+        };
+        // Only on failure: decode again, tracking the path, to name the field.
+        fast.map_err(|()| {
+            let tracked: Result<T, _> = match self {
+                Source::Value(v) => serde_path_to_error::deserialize(v),
+                Source::Bytes(b) => {
+                    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(b))
+                }
+            };
+            match tracked {
+                Ok(_) => PodError::Malformed {
+                    path: ".".to_owned(),
+                    reason: "inconsistent decoding".to_owned(),
+                },
+                Err(e) => PodError::Malformed {
+                    path: e.path().to_string(),
+                    reason: e.inner().to_string(),
+                },
+            }
+        })
+    }
 }
 
 /// Turns pods into the JSON patch that gives them AWS credentials; see the
@@ -105,16 +134,21 @@ impl PodMutator {
 
     /// The patch for a typed pod; see [`PodMutator::patch_json`].
     pub fn patch_pod(&self, pod: &Pod, identity: &Identity) -> Result<JsonPatch, PodError> {
-        let value = serde_json::to_value(pod).map_err(|e| PodError::InvalidContainer {
-            path: "pod".to_owned(),
+        let value = serde_json::to_value(pod).map_err(|e| PodError::Malformed {
+            path: ".".to_owned(),
             reason: e.to_string(),
         })?;
         self.patch_json(&value, identity)
     }
 
-    /// The patch for a pod given as JSON (as it arrives in an AdmissionReview). Empty when the
-    /// identity asks for nothing (no `role-arn`) or, in the granular style, when the pod already
-    /// has everything.
+    /// The patch for a pod given as raw JSON bytes (as it arrives in an AdmissionReview); only
+    /// the parts the mutation reads are decoded. See [`PodMutator::patch_json`].
+    pub fn patch_slice(&self, pod: &[u8], identity: &Identity) -> Result<JsonPatch, PodError> {
+        self.patch_source(Source::Bytes(pod), identity)
+    }
+
+    /// The patch for a pod given as JSON. Empty when the identity asks for nothing (no
+    /// `role-arn`) or, in the granular style, when the pod already has everything.
     ///
     /// ```
     /// use irsa::webhook::{Identity, PodMutator, ServiceAccountSettings, WebhookConfig};
@@ -131,35 +165,65 @@ impl PodMutator {
     /// # Ok::<(), irsa::webhook::PodError>(())
     /// ```
     pub fn patch_json(&self, pod: &Value, identity: &Identity) -> Result<JsonPatch, PodError> {
-        let pod = as_object(pod, "pod")?;
-        let metadata = optional_object(pod, "metadata", "metadata")?;
-        let spec = optional_object(pod, "spec", "spec")?;
-        let annotations = match metadata {
-            Some(m) => optional_object(m, "annotations", "metadata.annotations")?,
-            None => None,
-        };
-        let pod_annotation = |suffix: &str| {
-            annotations
-                .and_then(|a| a.get(&self.config.annotation(suffix)))
-                .and_then(Value::as_str)
-        };
+        self.patch_source(Source::Value(pod), identity)
+    }
+
+    fn patch_source(&self, source: Source<'_>, identity: &Identity) -> Result<JsonPatch, PodError> {
+        if let Identity::WebIdentity(sa) = identity
+            && sa.role_arn().is_none()
+        {
+            return Ok(JsonPatch::default());
+        }
+        match self.config.style {
+            PatchStyle::Granular => {
+                let view: PodView<'_, ContainerView<'_>> = source.decode()?;
+                self.patch_view(view, identity, render_granular)
+            }
+            PatchStyle::Compatible => {
+                let view: PodView<'_, Container> = source.decode()?;
+                self.patch_view(view, identity, render_compatible)
+            }
+        }
+    }
+
+    fn patch_view<C: ContainerLike>(
+        &self,
+        view: PodView<'_, C>,
+        identity: &Identity,
+        render: fn(&Plan<'_>, &mut JsonPatch, &str, Vec<C>, bool),
+    ) -> Result<JsonPatch, PodError> {
+        let config = &self.config;
+        let PodView { metadata, spec, .. } = view;
+        let annotations = metadata.as_ref().and_then(|m| m.annotations.as_ref());
+        let pod_annotation =
+            |suffix: &str| annotations.and_then(|a| a.get(&config.annotation(suffix)));
         let pod_expiration = pod_annotation("token-expiration").and_then(parse_go_int);
         let skip = pod_annotation("skip-containers")
             .map(parse_go_csv_record)
             .unwrap_or_default();
+        // Windows pods, as upstream detects them (`kubernetes.io/os` or `beta.kubernetes.io/os`
+        // node selectors), and also by `spec.os.name`, which upstream ignores (its issue #57).
+        let windows = spec.as_ref().is_some_and(|spec| {
+            let selector = |key| spec.node_selector.as_ref().and_then(|s| s.get(key));
+            selector("kubernetes.io/os") == Some("windows")
+                || selector("beta.kubernetes.io/os") == Some("windows")
+                || spec
+                    .os
+                    .as_ref()
+                    .and_then(|os| os.name.as_ref())
+                    .map(|n| &*n.0)
+                    == Some("windows")
+        });
 
-        let config = &self.config;
         let (plan, volume) = match identity {
             Identity::WebIdentity(sa) => {
-                let Some(role_arn) = sa.role_arn() else {
-                    return Ok(JsonPatch::default());
-                };
+                let role_arn = sa.role_arn().unwrap_or_default();
                 let expiration = pod_expiration
                     .or(sa.token_expiration())
                     .unwrap_or(config.token_expiration)
                     .max(MIN_TOKEN_EXPIRATION);
                 let audience = sa.audience().unwrap_or(&config.audience);
-                let token_file = token_file(&config.mount_path, IRSA_TOKEN_PATH, spec)?;
+                let token_file = token_file(&config.mount_path, IRSA_TOKEN_PATH, windows);
                 let plan = Plan {
                     pod_identity: false,
                     volume_name: IRSA_VOLUME_NAME,
@@ -186,7 +250,7 @@ impl PodMutator {
                 if expiration == DEFAULT_TOKEN_EXPIRATION {
                     expiration = JITTER_FLOOR + i64::from(expiration_jitter % JITTER_SPAN);
                 }
-                let token_file = token_file(&pi.mount_path, &pi.token_path, spec)?;
+                let token_file = token_file(&pi.mount_path, &pi.token_path, windows);
                 let plan = Plan {
                     pod_identity: true,
                     volume_name: &pi.volume_name,
@@ -207,46 +271,38 @@ impl PodMutator {
 
         let mut patch = JsonPatch::default();
         if plan.pod_identity {
-            label_op(&mut patch, metadata, config.style)?;
+            let labels = metadata.as_ref().map(|m| m.labels.as_ref());
+            label_op(&mut patch, labels, config.style);
         }
-        volume_op(&mut patch, spec, plan.volume_name, volume)?;
-        for (field, always) in [("containers", true), ("initContainers", false)] {
-            let containers = match spec.map(|s| s.get(field)) {
-                None | Some(None | Some(Value::Null)) => &[][..],
-                Some(Some(Value::Array(items))) => items.as_slice(),
-                Some(Some(_)) => {
-                    return Err(PodError::WrongType {
-                        path: format!("spec.{field}"),
-                        expected: "an array",
-                    });
-                }
-            };
-            match config.style {
-                PatchStyle::Granular => {
-                    for (i, container) in containers.iter().enumerate() {
-                        let path = format!("spec.{field}[{i}]");
-                        let container = as_object(container, &path)?;
-                        let additions = plan.additions(container, &path)?;
-                        granular_container_ops(&mut patch, field, i, container, &plan, additions);
-                    }
-                }
-                PatchStyle::Compatible => {
-                    if !always && containers.is_empty() {
-                        continue;
-                    }
-                    let mut typed = Vec::with_capacity(containers.len());
-                    for (i, container) in containers.iter().enumerate() {
-                        let path = format!("spec.{field}[{i}]");
-                        let additions = plan.additions(as_object(container, &path)?, &path)?;
-                        typed.push(plan.typed_container(container, &path, additions)?);
-                    }
-                    patch.push(PatchOperation::add(
-                        format!("/spec/{field}"),
-                        serde_json::to_value(typed).unwrap_or(Value::Null),
-                    ));
-                }
+        let (volumes, containers, init_containers) = match spec {
+            None => {
+                // A pod without a spec cannot run; still, never emit a patch that cannot apply.
+                patch.push(PatchOperation::add(
+                    "/spec".to_owned(),
+                    json!({ "volumes": [volume] }),
+                ));
+                return Ok(patch);
             }
+            Some(spec) => (spec.volumes, spec.containers, spec.init_containers),
+        };
+        match volumes {
+            None => patch.push(PatchOperation::add(
+                "/spec/volumes".to_owned(),
+                json!([volume]),
+            )),
+            Some(v) if v.iter().any(|v| v.name() == plan.volume_name) => {}
+            // First, as upstream, so both styles give the same pod.
+            Some(_) => patch.push(PatchOperation::add("/spec/volumes/0".to_owned(), volume)),
         }
+        render(
+            &plan,
+            &mut patch,
+            "containers",
+            containers.unwrap_or_default(),
+            true,
+        );
+        let init_containers = init_containers.unwrap_or_default();
+        render(&plan, &mut patch, "initContainers", init_containers, false);
         Ok(patch)
     }
 }
@@ -255,24 +311,20 @@ impl Plan<'_> {
     /// Decides for one container, with the Go webhook's rules: only `env` names count
     /// (`valueFrom` included, `envFrom` ignored); a container that already has credentials,
     /// a region and the STS setting is left alone entirely, even without the mount.
-    fn additions(&self, container: &Map<String, Value>, path: &str) -> Result<Additions, PodError> {
-        let name = container.get("name").and_then(Value::as_str).unwrap_or("");
-        if self.skip.iter().any(|s| s == name) {
-            return Ok(Additions::default());
+    fn additions(&self, container: &impl ContainerLike) -> Additions {
+        if self.skip.iter().any(|s| s == container.name()) {
+            return Additions::default();
         }
-        let has = |wanted: &str| -> Result<bool, PodError> {
-            names_in(container, "env", path).map(|mut names| names.any(|n| n == wanted))
-        };
-        let (a, b) = if self.pod_identity {
-            (FULL_URI, AUTH_TOKEN_FILE)
+        let has = |name| container.has_env(name);
+        let credentials = if self.pod_identity {
+            has(FULL_URI) || has(AUTH_TOKEN_FILE)
         } else {
-            (ROLE_ARN, TOKEN_FILE)
+            has(ROLE_ARN) || has(TOKEN_FILE)
         };
-        let credentials = has(a)? || has(b)?;
-        let region = has(REGION)? || has(DEFAULT_REGION)?;
-        let sts = has(STS_REGIONAL)?;
+        let region = has(REGION) || has(DEFAULT_REGION);
+        let sts = has(STS_REGIONAL);
         if credentials && region && sts {
-            return Ok(Additions::default());
+            return Additions::default();
         }
         let mut additions = Additions::default();
         if !sts && self.regional_sts {
@@ -285,22 +337,58 @@ impl Plan<'_> {
         if !credentials {
             additions.env.extend(self.credential_env.iter().cloned());
         }
-        additions.mount =
-            !names_in(container, "volumeMounts", path)?.any(|n| n == self.volume_name);
-        Ok(additions)
+        additions.mount = !container.has_mount(self.volume_name);
+        additions
     }
+}
 
-    fn typed_container(
-        &self,
-        raw: &Value,
-        path: &str,
-        additions: Additions,
-    ) -> Result<Container, PodError> {
-        let mut container =
-            Container::deserialize_from(raw).map_err(|e| PodError::InvalidContainer {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
+/// Granular: per container, `add …/env/-` for each variable when `env` exists (else one `add`
+/// of the array), likewise for `volumeMounts`.
+fn render_granular(
+    plan: &Plan<'_>,
+    patch: &mut JsonPatch,
+    field: &str,
+    containers: Vec<ContainerView<'_>>,
+    _always: bool,
+) {
+    for (index, container) in containers.iter().enumerate() {
+        let additions = plan.additions(container);
+        let base = format!("/spec/{field}/{index}");
+        if !additions.env.is_empty() {
+            let entries = additions
+                .env
+                .into_iter()
+                .map(|(name, value)| json!({"name": name, "value": value}));
+            append_ops(patch, &base, "env", container.env_present(), entries);
+        }
+        if additions.mount {
+            let mount =
+                json!({"name": plan.volume_name, "readOnly": true, "mountPath": plan.mount_path});
+            append_ops(
+                patch,
+                &base,
+                "volumeMounts",
+                container.mounts_present(),
+                std::iter::once(mount),
+            );
+        }
+    }
+}
+
+/// Compatible: the whole array re-serialised from typed containers, as the Go webhook does
+/// (always for `containers`, for `initContainers` when there are any).
+fn render_compatible(
+    plan: &Plan<'_>,
+    patch: &mut JsonPatch,
+    field: &str,
+    mut containers: Vec<Container>,
+    always: bool,
+) {
+    if !always && containers.is_empty() {
+        return;
+    }
+    for container in &mut containers {
+        let additions = plan.additions(container);
         if !additions.env.is_empty() {
             let env = container.env.get_or_insert_with(Vec::new);
             env.extend(additions.env.into_iter().map(|(name, value)| EnvVar {
@@ -314,54 +402,17 @@ impl Plan<'_> {
                 .volume_mounts
                 .get_or_insert_with(Vec::new)
                 .push(VolumeMount {
-                    name: self.volume_name.to_owned(),
-                    mount_path: self.mount_path.to_owned(),
+                    name: plan.volume_name.to_owned(),
+                    mount_path: plan.mount_path.to_owned(),
                     read_only: Some(true),
                     ..VolumeMount::default()
                 });
         }
-        Ok(container)
     }
-}
-
-/// Decoding a typed container from a borrowed JSON value.
-trait DeserializeFrom: Sized {
-    fn deserialize_from(value: &Value) -> Result<Self, serde_json::Error>;
-}
-
-impl DeserializeFrom for Container {
-    fn deserialize_from(value: &Value) -> Result<Self, serde_json::Error> {
-        serde::Deserialize::deserialize(value)
-    }
-}
-
-fn granular_container_ops(
-    patch: &mut JsonPatch,
-    field: &str,
-    index: usize,
-    container: &Map<String, Value>,
-    plan: &Plan<'_>,
-    additions: Additions,
-) {
-    let base = format!("/spec/{field}/{index}");
-    if !additions.env.is_empty() {
-        let entries = additions
-            .env
-            .into_iter()
-            .map(|(name, value)| json!({"name": name, "value": value}));
-        append_ops(patch, &base, "env", container, entries);
-    }
-    if additions.mount {
-        let mount =
-            json!({"name": plan.volume_name, "readOnly": true, "mountPath": plan.mount_path});
-        append_ops(
-            patch,
-            &base,
-            "volumeMounts",
-            container,
-            std::iter::once(mount),
-        );
-    }
+    patch.push(PatchOperation::add_serialized(
+        format!("/spec/{field}"),
+        &containers,
+    ));
 }
 
 /// Appends items to an array member: one `add …/-` per item when the array exists, else one
@@ -370,10 +421,10 @@ fn append_ops(
     patch: &mut JsonPatch,
     base: &str,
     member: &str,
-    parent: &Map<String, Value>,
+    present: bool,
     items: impl Iterator<Item = Value>,
 ) {
-    if matches!(parent.get(member), Some(Value::Array(_))) {
+    if present {
         for item in items {
             patch.push(PatchOperation::add(format!("{base}/{member}/-"), item));
         }
@@ -385,27 +436,22 @@ fn append_ops(
     }
 }
 
-fn label_op(
-    patch: &mut JsonPatch,
-    metadata: Option<&Map<String, Value>>,
-    style: PatchStyle,
-) -> Result<(), PodError> {
-    let Some(metadata) = metadata else {
+/// The Pod Identity label. `labels` is `None` without metadata, `Some(None)` without labels.
+fn label_op(patch: &mut JsonPatch, labels: Option<Option<&StringMap<'_>>>, style: PatchStyle) {
+    match labels {
         // Upstream would emit a patch that cannot apply; add the whole metadata instead.
-        patch.push(PatchOperation::add(
+        None => patch.push(PatchOperation::add(
             "/metadata".to_owned(),
             json!({"labels": {POD_IDENTITY_LABEL: "enabled"}}),
-        ));
-        return Ok(());
-    };
-    match optional_object(metadata, "labels", "metadata.labels")? {
-        None => patch.push(PatchOperation::add(
+        )),
+        Some(None) => patch.push(PatchOperation::add(
             "/metadata/labels".to_owned(),
             json!({POD_IDENTITY_LABEL: "enabled"}),
         )),
-        Some(labels) => {
-            let present = labels.get(POD_IDENTITY_LABEL).and_then(Value::as_str) == Some("enabled");
-            if !present || style == PatchStyle::Compatible {
+        Some(Some(labels)) => {
+            // Upstream sets it even when present; the granular style only when it changes.
+            if labels.get(POD_IDENTITY_LABEL) != Some("enabled") || style == PatchStyle::Compatible
+            {
                 patch.push(PatchOperation::add(
                     format!(
                         "/metadata/labels/{}",
@@ -416,45 +462,6 @@ fn label_op(
             }
         }
     }
-    Ok(())
-}
-
-/// The projected volume, unless the pod has a volume of that name already (of any kind). Like
-/// upstream, it goes first in an existing list so both styles give the same pod.
-fn volume_op(
-    patch: &mut JsonPatch,
-    spec: Option<&Map<String, Value>>,
-    name: &str,
-    volume: Value,
-) -> Result<(), PodError> {
-    let Some(spec) = spec else {
-        // A pod without a spec cannot run; still, never emit a patch that cannot apply.
-        patch.push(PatchOperation::add(
-            "/spec".to_owned(),
-            json!({ "volumes": [volume] }),
-        ));
-        return Ok(());
-    };
-    match spec.get("volumes") {
-        None | Some(Value::Null) => {
-            patch.push(PatchOperation::add(
-                "/spec/volumes".to_owned(),
-                json!([volume]),
-            ));
-        }
-        Some(Value::Array(_)) => {
-            if !names_in(spec, "volumes", "spec")?.any(|n| n == name) {
-                patch.push(PatchOperation::add("/spec/volumes/0".to_owned(), volume));
-            }
-        }
-        Some(_) => {
-            return Err(PodError::WrongType {
-                path: "spec.volumes".to_owned(),
-                expected: "an array",
-            });
-        }
-    }
-    Ok(())
 }
 
 fn projected_volume(name: &str, audience: &str, expiration: i64, path: &str) -> Value {
@@ -469,32 +476,13 @@ fn projected_volume(name: &str, audience: &str, expiration: i64, path: &str) -> 
 
 /// The token file's path as containers see it: `mount/token`, cleaned like Go's
 /// `filepath.Join`; on Windows nodes `C:` and backslashes.
-fn token_file(
-    mount_path: &str,
-    token_path: &str,
-    spec: Option<&Map<String, Value>>,
-) -> Result<String, PodError> {
+fn token_file(mount_path: &str, token_path: &str, windows: bool) -> String {
     let joined = clean_path(&format!("{mount_path}/{token_path}"));
-    if is_windows(spec)? {
-        Ok(format!("C:{}", joined.replace('/', "\\")))
+    if windows {
+        format!("C:{}", joined.replace('/', "\\"))
     } else {
-        Ok(joined)
+        joined
     }
-}
-
-/// Windows pods, as upstream detects them (`kubernetes.io/os` or `beta.kubernetes.io/os` node
-/// selectors), and also by `spec.os.name`, which upstream ignores (its issue #57).
-fn is_windows(spec: Option<&Map<String, Value>>) -> Result<bool, PodError> {
-    let Some(spec) = spec else { return Ok(false) };
-    let selector = optional_object(spec, "nodeSelector", "spec.nodeSelector")?;
-    let by_selector = ["kubernetes.io/os", "beta.kubernetes.io/os"]
-        .iter()
-        .any(|k| selector.and_then(|s| s.get(*k)).and_then(Value::as_str) == Some("windows"));
-    let by_os = optional_object(spec, "os", "spec.os")?
-        .and_then(|os| os.get("name"))
-        .and_then(Value::as_str)
-        == Some("windows");
-    Ok(by_selector || by_os)
 }
 
 /// Go's `path.Clean` for the paths the webhook joins.
@@ -520,57 +508,6 @@ fn clean_path(path: &str) -> String {
         (false, true) => ".".to_owned(),
         (false, false) => body,
     }
-}
-
-fn as_object<'v>(value: &'v Value, path: &str) -> Result<&'v Map<String, Value>, PodError> {
-    value.as_object().ok_or_else(|| PodError::WrongType {
-        path: path.to_owned(),
-        expected: "an object",
-    })
-}
-
-fn optional_object<'v>(
-    parent: &'v Map<String, Value>,
-    member: &str,
-    path: &str,
-) -> Result<Option<&'v Map<String, Value>>, PodError> {
-    match parent.get(member) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map)),
-        Some(_) => Err(PodError::WrongType {
-            path: path.to_owned(),
-            expected: "an object",
-        }),
-    }
-}
-
-/// The `name`s of the objects in an array member (`env`, `volumeMounts`, `volumes`).
-fn names_in<'v>(
-    parent: &'v Map<String, Value>,
-    member: &str,
-    path: &str,
-) -> Result<impl Iterator<Item = &'v str>, PodError> {
-    let items = match parent.get(member) {
-        None | Some(Value::Null) => &[][..],
-        Some(Value::Array(items)) => items.as_slice(),
-        Some(_) => {
-            return Err(PodError::WrongType {
-                path: format!("{path}.{member}"),
-                expected: "an array",
-            });
-        }
-    };
-    for (i, item) in items.iter().enumerate() {
-        if !item.is_object() {
-            return Err(PodError::WrongType {
-                path: format!("{path}.{member}[{i}]"),
-                expected: "an object",
-            });
-        }
-    }
-    Ok(items
-        .iter()
-        .filter_map(|item| item.get("name").and_then(Value::as_str)))
 }
 
 #[cfg(test)]

@@ -2,18 +2,34 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// One RFC 6902 operation. The generator only ever adds: existing values are never
 /// overwritten and nothing is removed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PatchOperation {
     op: &'static str,
     path: String,
-    value: Value,
+    value: Box<RawValue>,
+}
+
+impl PartialEq for PatchOperation {
+    fn eq(&self, other: &Self) -> bool {
+        self.op == other.op && self.path == other.path && self.value.get() == other.value.get()
+    }
 }
 
 impl PatchOperation {
     pub(super) fn add(path: String, value: Value) -> Self {
+        Self::add_serialized(path, &value)
+    }
+
+    /// An `add` of anything serialisable, written straight to JSON text.
+    pub(super) fn add_serialized(path: String, value: &impl Serialize) -> Self {
+        // Values built by the generator (maps of strings, numbers, typed containers) always
+        // serialise; `null` is a stand-in that cannot be reached.
+        let value =
+            serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned());
         Self {
             op: "add",
             path,
@@ -31,9 +47,14 @@ impl PatchOperation {
         &self.path
     }
 
-    /// The value written.
-    pub fn value(&self) -> &Value {
-        &self.value
+    /// The value written, as compact JSON text.
+    pub fn value_json(&self) -> &str {
+        self.value.get()
+    }
+
+    /// The value written, parsed.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.value.get()).unwrap_or(Value::Null)
     }
 }
 
