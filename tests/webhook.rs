@@ -732,3 +732,104 @@ mod properties {
         }
     }
 }
+
+// ---------------------------------------------------------------- deploy manifests
+
+/// The example's manifests agree with each other: one namespace, the Certificate's names match
+/// the Service, `inject-ca-from` names the Certificate, the webhook is registered as the issue
+/// and upstream experience ask (v1 first, no side effects, failures ignored).
+#[test]
+fn deploy_manifests_agree_on_namespace_names_and_certificate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/webhook/deploy");
+    let kustomization: Value =
+        serde_norway::from_str(&std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap())
+            .unwrap();
+    let mut objects: Vec<Value> = Vec::new();
+    for file in kustomization["resources"].as_array().unwrap() {
+        let text = std::fs::read_to_string(dir.join(file.as_str().unwrap())).unwrap();
+        for document in serde_norway::Deserializer::from_str(&text) {
+            objects.push(serde::Deserialize::deserialize(document).unwrap());
+        }
+    }
+    let find = |kind: &str| -> &Value {
+        let mut found = objects.iter().filter(|o| o["kind"] == kind);
+        let object = found.next().unwrap_or_else(|| panic!("no {kind}"));
+        assert!(found.next().is_none(), "one {kind}");
+        object
+    };
+    let namespace = find("Namespace")["metadata"]["name"].as_str().unwrap();
+    assert_eq!(namespace, "irsa-webhook");
+    for object in &objects {
+        let kind = object["kind"].as_str().unwrap();
+        if !matches!(
+            kind,
+            "Namespace" | "ClusterRole" | "ClusterRoleBinding" | "MutatingWebhookConfiguration"
+        ) {
+            assert_eq!(object["metadata"]["namespace"], namespace, "{kind}");
+        }
+    }
+
+    let service = find("Service");
+    let service_name = service["metadata"]["name"].as_str().unwrap();
+    let host = format!("{service_name}.{namespace}.svc");
+    let certificate = find("Certificate");
+    assert_eq!(certificate["spec"]["commonName"], host.as_str());
+    let dns: Vec<&str> = certificate["spec"]["dnsNames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(dns, [host.clone(), format!("{host}.cluster.local")]);
+
+    let webhook_config = find("MutatingWebhookConfiguration");
+    assert_eq!(
+        webhook_config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        format!(
+            "{namespace}/{}",
+            certificate["metadata"]["name"].as_str().unwrap()
+        )
+        .as_str()
+    );
+    let webhook = &webhook_config["webhooks"][0];
+    assert_eq!(webhook["admissionReviewVersions"], json!(["v1", "v1beta1"]));
+    assert_eq!(webhook["sideEffects"], "None");
+    assert_eq!(webhook["failurePolicy"], "Ignore");
+    assert_eq!(
+        webhook["clientConfig"]["service"],
+        json!({"name": service_name, "namespace": namespace, "path": "/mutate"})
+    );
+    assert_eq!(webhook["rules"][0]["resources"], json!(["pods"]));
+    assert_eq!(webhook["rules"][0]["operations"], json!(["CREATE"]));
+
+    // The Deployment serves the Certificate's Secret on the Service's target port, as the
+    // ServiceAccount that may read ServiceAccounts.
+    let deployment = find("Deployment");
+    let pod = &deployment["spec"]["template"];
+    assert_eq!(
+        pod["spec"]["volumes"][0]["secret"]["secretName"],
+        certificate["spec"]["secretName"]
+    );
+    assert_eq!(
+        pod["spec"]["containers"][0]["ports"][0]["name"],
+        service["spec"]["ports"][0]["targetPort"]
+    );
+    for (key, value) in service["spec"]["selector"].as_object().unwrap() {
+        assert_eq!(&pod["metadata"]["labels"][key], value);
+    }
+    let account = pod["spec"]["serviceAccountName"].as_str().unwrap();
+    let binding = find("ClusterRoleBinding");
+    assert_eq!(
+        binding["subjects"][0],
+        json!({"kind": "ServiceAccount", "name": account, "namespace": namespace})
+    );
+    assert_eq!(
+        find("ClusterRole")["rules"][0],
+        json!({"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get"]})
+    );
+    // The webhook's own pods are never sent to it.
+    let skip_label = webhook["objectSelector"]["matchExpressions"][0]["key"]
+        .as_str()
+        .unwrap();
+    assert!(pod["metadata"]["labels"].get(skip_label).is_some());
+}

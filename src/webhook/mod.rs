@@ -30,7 +30,10 @@
 //!   [`PatchStyle::Compatible`] emits the Go webhook's operations.
 //! - Granular patches of a pod that needs nothing are empty, so nothing is sent back.
 //! - Windows is also recognised by `spec.os.name` (upstream issue #57).
-//! - A pod without `metadata` or `spec` still gets a patch that applies.
+//! - A pod without `metadata` or `spec` still gets a patch that applies; one without a
+//!   `containers` member gets no `/spec/containers` operation, so a second pass changes nothing.
+//! - Pods are read as raw JSON and only the parts the mutation needs are decoded: a pod that
+//!   does not decode is refused with the path of the field at fault.
 //! - Malformed AdmissionReviews are answered with the request's `uid` and version, so the
 //!   apiserver accepts the denial; a response always carries `apiVersion` and `kind`.
 //!

@@ -294,13 +294,11 @@ impl PodMutator {
             // First, as upstream, so both styles give the same pod.
             Some(_) => patch.push(PatchOperation::add("/spec/volumes/0".to_owned(), volume)),
         }
-        render(
-            &plan,
-            &mut patch,
-            "containers",
-            containers.unwrap_or_default(),
-            true,
-        );
+        // Upstream always replaces `containers`; a pod without the member (invalid anyway)
+        // gets none, so a second pass stays a no-op.
+        let present = containers.is_some();
+        let containers = containers.unwrap_or_default();
+        render(&plan, &mut patch, "containers", containers, present);
         let init_containers = init_containers.unwrap_or_default();
         render(&plan, &mut patch, "initContainers", init_containers, false);
         Ok(patch)
@@ -349,7 +347,7 @@ fn render_granular(
     patch: &mut JsonPatch,
     field: &str,
     containers: Vec<ContainerView<'_>>,
-    _always: bool,
+    _even_if_empty: bool,
 ) {
     for (index, container) in containers.iter().enumerate() {
         let additions = plan.additions(container);
@@ -382,9 +380,9 @@ fn render_compatible(
     patch: &mut JsonPatch,
     field: &str,
     mut containers: Vec<Container>,
-    always: bool,
+    even_if_empty: bool,
 ) {
-    if !always && containers.is_empty() {
+    if !even_if_empty && containers.is_empty() {
         return;
     }
     for container in &mut containers {
