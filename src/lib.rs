@@ -55,7 +55,7 @@
 //!
 //! | feature    | default | what it adds |
 //! |------------|---------|--------------|
-//! | `provider` | yes     | web-identity credential provider for aws-config (not yet built: an empty gate) |
+//! | `provider` | yes     | [`provider`]: web-identity credential provider for aws-config chains, refreshed in the background |
 //! | `webhook`  | no      | [`webhook`]: pod patch generator (EKS pod identity webhook compatible) and AdmissionReview handling |
 //! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, … |
 //!
@@ -95,6 +95,9 @@
 pub mod arn;
 mod json;
 pub mod oidc;
+#[cfg(feature = "provider")]
+#[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
+pub mod provider;
 pub mod token;
 #[cfg(feature = "webhook")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]

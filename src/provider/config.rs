@@ -1,0 +1,335 @@
+//! Where the provider's settings come from: the builder, the environment, or the shared config
+//! profile — read through injected sources so tests never touch the process environment.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::ConfigError;
+
+/// A source of environment variables. [`ProcessEnvironment`] reads the process's; a `HashMap`
+/// (or anything else) stands in for it in tests.
+pub trait Environment: fmt::Debug + Send + Sync {
+    /// The variable's value, if set.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn var(&self, name: &str) -> Option<String> {
+        // The one place the library reads the process environment, on the caller's request.
+        #[allow(clippy::disallowed_methods)]
+        std::env::var(name).ok()
+    }
+}
+
+impl Environment for HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+impl Environment for HashMap<&'static str, &'static str> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| (*v).to_owned())
+    }
+}
+
+/// The web-identity settings, from whichever source gave them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Settings {
+    pub(super) role_arn: String,
+    pub(super) token_file: PathBuf,
+    pub(super) session_name: String,
+    pub(super) duration: Option<Duration>,
+    pub(super) region: Option<String>,
+    pub(super) endpoint_url: Option<String>,
+    pub(super) regional: bool,
+    pub(super) source: &'static str,
+}
+
+/// Builder-given values, each overriding the environment and the profile.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Overrides {
+    pub(super) role_arn: Option<String>,
+    pub(super) token_file: Option<PathBuf>,
+    pub(super) session_name: Option<String>,
+    pub(super) duration: Option<Duration>,
+    pub(super) region: Option<String>,
+    pub(super) endpoint_url: Option<String>,
+    pub(super) profile: Option<String>,
+    pub(super) config_file: Option<PathBuf>,
+}
+
+/// Resolves the settings: the builder's role and token file if given; else the environment's
+/// `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`; else the profile's `role_arn` +
+/// `web_identity_token_file`. `Ok(None)` means web identity is not configured (a chain moves
+/// on). A source is taken whole: an environment role never completes a profile's token file.
+pub(super) fn resolve(
+    env: &dyn Environment,
+    overrides: &Overrides,
+    read_file: &dyn Fn(&Path) -> Option<String>,
+) -> Result<Option<Settings>, ConfigError> {
+    let var = |name: &str| {
+        env.var(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let profile_name = overrides
+        .profile
+        .clone()
+        .or_else(|| var("AWS_PROFILE"))
+        .unwrap_or_else(|| "default".to_owned());
+    let config_file = overrides.config_file.clone().or_else(|| {
+        var("AWS_CONFIG_FILE")
+            .map(PathBuf::from)
+            .or_else(|| var("HOME").map(|h| Path::new(&h).join(".aws").join("config")))
+    });
+    let profile = config_file
+        .as_deref()
+        .and_then(|path| read_file(path).map(|text| (path.to_path_buf(), text)))
+        .map(|(path, text)| (path, parse_profile(&text, &profile_name)))
+        .unwrap_or_default();
+    let (profile_path, profile) = profile;
+    let profile_get = |key: &str| profile.get(key).cloned().filter(|v| !v.is_empty());
+
+    let (role_arn, token_file, session_name, duration, source) =
+        match (&overrides.role_arn, &overrides.token_file) {
+            (Some(role), Some(file)) => (role.clone(), file.clone(), None, None, "builder"),
+            (role, file) => {
+                let env_pair = (
+                    role.clone().or_else(|| var("AWS_ROLE_ARN")),
+                    file.clone()
+                        .or_else(|| var("AWS_WEB_IDENTITY_TOKEN_FILE").map(PathBuf::from)),
+                );
+                match env_pair {
+                    (Some(role), Some(file)) => (
+                        role,
+                        file,
+                        var("AWS_ROLE_SESSION_NAME"),
+                        None,
+                        "environment",
+                    ),
+                    _ => match profile_get("web_identity_token_file") {
+                        None => return Ok(None),
+                        Some(file) => {
+                            let Some(role) = profile_get("role_arn") else {
+                                return Err(ConfigError::ProfileWithoutRole {
+                                    profile: profile_name,
+                                    path: profile_path,
+                                });
+                            };
+                            let duration = match profile_get("duration_seconds") {
+                                None => None,
+                                Some(text) => Some(parse_duration(&text, &profile_name)?),
+                            };
+                            (
+                                role,
+                                PathBuf::from(file),
+                                profile_get("role_session_name"),
+                                duration,
+                                "profile",
+                            )
+                        }
+                    },
+                }
+            }
+        };
+    if !role_arn.starts_with("arn:") || !role_arn.contains(":role/") {
+        return Err(ConfigError::InvalidRoleArn { input: role_arn });
+    }
+    let session_name = match overrides.session_name.clone().or(session_name) {
+        Some(name) => {
+            if !valid_session_name(&name) {
+                return Err(ConfigError::InvalidSessionName { input: name });
+            }
+            name
+        }
+        None => default_session_name(var("HOSTNAME").as_deref()),
+    };
+    let duration = overrides.duration.or(duration);
+    if let Some(d) = duration
+        && !(900..=43_200).contains(&d.as_secs())
+    {
+        return Err(ConfigError::InvalidDuration {
+            input: d.as_secs().to_string(),
+        });
+    }
+    let region = overrides
+        .region
+        .clone()
+        .or_else(|| var("AWS_REGION"))
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .or_else(|| profile_get("region"));
+    let endpoint_url = overrides
+        .endpoint_url
+        .clone()
+        .or_else(|| var("AWS_ENDPOINT_URL_STS"))
+        .or_else(|| var("AWS_ENDPOINT_URL"));
+    // Regional endpoints are the default, as in current SDKs; `legacy` asks for the global one.
+    let regional = var("AWS_STS_REGIONAL_ENDPOINTS").as_deref() != Some("legacy");
+    Ok(Some(Settings {
+        role_arn,
+        token_file,
+        session_name,
+        duration,
+        region,
+        endpoint_url,
+        regional,
+        source,
+    }))
+}
+
+fn parse_duration(text: &str, profile: &str) -> Result<Duration, ConfigError> {
+    text.parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| ConfigError::InvalidProfileValue {
+            profile: profile.to_owned(),
+            key: "duration_seconds",
+            input: text.to_owned(),
+        })
+}
+
+/// The keys of one profile of an AWS shared config file: `[default]` or `[profile NAME]`
+/// (`[NAME]` is accepted for `default` only, as the SDKs do), `key = value` lines, `#`/`;`
+/// comments; later keys win.
+pub(super) fn parse_profile(text: &str, name: &str) -> HashMap<String, String> {
+    let mut keys = HashMap::new();
+    let mut in_profile = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.split(']').next().unwrap_or("").trim();
+            let section = header
+                .strip_prefix("profile")
+                .filter(|rest| rest.starts_with(char::is_whitespace))
+                .map(str::trim)
+                .unwrap_or(header);
+            in_profile = section == name && (header != name || name == "default");
+            continue;
+        }
+        if !in_profile {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            let value = value
+                .split(" #")
+                .next()
+                .unwrap_or("")
+                .split(" ;")
+                .next()
+                .unwrap_or("");
+            keys.insert(key.trim().to_ascii_lowercase(), value.trim().to_owned());
+        }
+    }
+    keys
+}
+
+/// STS's rule for `RoleSessionName`: 2 to 64 characters of `[\w+=,.@-]`.
+pub(super) fn valid_session_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
+
+/// An informative default session name: `irsa-` and the host (in Kubernetes, the pod) name,
+/// with characters STS refuses replaced and cut to 64, so CloudTrail tells pods apart.
+pub(super) fn default_session_name(hostname: Option<&str>) -> String {
+    let host: String = hostname
+        .unwrap_or("")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut name = if host.is_empty() {
+        "irsa-web-identity".to_owned()
+    } else {
+        format!("irsa-{host}")
+    };
+    name.truncate(64);
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+        pairs.iter().copied().collect()
+    }
+
+    fn no_files(_: &Path) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn environment_source() {
+        let e = env(&[
+            ("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/r"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token"),
+            ("AWS_REGION", "eu-west-1"),
+            ("HOSTNAME", "orders-api-7d9f8b6c5-x2kq"),
+            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:5000"),
+        ]);
+        let s = resolve(&e, &Overrides::default(), &no_files)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.source, "environment");
+        assert_eq!(s.session_name, "irsa-orders-api-7d9f8b6c5-x2kq");
+        assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        assert!(s.regional);
+    }
+
+    #[test]
+    fn not_configured_is_none_and_a_half_pair_too() {
+        let e = env(&[("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/r")]);
+        assert_eq!(resolve(&e, &Overrides::default(), &no_files).unwrap(), None);
+    }
+
+    #[test]
+    fn profile_source_and_env_role_never_completes_it() {
+        let config = "[default]\nregion = us-east-1\n\n[profile pods]\nweb_identity_token_file = /t\n\
+                      role_arn = arn:aws:iam::111122223333:role/p\nduration_seconds = 1800 # half an hour\n\
+                      role_session_name = batch\n[profile broken]\nweb_identity_token_file = /t\n";
+        let read = |_: &Path| Some(config.to_owned());
+        let e = env(&[("AWS_PROFILE", "pods"), ("AWS_CONFIG_FILE", "/cfg")]);
+        let s = resolve(&e, &Overrides::default(), &read).unwrap().unwrap();
+        assert_eq!(
+            (s.source, s.role_arn.as_str(), s.session_name.as_str()),
+            ("profile", "arn:aws:iam::111122223333:role/p", "batch")
+        );
+        assert_eq!(s.duration, Some(Duration::from_secs(1800)));
+        let e = env(&[
+            ("AWS_PROFILE", "broken"),
+            ("AWS_CONFIG_FILE", "/cfg"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/env"),
+        ]);
+        let err = resolve(&e, &Overrides::default(), &read).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "profile broken in /cfg has web_identity_token_file but no role_arn: add role_arn = arn:aws:iam::ACCOUNT:role/NAME to it"
+        );
+    }
+
+    #[test]
+    fn session_names() {
+        assert_eq!(default_session_name(None), "irsa-web-identity");
+        assert_eq!(default_session_name(Some("a b/c")), "irsa-a-b-c");
+        assert_eq!(default_session_name(Some(&"x".repeat(100))).len(), 64);
+        assert!(valid_session_name("ab") && !valid_session_name("a") && !valid_session_name("a b"));
+    }
+}

@@ -1,0 +1,99 @@
+//! The projected token file: read fresh for every call, the last good token kept for the
+//! moments of a kubelet swap, and the directory watched so rotations are seen at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use notify::{RecursiveMode, Watcher as _};
+
+use super::error::ProviderError;
+use crate::token::WebIdentityToken;
+
+/// The largest token file read (STS's own limit is 20000 characters).
+const MAX_TOKEN_FILE: u64 = 64 * 1024;
+
+#[derive(Debug)]
+pub(super) struct TokenFile {
+    path: PathBuf,
+    last_good: Mutex<Option<WebIdentityToken>>,
+}
+
+impl TokenFile {
+    pub(super) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            last_good: Mutex::new(None),
+        }
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The current token, trimmed. A file that is momentarily missing or empty (the kubelet
+    /// swaps a `..data` symlink) gives the last good token instead.
+    pub(super) fn read(&self) -> Result<WebIdentityToken, ProviderError> {
+        let fresh = read_bounded(&self.path).and_then(|bytes| {
+            WebIdentityToken::from_file_contents(bytes).map_err(|e| e.to_string())
+        });
+        let mut last = self
+            .last_good
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match fresh {
+            Ok(token) => {
+                *last = Some(token.clone());
+                Ok(token)
+            }
+            Err(reason) => match last.as_ref() {
+                Some(token) => {
+                    tracing::debug!(path = %self.path.display(), %reason, "token file unreadable; using the last good token");
+                    Ok(token.clone())
+                }
+                None => Err(ProviderError::TokenUnavailable {
+                    path: self.path.clone(),
+                    reason,
+                }),
+            },
+        }
+    }
+
+    /// Watches the token's directory (not the file: the kubelet replaces a symlink two levels
+    /// up) and calls `on_change` for every event. `None` when the directory cannot be watched;
+    /// every attempt still re-reads the file.
+    pub(super) fn watch(
+        &self,
+        on_change: impl Fn() + Send + Sync + 'static,
+    ) -> Option<notify::RecommendedWatcher> {
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty())?;
+        let on_change = Arc::new(on_change);
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    on_change();
+                }
+            })
+            .map_err(|e| tracing::debug!(error = %e, "cannot create a file watcher"))
+            .ok()?;
+        match watcher.watch(dir, RecursiveMode::NonRecursive) {
+            Ok(()) => Some(watcher),
+            Err(e) => {
+                tracing::debug!(dir = %dir.display(), error = %e, "cannot watch the token directory yet");
+                None
+            }
+        }
+    }
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TOKEN_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_TOKEN_FILE {
+        return Err("the file is larger than 64 KiB, not a token".to_owned());
+    }
+    Ok(bytes)
+}
