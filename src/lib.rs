@@ -95,4 +95,5 @@
 pub mod arn;
 mod json;
 pub mod oidc;
+pub mod policy;
 pub mod token;
