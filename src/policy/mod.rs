@@ -57,6 +57,7 @@
 mod context;
 mod eval;
 mod generate;
+mod lint;
 mod matcher;
 mod model;
 mod operator;
@@ -64,6 +65,7 @@ mod operator;
 pub use context::{ASSUME_ROLE_WITH_WEB_IDENTITY, ContextEntry, ContextValue, Request};
 pub use eval::{ConditionExplanation, Decision, Evaluation, StatementExplanation};
 pub use generate::{ClusterGrant, GenerateError, GeneratedPolicy, ServiceAccounts, generate};
+pub use lint::{Finding, LintCode, LintOptions, Severity, StatementRef, lint, lint_document};
 pub use matcher::string_like;
 pub use model::{
     ActionElement, ActionPattern, Condition, DEFAULT_SIZE_QUOTA, Effect, MAX_POLICY_BYTES,
