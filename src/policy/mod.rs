@@ -5,7 +5,7 @@
 //! Everything here is pure: no I/O, no environment, and the clock is a parameter.
 //!
 //! ```
-//! use irsa::policy::{ClusterGrant, Decision, DEFAULT_SIZE_QUOTA, Request, TrustPolicy, generate};
+//! use irsa::policy::{ClusterGrant, Decision, DEFAULT_SIZE_QUOTA, LintOptions, Request, TrustPolicy, generate, lint};
 //! use irsa::token::{Claims, Subject};
 //!
 //! let provider: irsa::arn::OidcProviderArn =
@@ -13,6 +13,7 @@
 //! let grant = ClusterGrant::namespace(provider.clone(), "payments")?;
 //! let generated = generate(&[grant], DEFAULT_SIZE_QUOTA)?;
 //! let policy: TrustPolicy = generated.json().parse()?;
+//! assert!(lint(&policy, &LintOptions::default()).is_empty());
 //!
 //! let claims = Claims::from_json(br#"{"iss":"https://oidc.example.com","aud":["sts.amazonaws.com"],
 //!     "sub":"system:serviceaccount:payments:api"}"#)?;
@@ -53,8 +54,31 @@
 //! - the size quota counts characters outside JSON whitespace, whitespace inside strings
 //!   included.
 //!
+//! # Lint codes
+//!
+//! | code | severity | finding |
+//! |---|---|---|
+//! | `malformed` | error | IAM refuses the document (`MalformedPolicyDocument`, with IAM's message where known) |
+//! | `missing-aud` | warning | an `Allow` for an OIDC provider without a `:aud` condition |
+//! | `missing-sub` | error | an `Allow` for an OIDC provider without a `:sub` condition: every service account of the cluster may assume the role |
+//! | `wildcard-without-like` | error | `*` or `?` under `StringEquals` (or another non-`Like` string operator): literal there |
+//! | `key-prefix` | error | a condition key prefixed with `https://` (refused by IAM) or with an ARN (never in the request) |
+//! | `provider-mismatch` | error | a key prefix, or the expected issuer (`--issuer`), differs from the statement's Federated provider, a trailing slash included |
+//! | `unsupported-claim` | error | a condition on a claim STS does not expose for generic OIDC, e.g. `kubernetes.io/namespace` (use `:sub` with `StringLike` `system:serviceaccount:NS:*`) |
+//! | `for-all-values-single-valued` | warning | `ForAllValues:` on `sub`, `aud` or `azp`: true when the key is missing |
+//! | `providers-anded` | error | keys of several providers in one statement: ANDed, never all present |
+//! | `namespace-wildcard` | warning | a `:sub` pattern whose wildcard covers the namespace |
+//! | `principal-wildcard` | error | `Principal: "*"` (or `AWS: "*"`) in an `Allow` |
+//! | `not-principal` | error | `NotPrincipal`, which trust policies do not support |
+//! | `wrong-action` | error / warning | the action cannot be `sts:AssumeRoleWithWebIdentity` for an OIDC principal (error), or `sts:AssumeRole`/`sts:AssumeRoleWithSAML` is listed beside it (warning) |
+//! | `size-quota` | error | over the trust policy length quota (2,048 non-whitespace characters by default) |
+//! | `sub-format` | error | a `:sub` value that no service-account token carries (e.g. `system:serviceaccounts:…`) |
+//! | `null-if-exists` | error | `Null` with `IfExists` |
+//! | `duplicate-key-case` | error | one key twice under one operator, in different case |
+//! | `missing-version` | warning | no `Version: 2012-10-17`: policy variables are literal |
 
 mod context;
+mod doctor;
 mod eval;
 mod generate;
 mod lint;
@@ -63,6 +87,10 @@ mod model;
 mod operator;
 
 pub use context::{ASSUME_ROLE_WITH_WEB_IDENTITY, ContextEntry, ContextValue, Request};
+pub use doctor::{
+    ACCESS_DENIED_MESSAGE, Diagnosis, DoctorError, RegisteredProvider, SignatureCheck, StsError,
+    diagnose, diagnose_claims,
+};
 pub use eval::{ConditionExplanation, Decision, Evaluation, StatementExplanation};
 pub use generate::{ClusterGrant, GenerateError, GeneratedPolicy, ServiceAccounts, generate};
 pub use lint::{Finding, LintCode, LintOptions, Severity, StatementRef, lint, lint_document};
