@@ -8,7 +8,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod discovery;
+mod explain;
 mod io;
+mod lint;
+mod trust_policy;
 mod verify;
 
 use std::process::ExitCode;
@@ -31,6 +34,13 @@ enum Command {
     /// Judge a service-account token as STS would: exit 0 valid, 1 refused (with the STS error
     /// and the precise reason).
     Verify(verify::Args),
+    /// Generate the least-privilege trust policy for service accounts of one or more clusters.
+    TrustPolicy(trust_policy::Args),
+    /// Lint a trust policy: exit 0 without error-level findings, 1 with.
+    Lint(lint::Args),
+    /// Predict STS's answer for a token and a trust policy, and explain every statement: exit 0
+    /// allowed, 1 refused.
+    Explain(explain::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +71,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Discovery(args) => discovery::run(args).map(|output| (output, false)),
         Command::Verify(args) => verify::run(args),
+        Command::TrustPolicy(args) => trust_policy::run(args).map(|output| (output, false)),
+        Command::Lint(args) => lint::run(args),
+        Command::Explain(args) => explain::run(args),
     };
     match result {
         Ok((output, refused)) => {
