@@ -475,7 +475,7 @@ fn lint_conditions(sink: &mut Sink<'_>, providers: &[&str], allow: bool) {
                 LintCode::DuplicateKeyCase,
                 Severity::Error,
                 format!(
-                    "the key {key:?} appears again as {:?} under {op}, in different case: key names are case-insensitive, so both conditions apply",
+                    "the key {:?} appears again as {key:?} under {op}, in different case: key names are case-insensitive, so both conditions apply",
                     other.key()
                 ),
                 "keep one of them, with every value it should allow".to_owned(),
@@ -498,8 +498,11 @@ fn lint_conditions(sink: &mut Sink<'_>, providers: &[&str], allow: bool) {
             continue;
         }
         let prefix_lower = prefix.to_lowercase();
-        if !key_providers.contains(&prefix_lower) {
-            key_providers.push(prefix_lower.clone());
+        // A prefix differing only by a trailing slash is a provider-mismatch, not a second
+        // provider.
+        let provider_name = prefix_lower.trim_end_matches('/').to_owned();
+        if !key_providers.contains(&provider_name) {
+            key_providers.push(provider_name);
         }
         let own = providers.iter().any(|p| p.to_lowercase() == prefix_lower);
         if !providers.is_empty() && !own {
