@@ -403,6 +403,18 @@ fn provider(arn: &str, client_ids: &[&str]) -> RegisteredProvider {
     RegisteredProvider::new(arn.parse().unwrap(), client_ids.iter().copied()).unwrap()
 }
 
+/// Token overrides, provider, policy namespace, now; then the code, message and a fragment
+/// of the reason.
+type DoctorCase<'a> = (
+    Vec<(&'a str, Value)>,
+    &'a RegisteredProvider,
+    &'a str,
+    i64,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+);
+
 #[test]
 fn the_doctor_answers_as_sts() {
     let keys = keys();
@@ -423,18 +435,9 @@ fn the_doctor_answers_as_sts() {
     );
     assert_eq!(allowed.findings, []);
 
-    // (token overrides, provider, policy namespace, now) → (code, message, reason fragment)
     let slash = provider(&format!("{VECTOR_PROVIDER}/"), &["sts.amazonaws.com"]);
     let other_aud = provider(VECTOR_PROVIDER, &["sts.amazon.com"]);
-    let cases: [(
-        Vec<(&str, Value)>,
-        &RegisteredProvider,
-        &str,
-        i64,
-        &str,
-        Option<&str>,
-        &str,
-    ); 5] = [
+    let cases: [DoctorCase<'_>; 5] = [
         (
             vec![],
             &slash,
