@@ -51,6 +51,9 @@ impl Pattern {
     /// Compiles `raw`. `wildcards`: `*` and `?` are wildcards; `variables`: `${…}` is
     /// substituted; `fold_case`: literal text is lower-cased (for `…IgnoreCase` and `Bool`).
     pub(crate) fn compile(raw: &str, wildcards: bool, variables: bool, fold_case: bool) -> Self {
+        if !(variables && raw.contains("${")) {
+            return Pattern::plain(raw, wildcards, fold_case);
+        }
         let mut pieces = Vec::with_capacity(raw.len());
         let push_text = |pieces: &mut Vec<Piece>, text: &str| {
             for c in text.chars() {
@@ -113,6 +116,30 @@ impl Pattern {
         Pattern {
             pieces,
             toks,
+            literal,
+            fold_case,
+        }
+    }
+
+    /// A pattern without variables: tokens (and the text when there is no wildcard) only.
+    fn plain(raw: &str, wildcards: bool, fold_case: bool) -> Self {
+        let text: String = if fold_case {
+            raw.to_lowercase()
+        } else {
+            raw.to_owned()
+        };
+        let toks: Vec<Tok> = text
+            .chars()
+            .map(|c| match c {
+                '*' if wildcards => Tok::Star,
+                '?' if wildcards => Tok::Quest,
+                c => Tok::Char(c),
+            })
+            .collect();
+        let literal = (!wildcards || !text.contains(['*', '?'])).then_some(text);
+        Pattern {
+            pieces: Vec::new(),
+            toks: Some(toks),
             literal,
             fold_case,
         }

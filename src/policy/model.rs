@@ -373,7 +373,11 @@ impl TrustPolicy {
                 reason: "not UTF-8".to_owned(),
             })
         })?;
-        if let Some(ch) = text.chars().find(|c| !allowed_char(*c)) {
+        // Bytes below 0x80 are the ASCII characters; only the rest needs decoding.
+        let ascii_ok = |b: &u8| *b >= 0x20 && *b < 0x80 || matches!(b, b'\t' | b'\n' | b'\r');
+        if !document.iter().all(ascii_ok)
+            && let Some(ch) = text.chars().find(|c| !allowed_char(*c))
+        {
             return Err(top(MalformedKind::Character { ch }));
         }
         let map = parse_strict(document, MAX_POLICY_BYTES).map_err(|e| {
@@ -422,19 +426,21 @@ impl FromStr for TrustPolicy {
 /// Counts the characters of a JSON document that are not whitespace between tokens.
 pub fn non_whitespace_len(json: &str) -> usize {
     let (mut count, mut in_string, mut escaped) = (0, false, false);
-    for c in json.chars() {
+    for &b in json.as_bytes() {
+        // Count characters, not bytes: UTF-8 continuation bytes are not counted.
+        let starts_char = b & 0xC0 != 0x80;
         if in_string {
-            count += 1;
+            count += usize::from(starts_char);
             if escaped {
                 escaped = false;
-            } else if c == '\\' {
+            } else if b == b'\\' {
                 escaped = true;
-            } else if c == '"' {
+            } else if b == b'"' {
                 in_string = false;
             }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            count += 1;
-            in_string = c == '"';
+        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            count += usize::from(starts_char);
+            in_string = b == b'"';
         }
     }
     count
@@ -1063,7 +1069,7 @@ fn parse_conditions(value: &Value, location: &str, variables: bool) -> Parsed<Ve
             if !key.contains(':') {
                 return malformed(MalformedKind::ConditionKey { key: key.clone() }, here);
             }
-            let values = condition_values(values, &format!("{here}[{key:?}]"))?;
+            let values = condition_values(values, || format!("{here}[{key:?}]"))?;
             let compiled = values
                 .iter()
                 .map(|v| compile(operator.base, v, variables))
@@ -1080,12 +1086,15 @@ fn parse_conditions(value: &Value, location: &str, variables: bool) -> Parsed<Ve
     Ok(out)
 }
 
-fn condition_values(value: &Value, location: &str) -> Parsed<Vec<String>> {
+fn condition_values(value: &Value, location: impl Fn() -> String) -> Parsed<Vec<String>> {
     let one = |v: &Value| match v {
-        Value::String(s) => check_chars(s, location).map(|()| s.clone()),
+        Value::String(s) => match s.chars().find(|c| !allowed_char(*c)) {
+            Some(ch) => malformed(MalformedKind::Character { ch }, location()),
+            None => Ok(s.clone()),
+        },
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        _ => malformed(MalformedKind::ConditionValue, location),
+        _ => malformed(MalformedKind::ConditionValue, location()),
     };
     match value {
         Value::Array(list) => list.iter().map(one).collect(),
