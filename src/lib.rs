@@ -25,7 +25,7 @@
 //!                    arn                RoleArn, OidcProviderArn, partitions
 //! ```
 //!
-//! The typed core ([`arn`], [`oidc`], [`token`]) does no I/O, reads no clock and no environment, and builds
+//! The typed core ([`arn`], [`oidc`], [`token`], [`policy`]) does no I/O, reads no clock and no environment, and builds
 //! with `--no-default-features`. Each concern has one `#[non_exhaustive]` error type next to
 //! its code.
 //!
@@ -57,9 +57,9 @@
 //! |------------|---------|--------------|
 //! | `provider` | yes     | web-identity credential provider for aws-config (not yet built: an empty gate) |
 //! | `webhook`  | no      | pod patch generator and AdmissionReview handling (not yet built: an empty gate) |
-//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, … |
+//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, … |
 //!
-//! Without any feature the crate is the typed core: [`arn`], [`oidc`] and [`token`].
+//! Without any feature the crate is the typed core: [`arn`], [`oidc`], [`token`] and [`policy`].
 //!
 //! ## Judging a token as STS would
 //!
