@@ -25,7 +25,7 @@
 //!                    arn                RoleArn, OidcProviderArn, partitions
 //! ```
 //!
-//! The typed core ([`arn`], [`oidc`], [`token`]) does no I/O, reads no clock and no environment, and builds
+//! The typed core ([`arn`], [`oidc`], [`token`], [`policy`]) does no I/O, reads no clock and no environment, and builds
 //! with `--no-default-features`. Each concern has one `#[non_exhaustive]` error type next to
 //! its code.
 //!
@@ -57,9 +57,9 @@
 //! |------------|---------|--------------|
 //! | `provider` | yes     | [`provider`]: web-identity credential provider for aws-config chains, refreshed in the background |
 //! | `webhook`  | no      | [`webhook`]: pod patch generator (EKS pod identity webhook compatible) and AdmissionReview handling |
-//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, … |
+//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process` |
 //!
-//! Without any feature the crate is the typed core: [`arn`], [`oidc`] and [`token`].
+//! Without any feature the crate is the typed core: [`arn`], [`oidc`], [`token`] and [`policy`].
 //!
 //! ## Judging a token as STS would
 //!
@@ -95,6 +95,7 @@
 pub mod arn;
 mod json;
 pub mod oidc;
+pub mod policy;
 #[cfg(feature = "provider")]
 #[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
 pub mod provider;

@@ -182,9 +182,16 @@ impl LegacyClaims<'_> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Claims<'a> {
+    /// `amr`: the authentication methods (an OIDC claim; Kubernetes does not write it). A
+    /// single string is read as a one-element list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<Cow<'a, str>>>,
     /// `aud`: the audiences.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience<'a>>,
+    /// `azp`: the authorized party (an OIDC claim; Kubernetes does not write it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azp: Option<Cow<'a, str>>,
     /// `exp`: expiry, seconds since the Unix epoch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
@@ -253,7 +260,13 @@ impl<'a> Claims<'a> {
     /// A copy that owns its strings.
     pub fn into_owned(self) -> Claims<'static> {
         Claims {
+            amr: self.amr.map(|list| {
+                list.into_iter()
+                    .map(|m| Cow::Owned(m.into_owned()))
+                    .collect()
+            }),
             aud: self.aud.map(Audience::into_owned),
+            azp: owned(self.azp),
             exp: self.exp,
             iat: self.iat,
             iss: owned(self.iss),
@@ -416,6 +429,23 @@ fn audience<'a>(s: &mut Scanner<'a>) -> Result<Audience<'a>, ClaimsError> {
     }
 }
 
+/// `amr`: an array of strings, or one string.
+fn methods<'a>(s: &mut Scanner<'a>) -> Result<Vec<Cow<'a, str>>, ClaimsError> {
+    const EXPECTED: &str = "a string or an array of strings";
+    match s.peek_kind()? {
+        Kind::String => Ok(vec![s.string()?]),
+        Kind::Array => {
+            let mut list = Vec::with_capacity(2);
+            s.array(|s| {
+                list.push(string(s, "amr").map_err(|_| wrong("amr", EXPECTED))?);
+                Ok::<(), ClaimsError>(())
+            })?;
+            Ok(list)
+        }
+        _ => Err(wrong("amr", EXPECTED)),
+    }
+}
+
 fn object_ref<'a>(s: &mut Scanner<'a>, claim: &'static str) -> Result<ObjectRef<'a>, ClaimsError> {
     if s.peek_kind()? != Kind::Object {
         return Err(wrong(claim, "an object"));
@@ -511,6 +541,14 @@ fn claims<'a>(s: &mut Scanner<'a>) -> Result<Claims<'a>, ClaimsError> {
             "sub" => {
                 out.sub = Some(string(s, "sub")?);
                 7
+            }
+            "amr" => {
+                out.amr = Some(methods(s)?);
+                12
+            }
+            "azp" => {
+                out.azp = Some(string(s, "azp")?);
+                13
             }
             name @ (LEGACY_NAMESPACE | LEGACY_SECRET_NAME | LEGACY_SA_NAME | LEGACY_SA_UID) => {
                 let value = Some(string(s, name)?);

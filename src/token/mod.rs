@@ -35,6 +35,7 @@ pub use claims::{
 };
 pub use jws::{MAX_TOKEN_LEN, MIN_TOKEN_LEN, MalformedToken, UnverifiedToken};
 pub use secret::{SecretError, WebIdentityToken};
+pub(crate) use verify::check_claims;
 pub use verify::{
     DEFAULT_CLOCK_SKEW, Rejection, StsErrorCode, VerifiedToken, Verifier, VerifierBuilder,
     VerifierError,

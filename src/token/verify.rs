@@ -25,6 +25,8 @@ pub enum StsErrorCode {
     InvalidIdentityToken,
     /// `ExpiredTokenException`.
     ExpiredTokenException,
+    /// `AccessDenied`: the token is valid but the role's trust policy does not allow it.
+    AccessDenied,
 }
 
 impl StsErrorCode {
@@ -33,6 +35,7 @@ impl StsErrorCode {
         match self {
             StsErrorCode::InvalidIdentityToken => "InvalidIdentityToken",
             StsErrorCode::ExpiredTokenException => "ExpiredTokenException",
+            StsErrorCode::AccessDenied => "AccessDenied",
         }
     }
 }
@@ -604,7 +607,7 @@ fn select_key<'s>(
     }
 }
 
-fn check_claims(
+pub(crate) fn check_claims(
     claims: &Claims<'_>,
     audiences: &[String],
     now: i64,

@@ -32,6 +32,18 @@ impl CliError {
         }
     }
 
+    /// A check that ran and said no: exit code 1.
+    pub(crate) fn refused(
+        input: impl Into<String>,
+        source: impl Into<Box<dyn Error + Send + Sync>>,
+    ) -> Self {
+        CliError {
+            input: input.into(),
+            source: source.into(),
+            exit_code: 1,
+        }
+    }
+
     pub(crate) fn exit_code(&self) -> u8 {
         self.exit_code
     }

@@ -8,8 +8,11 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod discovery;
+mod explain;
 mod io;
 mod patch;
+mod lint;
+mod trust_policy;
 mod verify;
 
 use std::process::ExitCode;
@@ -35,6 +38,13 @@ enum Command {
     /// Print the JSON patch a pod identity webhook applies to a pod (`[]` when nothing to do),
     /// or the AdmissionReview response to a request.
     Patch(patch::Args),
+    /// Generate the least-privilege trust policy for service accounts of one or more clusters.
+    TrustPolicy(trust_policy::Args),
+    /// Lint a trust policy: exit 0 without error-level findings, 1 with.
+    Lint(lint::Args),
+    /// Predict STS's answer for a token and a trust policy, and explain every statement: exit 0
+    /// allowed, 1 refused.
+    Explain(explain::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +76,9 @@ fn main() -> ExitCode {
         Command::Discovery(args) => discovery::run(args).map(|output| (output, false)),
         Command::Verify(args) => verify::run(args),
         Command::Patch(args) => patch::run(args),
+        Command::TrustPolicy(args) => trust_policy::run(args).map(|output| (output, false)),
+        Command::Lint(args) => lint::run(args),
+        Command::Explain(args) => explain::run(args),
     };
     match result {
         Ok((output, refused)) => {

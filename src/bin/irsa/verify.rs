@@ -97,7 +97,7 @@ fn pretty(value: &serde_json::Value) -> String {
 
 /// The command line is where the real clock is read; the library takes it as a parameter.
 #[allow(clippy::disallowed_methods)]
-fn system_now() -> i64 {
+pub(crate) fn system_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -1,0 +1,367 @@
+//! Evaluation of a trust policy against a request, as IAM evaluates it, with an explanation of
+//! every statement and condition.
+
+use std::net::IpAddr;
+
+use serde::{Serialize, Serializer};
+
+use super::context::{ContextEntry, ContextValue, Request};
+use super::matcher::{self, arn_like, eq_ignore_case, glob};
+use super::model::{Compiled, Condition, Effect, Statement, TrustPolicy};
+use super::operator::{BaseOperator, Comparison, Family, SetQualifier};
+
+/// The result of evaluating a trust policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Decision {
+    /// An `Allow` statement applies and no `Deny` does.
+    Allow,
+    /// A `Deny` statement applies: it wins over any `Allow`.
+    ExplicitDeny,
+    /// No statement applies: requests are denied by default.
+    ImplicitDeny,
+}
+
+impl Decision {
+    /// The decision as written in explanations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "Allow",
+            Decision::ExplicitDeny => "ExplicitDeny",
+            Decision::ImplicitDeny => "ImplicitDeny",
+        }
+    }
+}
+
+impl Serialize for Decision {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for Effect {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The decision and why: every statement, with every condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Evaluation {
+    /// The decision.
+    pub decision: Decision,
+    /// Every statement of the policy, in order.
+    pub statements: Vec<StatementExplanation>,
+}
+
+impl Evaluation {
+    /// The statements that decided: the applying `Deny` statements for an explicit deny, the
+    /// applying `Allow` statements for an allow, none for an implicit deny.
+    pub fn deciding(&self) -> impl Iterator<Item = &StatementExplanation> {
+        let effect = match self.decision {
+            Decision::Allow => Some(Effect::Allow),
+            Decision::ExplicitDeny => Some(Effect::Deny),
+            Decision::ImplicitDeny => None,
+        };
+        self.statements
+            .iter()
+            .filter(move |s| s.applies && Some(s.effect) == effect)
+    }
+}
+
+/// How one statement fared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StatementExplanation {
+    /// The statement's index.
+    pub index: usize,
+    /// Its `Sid`.
+    pub sid: Option<String>,
+    /// Its effect.
+    pub effect: Effect,
+    /// Whether it applies: principal, action and every condition matched.
+    pub applies: bool,
+    /// Whether `Principal` (or `NotPrincipal`) covers the request's principal.
+    pub principal: bool,
+    /// Whether `Action` (or `NotAction`) covers the request's action.
+    pub action: bool,
+    /// Every condition, one per operator and key.
+    pub conditions: Vec<ConditionExplanation>,
+}
+
+/// How one condition (one key under one operator) fared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ConditionExplanation {
+    /// The operator as written.
+    pub operator: String,
+    /// The key as written.
+    pub key: String,
+    /// The policy's values.
+    #[serde(rename = "values")]
+    pub policy_values: Vec<String>,
+    /// The request's values for the key; `None` when the key is missing.
+    #[serde(rename = "context")]
+    pub context_values: Option<Vec<String>>,
+    /// Whether the key is missing from the request (or, under a set qualifier, empty).
+    pub missing: bool,
+    /// Whether the condition is true.
+    pub matched: bool,
+    /// Which rule decided, when it is not a plain comparison, and caveats about the value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl TrustPolicy {
+    /// Evaluates the policy for `request` and explains every statement and condition.
+    ///
+    /// ```
+    /// use irsa::policy::{Decision, Request, TrustPolicy};
+    ///
+    /// let policy: TrustPolicy = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow",
+    ///   "Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/oidc.example.com"},
+    ///   "Action":"sts:AssumeRoleWithWebIdentity",
+    ///   "Condition":{"StringEquals":{"oidc.example.com:sub":"system:serviceaccount:ns:*"}}}}"#.parse()?;
+    /// let request = Request::new(
+    ///     "arn:aws:iam::111122223333:oidc-provider/oidc.example.com",
+    ///     "sts:AssumeRoleWithWebIdentity",
+    /// )
+    /// .with_value("oidc.example.com:sub", "system:serviceaccount:ns:app");
+    ///
+    /// let evaluation = policy.evaluate(&request);
+    /// // `*` is literal under StringEquals: the classic mistake.
+    /// assert_eq!(evaluation.decision, Decision::ImplicitDeny);
+    /// let condition = &evaluation.statements[0].conditions[0];
+    /// assert!(!condition.matched && !condition.missing);
+    /// assert_eq!(policy.decide(&request), Decision::ImplicitDeny);
+    /// # Ok::<(), irsa::policy::MalformedPolicyDocument>(())
+    /// ```
+    pub fn evaluate(&self, request: &Request) -> Evaluation {
+        let statements: Vec<StatementExplanation> = self
+            .statements()
+            .iter()
+            .map(|s| explain_statement(s, request))
+            .collect();
+        let applies = |effect| statements.iter().any(|s| s.applies && s.effect == effect);
+        let decision = if applies(Effect::Deny) {
+            Decision::ExplicitDeny
+        } else if applies(Effect::Allow) {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        };
+        Evaluation {
+            decision,
+            statements,
+        }
+    }
+
+    /// The decision alone, stopping at the first applicable `Deny`: the same answer as
+    /// [`TrustPolicy::evaluate`], without building the explanation.
+    pub fn decide(&self, request: &Request) -> Decision {
+        let mut allowed = false;
+        for statement in self.statements() {
+            if statement.effect() == Effect::Allow && allowed {
+                continue;
+            }
+            let applies = statement.principal().matches(request.principal())
+                && statement.action().matches_lower(request.action_lower())
+                && statement
+                    .conditions()
+                    .iter()
+                    .all(|c| evaluate_condition(c, request).0);
+            if applies {
+                match statement.effect() {
+                    Effect::Deny => return Decision::ExplicitDeny,
+                    Effect::Allow => allowed = true,
+                }
+            }
+        }
+        if allowed {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        }
+    }
+}
+
+fn explain_statement(statement: &Statement, request: &Request) -> StatementExplanation {
+    let principal = statement.principal().matches(request.principal());
+    let action = statement.action().matches_lower(request.action_lower());
+    let conditions: Vec<ConditionExplanation> = statement
+        .conditions()
+        .iter()
+        .map(|c| explain_condition(c, request))
+        .collect();
+    StatementExplanation {
+        index: statement.index(),
+        sid: statement.sid().map(str::to_owned),
+        effect: statement.effect(),
+        applies: principal && action && conditions.iter().all(|c| c.matched),
+        principal,
+        action,
+        conditions,
+    }
+}
+
+fn explain_condition(condition: &Condition, request: &Request) -> ConditionExplanation {
+    let (matched, entry, rule) = evaluate_condition(condition, request);
+    let missing = rule.is_some_and(Rule::is_missing);
+    let note = match (rule, entry.and_then(|e| e.note.as_deref())) {
+        (Some(rule), Some(caveat)) => Some(format!("{}; {caveat}", rule.text())),
+        (Some(rule), None) => Some(rule.text().to_owned()),
+        (None, caveat) => caveat.map(str::to_owned),
+    };
+    ConditionExplanation {
+        operator: condition.operator().to_string(),
+        key: condition.key().to_owned(),
+        policy_values: condition.values().to_vec(),
+        context_values: entry.map(|e| e.value.values().to_vec()),
+        missing,
+        matched,
+        note,
+    }
+}
+
+/// The rule that decided a condition when it was not a comparison of values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    MissingIfExists,
+    MissingForAllValues,
+    MissingForAnyValue,
+    MissingNegated,
+    Missing,
+    Null,
+    MultivaluedPlain,
+}
+
+impl Rule {
+    fn is_missing(self) -> bool {
+        !matches!(self, Rule::Null | Rule::MultivaluedPlain)
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Rule::MissingIfExists => {
+                "the key is not in the request: …IfExists makes the condition true"
+            }
+            Rule::MissingForAllValues => {
+                "the key is not in the request (or empty): ForAllValues is then true"
+            }
+            Rule::MissingForAnyValue => {
+                "the key is not in the request (or empty): ForAnyValue is then false"
+            }
+            Rule::MissingNegated => {
+                "the key is not in the request: a negated operator is then true"
+            }
+            Rule::Missing => "the key is not in the request: the condition is false",
+            Rule::Null => "Null tests only whether the key is present",
+            Rule::MultivaluedPlain => {
+                "the key is multivalued: an operator without ForAnyValue: or ForAllValues: never matches it"
+            }
+        }
+    }
+}
+
+/// Whether the condition is true, the request's entry for its key, and the rule that decided
+/// when values were not compared.
+fn evaluate_condition<'r>(
+    condition: &Condition,
+    request: &'r Request,
+) -> (bool, Option<&'r ContextEntry>, Option<Rule>) {
+    let op = condition.operator();
+    let entry = request.entry(condition.key_lower());
+    // "…or if the key values resolve to a null data set, such as an empty string".
+    let empty_set =
+        entry.is_some_and(|e| matches!(&e.value, ContextValue::Multi(v) if v.is_empty()));
+    let absent = entry.is_none() || empty_set;
+
+    if op.base == BaseOperator::Null {
+        if absent && op.if_exists {
+            return (true, entry, Some(Rule::MissingIfExists));
+        }
+        let matched = condition.compiled().iter().any(|v| match v {
+            Compiled::Null(Some(want_absent)) => *want_absent == absent,
+            _ => false,
+        });
+        return (matched, entry, Some(Rule::Null));
+    }
+
+    let negated = op.base.is_negated();
+    let Some(found) = entry.filter(|_| !(empty_set && op.qualifier.is_some())) else {
+        let (matched, rule) = if op.if_exists {
+            (true, Rule::MissingIfExists)
+        } else {
+            match op.qualifier {
+                Some(SetQualifier::ForAllValues) => (true, Rule::MissingForAllValues),
+                Some(SetQualifier::ForAnyValue) => (false, Rule::MissingForAnyValue),
+                None if negated => (true, Rule::MissingNegated),
+                None => (false, Rule::Missing),
+            }
+        };
+        return (matched, entry, Some(rule));
+    };
+    let any_match = |value: &str| {
+        condition
+            .compiled()
+            .iter()
+            .any(|p| value_matches(op.base, p, value, request))
+    };
+    let matched = match (op.qualifier, &found.value) {
+        (None, ContextValue::Multi(_)) => return (false, entry, Some(Rule::MultivaluedPlain)),
+        (None, ContextValue::Single(v)) => any_match(v) != negated,
+        (Some(SetQualifier::ForAnyValue), value) => {
+            value.values().iter().any(|v| any_match(v) != negated)
+        }
+        (Some(SetQualifier::ForAllValues), value) => {
+            value.values().iter().all(|v| any_match(v) != negated)
+        }
+    };
+    (matched, entry, None)
+}
+
+/// Whether one request value matches one policy value, in the operator's positive sense.
+fn value_matches(op: BaseOperator, policy: &Compiled, value: &str, request: &Request) -> bool {
+    match policy {
+        Compiled::Text(pattern) => match (op.family(), op.comparison()) {
+            (Family::String, Comparison::Like) => pattern
+                .resolve(request)
+                .is_some_and(|toks| glob(&toks, value)),
+            (Family::Arn, _) => pattern
+                .resolve(request)
+                .is_some_and(|toks| arn_like(&toks, value)),
+            (Family::String, Comparison::EqualsIgnoreCase) => pattern
+                .resolve_text(request)
+                .is_some_and(|text| eq_ignore_case(&text, value)),
+            (Family::Bool, _) => pattern.resolve_text(request).is_some_and(|text| {
+                matcher::parse_bool(&text).is_some_and(|b| matcher::parse_bool(value) == Some(b))
+            }),
+            _ => pattern
+                .resolve_text(request)
+                .is_some_and(|text| text == value),
+        },
+        Compiled::Number(Some(want)) => {
+            let got = if op.family() == Family::Date {
+                matcher::parse_date(value)
+            } else {
+                matcher::parse_number(value)
+            };
+            got.is_some_and(|got| match op.comparison() {
+                Comparison::Less => got < *want,
+                Comparison::LessEquals => got <= *want,
+                Comparison::Greater => got > *want,
+                Comparison::GreaterEquals => got >= *want,
+                _ => got == *want,
+            })
+        }
+        Compiled::Binary(Some(want)) => {
+            matcher::parse_binary(value).is_some_and(|got| got == *want)
+        }
+        Compiled::Ip(Some(block)) => value.parse::<IpAddr>().is_ok_and(|ip| block.contains(ip)),
+        Compiled::Number(None)
+        | Compiled::Binary(None)
+        | Compiled::Ip(None)
+        | Compiled::Null(_) => false,
+    }
+}

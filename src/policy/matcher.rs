@@ -1,0 +1,628 @@
+//! Matching primitives: string patterns with `*`/`?` wildcards and policy variables, ARN
+//! matching per component, and the typed values of the numeric, date, Boolean, binary and IP
+//! operators.
+//!
+//! Decisions where IAM's documentation is silent, applied here:
+//! - `*` and `?` never match a line feed (as the evaluators the reference consulted do);
+//! - `?` matches exactly one Unicode scalar value;
+//! - case folding (`…IgnoreCase`, key names, actions) is Unicode simple lower-casing without
+//!   normalisation, so `ß` and `SS` differ.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use base64::Engine as _;
+
+use super::context::{ContextValue, Request};
+
+/// One element of a resolved pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tok {
+    Char(char),
+    /// `*`: any run of characters but a line feed.
+    Star,
+    /// `?`: one character but a line feed.
+    Quest,
+}
+
+/// One element of a compiled pattern, before variables are substituted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Tok(Tok),
+    /// `${key}` or `${key, 'default'}`; `key` lower-cased.
+    Var {
+        key: String,
+        default: Option<String>,
+    },
+}
+
+/// A policy value compiled for string, ARN and `Bool` operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pattern {
+    pieces: Vec<Piece>,
+    /// The tokens, when the pattern has no variable.
+    toks: Option<Vec<Tok>>,
+    /// The text, when the pattern has neither variable nor wildcard.
+    literal: Option<String>,
+    fold_case: bool,
+}
+
+impl Pattern {
+    /// Compiles `raw`. `wildcards`: `*` and `?` are wildcards; `variables`: `${…}` is
+    /// substituted; `fold_case`: literal text is lower-cased (for `…IgnoreCase` and `Bool`).
+    pub(crate) fn compile(raw: &str, wildcards: bool, variables: bool, fold_case: bool) -> Self {
+        if !(variables && raw.contains("${")) {
+            return Pattern::plain(raw, wildcards, fold_case);
+        }
+        let mut pieces = Vec::with_capacity(raw.len());
+        let push_text = |pieces: &mut Vec<Piece>, text: &str| {
+            for c in text.chars() {
+                if fold_case {
+                    pieces.extend(c.to_lowercase().map(|c| Piece::Tok(Tok::Char(c))));
+                } else {
+                    pieces.push(Piece::Tok(Tok::Char(c)));
+                }
+            }
+        };
+        let mut rest = raw;
+        while let Some(c) = rest.chars().next() {
+            if variables
+                && let Some(after) = rest.strip_prefix("${")
+                && let Some(end) = after.find('}')
+            {
+                let inner = after.get(..end).unwrap_or_default();
+                match inner {
+                    // The documented escapes for a literal `*`, `?` and `$`.
+                    "*" | "?" | "$" => push_text(&mut pieces, inner),
+                    _ => {
+                        let (key, default) = match inner.split_once(", '") {
+                            Some((key, d)) if d.ends_with('\'') => (
+                                key,
+                                Some(d.get(..d.len() - 1).unwrap_or_default().to_owned()),
+                            ),
+                            _ => (inner, None),
+                        };
+                        pieces.push(Piece::Var {
+                            key: key.trim().to_lowercase(),
+                            default,
+                        });
+                    }
+                }
+                rest = after.get(end + 1..).unwrap_or_default();
+                continue;
+            }
+            match c {
+                '*' if wildcards => pieces.push(Piece::Tok(Tok::Star)),
+                '?' if wildcards => pieces.push(Piece::Tok(Tok::Quest)),
+                _ => push_text(&mut pieces, rest.get(..c.len_utf8()).unwrap_or_default()),
+            }
+            rest = rest.get(c.len_utf8()..).unwrap_or_default();
+        }
+        let toks: Option<Vec<Tok>> = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Tok(t) => Some(*t),
+                Piece::Var { .. } => None,
+            })
+            .collect();
+        let literal = toks.as_ref().and_then(|toks| {
+            toks.iter()
+                .map(|t| match t {
+                    Tok::Char(c) => Some(*c),
+                    Tok::Star | Tok::Quest => None,
+                })
+                .collect()
+        });
+        Pattern {
+            pieces,
+            toks,
+            literal,
+            fold_case,
+        }
+    }
+
+    /// A pattern without variables: tokens (and the text when there is no wildcard) only.
+    fn plain(raw: &str, wildcards: bool, fold_case: bool) -> Self {
+        let text: String = if fold_case {
+            raw.to_lowercase()
+        } else {
+            raw.to_owned()
+        };
+        let toks: Vec<Tok> = text
+            .chars()
+            .map(|c| match c {
+                '*' if wildcards => Tok::Star,
+                '?' if wildcards => Tok::Quest,
+                c => Tok::Char(c),
+            })
+            .collect();
+        let literal = (!wildcards || !text.contains(['*', '?'])).then_some(text);
+        Pattern {
+            pieces: Vec::new(),
+            toks: Some(toks),
+            literal,
+            fold_case,
+        }
+    }
+
+    /// The tokens with variables substituted from `request`; `None` when a variable has no
+    /// value (a missing key, or a multivalued one) and no default: such a value matches
+    /// nothing. Substituted text is literal: its `*` and `?` are not wildcards.
+    pub(crate) fn resolve(&self, request: &Request) -> Option<Cow<'_, [Tok]>> {
+        if let Some(toks) = &self.toks {
+            return Some(Cow::Borrowed(toks));
+        }
+        let mut out = Vec::with_capacity(self.pieces.len() + 16);
+        for piece in &self.pieces {
+            match piece {
+                Piece::Tok(t) => out.push(*t),
+                Piece::Var { key, default } => {
+                    let value = match request.get(key) {
+                        Some(ContextValue::Single(v)) => v.as_str(),
+                        _ => default.as_deref()?,
+                    };
+                    for c in value.chars() {
+                        if self.fold_case {
+                            out.extend(c.to_lowercase().map(Tok::Char));
+                        } else {
+                            out.push(Tok::Char(c));
+                        }
+                    }
+                }
+            }
+        }
+        Some(Cow::Owned(out))
+    }
+
+    /// The text with variables substituted, for operators without wildcards.
+    pub(crate) fn resolve_text(&self, request: &Request) -> Option<Cow<'_, str>> {
+        if let Some(text) = &self.literal {
+            return Some(Cow::Borrowed(text));
+        }
+        let toks = self.resolve(request)?;
+        Some(Cow::Owned(
+            toks.iter()
+                .map(|t| match t {
+                    Tok::Char(c) => *c,
+                    Tok::Star => '*',
+                    Tok::Quest => '?',
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Whether `value` matches `pattern` as IAM's `StringLike` does: `*` matches any run of
+/// characters (also none), `?` exactly one character, everything else itself, case-sensitively.
+/// Neither wildcard matches a line feed. Policy variables are not substituted here.
+///
+/// ```
+/// use irsa::policy::string_like;
+///
+/// assert!(string_like("system:serviceaccount:payments:*", "system:serviceaccount:payments:api"));
+/// assert!(string_like("a?c", "abc"));
+/// assert!(!string_like("a+b", "aab"));
+/// assert!(!string_like("*", "two\nlines"));
+/// assert!(!string_like("ABC", "abc"));
+/// ```
+pub fn string_like(pattern: &str, value: &str) -> bool {
+    let toks: Vec<Tok> = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Tok::Star,
+            '?' => Tok::Quest,
+            c => Tok::Char(c),
+        })
+        .collect();
+    glob(&toks, value)
+}
+
+/// Glob matching: the classic single-backtrack algorithm where it is exact (no line feed
+/// anywhere), a state-set simulation otherwise.
+pub(crate) fn glob(toks: &[Tok], text: &str) -> bool {
+    if !text.contains('\n') && !toks.contains(&Tok::Char('\n')) {
+        greedy(toks, text)
+    } else {
+        simulate(toks, text)
+    }
+}
+
+/// Wildcards match anything here, so remembering the last `*` suffices.
+fn greedy(toks: &[Tok], text: &str) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    let next_char = |t: usize| text.get(t..).and_then(|s| s.chars().next());
+    while let Some(c) = next_char(t) {
+        match toks.get(p) {
+            Some(Tok::Quest) => {
+                p += 1;
+                t += c.len_utf8();
+            }
+            Some(Tok::Char(x)) if *x == c => {
+                p += 1;
+                t += c.len_utf8();
+            }
+            Some(Tok::Star) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    let skipped = next_char(st).map_or(1, char::len_utf8);
+                    star = Some((sp, st + skipped));
+                    p = sp + 1;
+                    t = st + skipped;
+                }
+                None => return false,
+            },
+        }
+    }
+    toks.get(p..)
+        .is_some_and(|rest| rest.iter().all(|t| *t == Tok::Star))
+}
+
+/// A state-set simulation: state `i` means the first `i` tokens have matched.
+fn simulate(toks: &[Tok], text: &str) -> bool {
+    let words = (toks.len() + 1).div_ceil(64);
+    if words <= 4 {
+        let (mut a, mut b) = ([0u64; 4], [0u64; 4]);
+        run_states(
+            toks,
+            text,
+            a.get_mut(..words).unwrap_or_default(),
+            b.get_mut(..words).unwrap_or_default(),
+        )
+    } else {
+        run_states(toks, text, &mut vec![0; words], &mut vec![0; words])
+    }
+}
+
+fn bit(set: &[u64], i: usize) -> bool {
+    set.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+}
+
+fn set_bit(set: &mut [u64], i: usize) {
+    if let Some(w) = set.get_mut(i / 64) {
+        *w |= 1 << (i % 64);
+    }
+}
+
+/// Adds the states reachable by letting a `*` match nothing.
+fn close(toks: &[Tok], set: &mut [u64]) {
+    for (i, t) in toks.iter().enumerate() {
+        if *t == Tok::Star && bit(set, i) {
+            set_bit(set, i + 1);
+        }
+    }
+}
+
+fn run_states<'a>(
+    toks: &[Tok],
+    text: &str,
+    mut cur: &'a mut [u64],
+    mut next: &'a mut [u64],
+) -> bool {
+    set_bit(cur, 0);
+    close(toks, cur);
+    for c in text.chars() {
+        next.fill(0);
+        for (i, t) in toks.iter().enumerate() {
+            if !bit(cur, i) {
+                continue;
+            }
+            match t {
+                Tok::Star if c != '\n' => set_bit(next, i),
+                Tok::Quest if c != '\n' => set_bit(next, i + 1),
+                Tok::Char(x) if *x == c => set_bit(next, i + 1),
+                _ => {}
+            }
+        }
+        close(toks, next);
+        if next.iter().all(|w| *w == 0) {
+            return false;
+        }
+        std::mem::swap(&mut cur, &mut next);
+    }
+    bit(cur, toks.len())
+}
+
+/// `ArnLike`: both sides have six `:`-separated components (the last takes the rest), and each
+/// component of the value matches the pattern's, so a `*` never crosses a `:` before the
+/// resource.
+pub(crate) fn arn_like(toks: &[Tok], value: &str) -> bool {
+    let mut pattern_parts = toks.splitn(6, |t| *t == Tok::Char(':'));
+    let mut value_parts = value.splitn(6, ':');
+    for _ in 0..6 {
+        match (pattern_parts.next(), value_parts.next()) {
+            (Some(p), Some(v)) if glob(p, v) => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Simple lower-case equality, without allocating.
+pub(crate) fn eq_ignore_case(a: &str, b: &str) -> bool {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// A number as the `Numeric` operators read it: an integer or a decimal, optionally signed.
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(digits.contains('.') && frac.is_empty());
+    if ok { s.parse().ok() } else { None }
+}
+
+/// A date as the `Date` operators read it, in seconds since the Unix epoch: epoch seconds, or
+/// one of the W3C ISO 8601 forms `YYYY-MM-DD`, `YYYY-MM-DDThh:mmTZD`, `YYYY-MM-DDThh:mm:ssTZD`,
+/// `YYYY-MM-DDThh:mm:ss.sTZD` (TZD `Z` or `±hh:mm`).
+pub(crate) fn parse_date(s: &str) -> Option<f64> {
+    if let Some(seconds) = parse_number(s) {
+        return Some(seconds);
+    }
+    let num = |s: &str, len: usize| -> Option<i64> {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (date, time) = match s.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut parts = date.split('-');
+    let (year, month, day) = (
+        num(parts.next()?, 4)?,
+        num(parts.next()?, 2)?,
+        num(parts.next()?, 2)?,
+    );
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut seconds = (days_from_civil(year, month, day) * 86_400) as f64;
+    if let Some(time) = time {
+        let (clock, offset) = if let Some(clock) = time.strip_suffix('Z') {
+            (clock, 0)
+        } else {
+            let at = time.rfind(['+', '-'])?;
+            let (clock, tz) = time.split_at(at);
+            let sign = if tz.starts_with('-') { -1 } else { 1 };
+            let (h, m) = tz.get(1..)?.split_once(':')?;
+            let (h, m) = (num(h, 2)?, num(m, 2)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            (clock, sign * (h * 3600 + m * 60))
+        };
+        let mut fields = clock.split(':');
+        let (h, m) = (num(fields.next()?, 2)?, num(fields.next()?, 2)?);
+        let s = match fields.next() {
+            None => 0.0,
+            Some(sec) => {
+                let (whole, frac) = sec.split_once('.').unwrap_or((sec, ""));
+                let whole = num(whole, 2)?;
+                if sec.contains('.')
+                    && (frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return None;
+                }
+                let frac: f64 = if frac.is_empty() {
+                    0.0
+                } else {
+                    format!("0.{frac}").parse().ok()?
+                };
+                whole as f64 + frac
+            }
+        };
+        if fields.next().is_some() || h > 23 || m > 59 || s >= 61.0 {
+            return None;
+        }
+        seconds += (h * 3600 + m * 60 - offset) as f64 + s;
+    }
+    Some(seconds)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Standard base64, as `BinaryEquals` values are written.
+pub(crate) fn parse_binary(s: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+/// `true` or `false`, in any case.
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A CIDR block; a bare address is a /32 or /128.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IpBlock {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpBlock {
+    pub(crate) fn parse(s: &str) -> Option<IpBlock> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse().ok().filter(|p| *p <= max)?
+            }
+            Some(_) => return None,
+            None => max,
+        };
+        Some(IpBlock { addr, prefix })
+    }
+
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
+        let keep = |bits: u32, prefix: u8| -> u128 {
+            if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (bits - u32::from(prefix))
+            }
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = keep(32, self.prefix);
+                u128::from(u32::from(net)) & mask == u128::from(u32::from(ip)) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = keep(128, self.prefix);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<Tok> {
+        Pattern::compile(s, true, false, false).toks.unwrap()
+    }
+
+    #[test]
+    fn glob_paths_agree_on_the_classics() {
+        let cases = [
+            ("", "", true),
+            ("*", "", true),
+            ("?", "", false),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "aXbY", false),
+            ("*a", "bbba", true),
+            ("*ab*", "xaxb", false),
+            ("??", "é!", true),
+            ("a*", "a\nb", false),
+            ("a\n*", "a\nb", true),
+            ("*\n*", "x\ny", true),
+            ("*a\n*", "a\nba\nc", false),
+            ("*a\n*", "xa\nb", true),
+        ];
+        for (p, t, want) in cases {
+            assert_eq!(simulate(&toks(p), t), want, "simulate {p:?} {t:?}");
+            assert_eq!(glob(&toks(p), t), want, "glob {p:?} {t:?}");
+            if !p.contains('\n') && !t.contains('\n') {
+                assert_eq!(greedy(&toks(p), t), want, "greedy {p:?} {t:?}");
+            }
+        }
+        // More than four words of states.
+        let long = "a".repeat(300);
+        assert!(simulate(
+            &toks(&format!("{long}*\n")),
+            &format!("{long}xyz\n")
+        ));
+    }
+
+    #[test]
+    fn variables_and_escapes() {
+        let p = Pattern::compile("a${*}b${?}${$}", true, true, false);
+        assert_eq!(p.literal.as_deref(), Some("a*b?$"));
+        let p = Pattern::compile("${aws:username, 'nobody'}-*", true, true, false);
+        assert!(p.toks.is_none());
+        let request = Request::new("x", "sts:AssumeRoleWithWebIdentity");
+        let toks = p.resolve(&request).unwrap();
+        assert!(glob(&toks, "nobody-1"));
+        let request = request.with_value("AWS:UserName", "a*");
+        let toks = p.resolve(&request).unwrap();
+        assert!(glob(&toks, "a*-1"));
+        assert!(!glob(&toks, "ab-1"), "substituted text is literal");
+        let without_default = Pattern::compile("${aws:username}", true, true, false);
+        assert!(without_default.resolve(&Request::new("x", "y")).is_none());
+        // Without variables (Version 2008-10-17 or none), `${…}` is literal text.
+        let literal = Pattern::compile("${aws:username}", false, false, false);
+        assert_eq!(literal.literal.as_deref(), Some("${aws:username}"));
+        // An unclosed `${` is literal too.
+        assert_eq!(
+            Pattern::compile("${x", false, true, false)
+                .literal
+                .as_deref(),
+            Some("${x")
+        );
+    }
+
+    #[test]
+    fn arn_components_are_matched_separately() {
+        let p = toks("arn:aws:iam::*:role/*");
+        assert!(arn_like(&p, "arn:aws:iam::111122223333:role/a:b"));
+        assert!(!arn_like(&p, "arn:aws:iam::111122223333:user/a"));
+        assert!(!arn_like(&toks("arn:*:role/x"), "arn:aws:iam::1:role/x"));
+        assert!(!arn_like(&toks("arn:aws:iam::1"), "arn:aws:iam::1"));
+        assert!(arn_like(
+            &toks("arn:aws:s3:::b/*"),
+            "arn:aws:s3:::b/k:with:colons"
+        ));
+    }
+
+    #[test]
+    fn typed_values() {
+        assert_eq!(parse_number("-1.5"), Some(-1.5));
+        for bad in ["1e5", "inf", "NaN", "1.", ".5", "", "--1", "0x10"] {
+            assert_eq!(parse_number(bad), None, "{bad}");
+        }
+        assert_eq!(parse_date("1970-01-02"), Some(86_400.0));
+        assert_eq!(parse_date("2018-01-01T00:00:00Z"), Some(1_514_764_800.0));
+        assert_eq!(parse_date("2018-01-01T01:00+01:00"), Some(1_514_764_800.0));
+        assert_eq!(parse_date("2018-01-01T00:00:00.5Z"), Some(1_514_764_800.5));
+        assert_eq!(parse_date("1514764800"), Some(1_514_764_800.0));
+        for bad in [
+            "2018-13-01",
+            "2018-01-01T00:00",
+            "2018-1-1",
+            "yesterday",
+            "2018-01-01T24:00Z",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("yes"), None);
+        assert_eq!(parse_binary("aGk="), Some(b"hi".to_vec()));
+        let block = IpBlock::parse("203.0.113.0/24").unwrap();
+        assert!(block.contains("203.0.113.9".parse().unwrap()));
+        assert!(!block.contains("203.0.114.9".parse().unwrap()));
+        assert!(
+            IpBlock::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert!(
+            IpBlock::parse("2001:db8::/32")
+                .unwrap()
+                .contains("2001:db8::1".parse().unwrap())
+        );
+        assert!(
+            !IpBlock::parse("192.0.2.1")
+                .unwrap()
+                .contains("192.0.2.2".parse().unwrap())
+        );
+        assert_eq!(IpBlock::parse("192.0.2.1/33"), None);
+        assert_eq!(IpBlock::parse("192.0.2.1/"), None);
+    }
+}

@@ -1,0 +1,336 @@
+//! `irsa trust-policy`, `irsa lint` and `irsa explain`, run as a user runs them.
+
+// Tests report failure by panicking.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{NOW, RSA_KID, Signer, claims, data_path, text};
+use serde_json::{Value, json};
+
+const PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/oidc.example.com";
+const VECTOR_PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/issuer.example.com";
+
+fn irsa<S: AsRef<str>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args(args.iter().map(AsRef::as_ref))
+        .output()
+        .expect("run irsa")
+}
+
+fn path(p: &str) -> String {
+    data_path(p).display().to_string()
+}
+
+/// The exit code and stdout as JSON; stderr must be empty.
+fn run_json<S: AsRef<str> + std::fmt::Debug>(args: &[S]) -> (i32, Value) {
+    let output = irsa(args);
+    assert!(
+        output.stderr.is_empty(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    (output.status.code().unwrap(), value)
+}
+
+/// Asserts the exit code, nothing on stdout, and one stderr line containing every fragment.
+fn assert_error<S: AsRef<str> + std::fmt::Debug>(args: &[S], code: i32, fragments: &[&str]) {
+    let output = irsa(args);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    for fragment in fragments {
+        assert!(
+            stderr.contains(fragment),
+            "{args:?}: {stderr:?} lacks {fragment:?}"
+        );
+    }
+}
+
+fn temp_file(dir: &tempfile::TempDir, name: &str, contents: &str) -> String {
+    let file = dir.path().join(name);
+    std::fs::write(&file, contents).unwrap();
+    file.display().to_string()
+}
+
+#[test]
+fn trust_policy_prints_the_golden_policy() {
+    let output = irsa(&[
+        "trust-policy",
+        "--issuer",
+        "https://oidc.example.com",
+        "--account",
+        "111122223333",
+        "--namespace",
+        "payments",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        text("policy/generate/namespace.json")
+    );
+    let output = irsa(&[
+        "trust-policy",
+        "--provider-arn",
+        PROVIDER,
+        "--service-account",
+        "payments:api",
+        "--service-account",
+        "payments:worker",
+    ]);
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        text("policy/generate/several-service-accounts.json")
+    );
+}
+
+#[test]
+fn trust_policy_refuses_bad_input_and_an_oversized_policy() {
+    let base = ["trust-policy", "--provider-arn", PROVIDER];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&base[..], extra].concat() };
+    assert_error(
+        &with(&["--service-account", "payments"]),
+        2,
+        &["--service-account payments", "NAMESPACE:NAME"],
+    );
+    assert_error(
+        &with(&["--service-account", "Payments:api"]),
+        2,
+        &["invalid namespace \"Payments\""],
+    );
+    assert_error(
+        &with(&["--namespace", "a", "--service-account", "a:b"]),
+        2,
+        &["cannot be used with"],
+    );
+    assert_error(
+        &[
+            "trust-policy",
+            "--provider-arn",
+            "arn:aws:iam::111122223333:role/r",
+            "--namespace",
+            "a",
+        ],
+        2,
+        &[
+            "--provider-arn arn:aws:iam::111122223333:role/r",
+            "oidc-provider/PROVIDER-URL",
+        ],
+    );
+    assert_error(
+        &with(&["--namespace", "a", "--size-limit", "100"]),
+        1,
+        &[
+            "--size-limit 100",
+            "323 non-whitespace characters, over the quota",
+        ],
+    );
+}
+
+#[test]
+fn lint_exits_1_on_errors_only() {
+    let (code, clean) = run_json(&["lint", "--policy", &path("policy/lint/clean.json")]);
+    assert_eq!((code, clean), (0, json!({"findings": []})));
+    let (code, warned) = run_json(&["lint", "--policy", &path("policy/lint/missing-aud.json")]);
+    assert_eq!(code, 0);
+    assert_eq!(warned["findings"][0]["severity"], "warning");
+    let (code, failed) = run_json(&["lint", "--policy", &path("policy/lint/missing-sub.json")]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        failed,
+        serde_json::from_str::<Value>(&text("policy/lint/missing-sub.findings.json")).unwrap()
+    );
+    let finding = failed["findings"][0].as_object().unwrap();
+    let members: Vec<&str> = finding.keys().map(String::as_str).collect();
+    assert_eq!(members, ["code", "severity", "statement", "message", "fix"]);
+    // The issuer adds the provider check; a malformed document is a finding, not an error.
+    let (code, mismatch) = run_json(&[
+        "lint",
+        "--policy",
+        &path("policy/lint/clean.json"),
+        "--issuer",
+        "https://oidc.example.com/",
+    ]);
+    assert_eq!(
+        (code, &mismatch["findings"][0]["code"]),
+        (1, &json!("provider-mismatch"))
+    );
+    let (code, malformed) = run_json(&["lint", "--policy", &path("policy/lint/key-prefix.json")]);
+    assert_eq!(
+        (code, &malformed["findings"][0]["code"]),
+        (1, &json!("key-prefix"))
+    );
+    assert_error(
+        &["lint", "--policy", "/nonexistent/policy.json"],
+        2,
+        &["--policy /nonexistent/policy.json", "cannot read"],
+    );
+}
+
+#[test]
+fn explain_with_claims_skips_the_signature_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims_file = temp_file(&dir, "claims.json", &claims(&[]));
+    let policy = temp_file(
+        &dir,
+        "policy.json",
+        &text("policy/generate/namespace.json").replace("oidc.example.com", "issuer.example.com"),
+    );
+    let now = NOW.to_string();
+    let args = [
+        "explain",
+        "--policy",
+        &policy,
+        "--provider-arn",
+        VECTOR_PROVIDER,
+        "--claims",
+        &claims_file,
+        "--now",
+        &now,
+    ];
+    let (code, denied) = run_json(&args);
+    assert_eq!(code, 1);
+    assert_eq!(denied["decision"], "ImplicitDeny");
+    assert_eq!(denied["sts_error"]["code"], "AccessDenied", "{denied:#}");
+    assert_eq!(
+        denied["sts_error"]["message"],
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+    );
+    assert!(denied["signature"].as_str().unwrap().starts_with("skipped"));
+    let members: Vec<&str> = denied
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        members,
+        [
+            "decision",
+            "sts_error",
+            "statements",
+            "signature",
+            "findings"
+        ]
+    );
+    let sub = &denied["statements"][0]["conditions"][1];
+    assert_eq!(
+        (
+            &sub["key"],
+            &sub["values"],
+            &sub["context"],
+            &sub["matched"]
+        ),
+        (
+            &json!("issuer.example.com:sub"),
+            &json!(["system:serviceaccount:payments:*"]),
+            &json!(["system:serviceaccount:myns:mysvcacct"]),
+            &json!(false)
+        )
+    );
+
+    let myns = temp_file(
+        &dir,
+        "myns.json",
+        &std::fs::read_to_string(&policy)
+            .unwrap()
+            .replace("payments", "myns"),
+    );
+    let args = [&args[..2], &[myns.as_str()], &args[3..]].concat();
+    let (code, allowed) = run_json(&args);
+    assert_eq!(
+        (code, &allowed["decision"], &allowed["sts_error"]),
+        (0, &json!("Allow"), &Value::Null)
+    );
+}
+
+#[test]
+fn explain_with_a_token_checks_it_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = Signer::rsa().sign(
+        &format!(r#"{{"alg":"RS256","kid":"{RSA_KID}"}}"#),
+        &claims(&[]),
+    );
+    let token_file = temp_file(&dir, "token", &token);
+    let policy = temp_file(
+        &dir,
+        "policy.json",
+        &text("policy/generate/namespace.json")
+            .replace("oidc.example.com", "issuer.example.com")
+            .replace("payments", "myns"),
+    );
+    let now = NOW.to_string();
+    let jwks = path("k8s-vectors/jwks.rsa-ecdsa.json");
+    let base = [
+        "explain",
+        "--policy",
+        &policy,
+        "--provider-arn",
+        VECTOR_PROVIDER,
+        "--token",
+        &token_file,
+        "--jwks",
+        &jwks,
+        "--now",
+        &now,
+    ];
+    let (code, allowed) = run_json(&base);
+    assert_eq!(
+        (code, &allowed["decision"], &allowed["signature"]),
+        (0, &json!("Allow"), &json!("checked"))
+    );
+    let (code, refused) = run_json(&[&base[..], &["--client-id", "sts.amazon.com"]].concat());
+    assert_eq!(code, 1);
+    assert_eq!(
+        refused["sts_error"],
+        json!({
+            "code": "InvalidIdentityToken",
+            "message": "Incorrect token audience",
+            "reason": "the token's audiences [\"sts.amazonaws.com\"] include none of the provider's client IDs [\"sts.amazon.com\"]"
+        })
+    );
+    // The policy is explained all the same.
+    assert_eq!(refused["decision"], "Allow");
+
+    let bad_policy = temp_file(
+        &dir,
+        "bad.json",
+        &std::fs::read_to_string(&policy).unwrap().replace(
+            "\"issuer.example.com:sub\"",
+            "\"https://issuer.example.com:sub\"",
+        ),
+    );
+    let mut args = base.to_vec();
+    args[2] = &bad_policy;
+    assert_error(
+        &args,
+        2,
+        &[
+            "--policy",
+            "has a URL scheme",
+            "(IAM: \"Condition can contain only one colon.\")",
+        ],
+    );
+    assert_error(
+        &[
+            "explain",
+            "--policy",
+            &policy,
+            "--provider-arn",
+            VECTOR_PROVIDER,
+            "--token",
+            &token_file,
+        ],
+        2,
+        &["--jwks"],
+    );
+}
