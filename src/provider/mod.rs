@@ -61,7 +61,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{self, ProvideCredentials};
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, TokioSleep};
-use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
+use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource, TimeSource};
 use tokio::sync::{Notify, watch};
 
 pub use config::{Environment, ProcessEnvironment};
@@ -422,7 +422,8 @@ async fn refresh_task(shared: Arc<Shared>, mut alive: watch::Receiver<()>) {
             shared.attempt(setup).await;
             continue;
         }
-        let wait = due.map(|due| due.duration_since(now).unwrap_or_default());
+        // The deadline is absolute: read the clock right before arming the timer.
+        let wait = due.map(|due| due.duration_since(shared.time.now()).unwrap_or_default());
         let sleep = shared
             .sleep
             .sleep(wait.unwrap_or(Duration::from_secs(3600)));
@@ -438,7 +439,10 @@ async fn refresh_task(shared: Arc<Shared>, mut alive: watch::Receiver<()>) {
                 }
             }
             () = shared.token_changed.notified() => {
-                if snapshot.error.as_ref().is_some_and(ProviderError::is_token_problem) {
+                // The kubelet's swap takes several steps; act once the content differs.
+                if snapshot.error.as_ref().is_some_and(ProviderError::is_token_problem)
+                    && setup.token.changed()
+                {
                     tracing::debug!("token file changed after a token error: trying again");
                     shared.attempt(setup).await;
                 }
@@ -563,8 +567,8 @@ impl WebIdentityProviderBuilder {
     }
 
     /// The clock (default: the system clock).
-    pub fn time_source(mut self, time: impl Into<SharedTimeSource>) -> Self {
-        self.time = Some(time.into());
+    pub fn time_source(mut self, time: impl TimeSource + 'static) -> Self {
+        self.time = Some(SharedTimeSource::new(time));
         self
     }
 
@@ -607,7 +611,7 @@ impl WebIdentityProviderBuilder {
         let attempt_timeout = self.attempt_timeout.unwrap_or(Duration::from_secs(5));
         let setup = config::resolve(env.as_ref(), &self.overrides, &read_file).map(|settings| {
             settings.map(|settings| Setup {
-                client: sts::client(&settings, time.clone(), sleep.clone(), attempt_timeout),
+                client: sts::client(&settings, time.clone(), attempt_timeout),
                 token: token_file::TokenFile::new(settings.token_file.clone()),
                 policy: self.policy.clone(),
                 settings,

@@ -9,7 +9,7 @@ use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::types::PolicyDescriptorType;
-use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_smithy_async::time::SharedTimeSource;
 
 use super::config::Settings;
@@ -26,12 +26,13 @@ pub(super) struct SessionPolicy {
     pub(super) policy_arns: Vec<String>,
 }
 
-/// The STS client for these settings: the configured or derived endpoint, the injected clock
-/// and sleep, no retries of its own and bounded attempts.
+/// The STS client for these settings: the configured or derived endpoint, the injected clock,
+/// no retries of its own and bounded attempts. Its connect and attempt timeouts bound real
+/// network I/O, so they run on tokio's timer, not on the injected sleep that drives the
+/// refresh schedule.
 pub(super) fn client(
     settings: &Settings,
     time: SharedTimeSource,
-    sleep: SharedAsyncSleep,
     attempt_timeout: Duration,
 ) -> aws_sdk_sts::Client {
     let region = settings.region.clone();
@@ -48,7 +49,7 @@ pub(super) fn client(
                 .build(),
         )
         .time_source(time)
-        .sleep_impl(sleep);
+        .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()));
     match (&settings.endpoint_url, region) {
         (Some(url), _) => config = config.endpoint_url(url),
         // Without a region, or when asked for `legacy`, the global endpoint.

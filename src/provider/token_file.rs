@@ -58,6 +58,25 @@ impl TokenFile {
         }
     }
 
+    /// Whether the file now holds a token other than the last one read (which it then
+    /// becomes).
+    pub(super) fn changed(&self) -> bool {
+        let Ok(token) = read_bounded(&self.path)
+            .and_then(|b| WebIdentityToken::from_file_contents(b).map_err(|e| e.to_string()))
+        else {
+            return false;
+        };
+        let mut last = self
+            .last_good
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.as_ref() == Some(&token) {
+            return false;
+        }
+        *last = Some(token);
+        true
+    }
+
     /// Watches the token's directory (not the file: the kubelet replaces a symlink two levels
     /// up) and calls `on_change` for every event. `None` when the directory cannot be watched;
     /// every attempt still re-reads the file.

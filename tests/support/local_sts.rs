@@ -4,7 +4,13 @@
 //!
 //! Shared by `tests/` and `examples/refresh_latency.rs` (`#[path]`-included).
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -71,7 +77,9 @@ impl LocalSts {
         let accept = server.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let server = accept.clone();
                 tokio::spawn(async move { server.serve(stream).await });
             }
@@ -115,7 +123,8 @@ impl LocalSts {
                     Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 }
             }
-            let body = String::from_utf8_lossy(&buf[head_len..head_len + content_length]).into_owned();
+            let body =
+                String::from_utf8_lossy(&buf[head_len..head_len + content_length]).into_owned();
             buf.drain(..head_len + content_length);
             let request = parse_form(&body);
             self.requests.lock().unwrap().push(request);

@@ -10,8 +10,8 @@
 mod discovery;
 mod explain;
 mod io;
-mod patch;
 mod lint;
+mod patch;
 mod trust_policy;
 mod verify;
 

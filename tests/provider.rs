@@ -1,0 +1,539 @@
+//! The web-identity provider against a real HTTP STS-compatible server on loopback, with a
+//! fake clock and fake sleeps: every window (advisory, mandatory, backoff, error cache, load
+//! timeout) is exercised exactly, without waiting for it in real time. Token files are real
+//! files, rotated by a kubelet-style symlink swap.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "support/local_sts.rs"]
+mod local_sts;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_async::test_util::tick_advance_sleep::{
+    TickAdvanceTime, tick_advance_time_and_sleep,
+};
+use aws_smithy_async::time::TimeSource;
+use irsa::provider::{ProviderError, WebIdentityProvider, WebIdentityProviderBuilder};
+use local_sts::{LocalSts, Reply, secret_for};
+
+const ROLE: &str = "arn:aws:iam::111122223333:role/reader";
+/// The fake clock starts at 2027-01-15T08:00:00Z.
+const START: u64 = 1_800_000_000;
+const TOKEN_1: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwczpyZWFkZXIifQ.c2lnbmF0dXJlLTE";
+const TOKEN_2: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwczpyZWFkZXIifQ.c2lnbmF0dXJlLTI";
+
+struct Harness {
+    sts: LocalSts,
+    time: TickAdvanceTime,
+    provider: WebIdentityProvider,
+    dir: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn new(default: Reply) -> Harness {
+        Self::with(default, |b| b, Some(TOKEN_1)).await
+    }
+
+    async fn with(
+        default: Reply,
+        configure: impl FnOnce(WebIdentityProviderBuilder) -> WebIdentityProviderBuilder,
+        token: Option<&str>,
+    ) -> Harness {
+        let (time, sleep) = tick_advance_time_and_sleep();
+        time.tick(Duration::from_secs(START)).await;
+        let clock = time.clone();
+        let sts = LocalSts::start(default, Arc::new(move || clock.now())).await;
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(token) = token {
+            // As an editor would leave it: with a newline, which must not reach STS.
+            std::fs::write(dir.path().join("token"), format!("{token}\n")).unwrap();
+        }
+        let builder = WebIdentityProvider::builder()
+            .role_arn(ROLE)
+            .token_file(dir.path().join("token"))
+            .region("eu-west-1")
+            .endpoint_url(sts.url())
+            .env(HashMap::<String, String>::new())
+            .time_source(time.clone())
+            .sleep_impl(sleep)
+            .jitter_seed(7);
+        let provider = configure(builder).build();
+        Harness {
+            sts,
+            time,
+            provider,
+            dir,
+        }
+    }
+
+    fn now(&self) -> SystemTime {
+        self.time.now()
+    }
+
+    /// Advances the fake clock to `at`.
+    async fn tick_to(&self, at: SystemTime) {
+        let now = self.now();
+        if at > now {
+            self.time.tick(at.duration_since(now).unwrap()).await;
+        }
+    }
+}
+
+/// Polls the provider once: `Some` when the answer was immediate (no waiting at all).
+fn immediate(provider: &WebIdentityProvider) -> Option<Result<Credentials, CredentialsError>> {
+    let mut future = std::pin::pin!(provider.provide_credentials());
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(result) => Some(result),
+        Poll::Pending => None,
+    }
+}
+
+/// Waits, in real time, for background work (HTTP on loopback) to show.
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..5000 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_state_refreshes_in_the_background_and_no_caller_waits() {
+    let h = Harness::new(Reply::CredentialsFor(secs(3600))).await;
+    let first = h.provider.provide_credentials().await.unwrap();
+    let t0 = h.now();
+    assert_eq!(first.expiry(), Some(t0 + secs(3600)));
+    assert_eq!(first.account_id().map(|a| a.as_str()), Some("111122223333"));
+    assert_eq!(h.sts.served(), 1);
+    let request = &h.sts.requests()[0];
+    assert_eq!(request.token, TOKEN_1, "the token is trimmed");
+    assert_eq!(request.role_arn, ROLE);
+    assert!(request.session_name.starts_with("irsa-"));
+
+    // Advisory point: 15 min before expiry, brought forward by at most 3 min of jitter.
+    let status = h.provider.status();
+    let refresh_at = status.refresh_at.unwrap();
+    assert!(
+        refresh_at <= t0 + secs(2700) && refresh_at >= t0 + secs(2520),
+        "{status:?}"
+    );
+
+    h.tick_to(refresh_at - secs(1)).await;
+    let cached = immediate(&h.provider).expect("cached answer").unwrap();
+    assert_eq!(cached.access_key_id(), first.access_key_id());
+    assert_eq!(h.sts.served(), 1);
+
+    h.time.tick(secs(1)).await;
+    // While the refresh is in flight, callers are still answered at once.
+    assert!(immediate(&h.provider).unwrap().is_ok());
+    eventually("background refresh", || {
+        h.sts.served() == 2 && h.provider.status().expiry > first.expiry()
+    })
+    .await;
+    let fresh = immediate(&h.provider).expect("cached answer").unwrap();
+    assert_ne!(fresh.access_key_id(), first.access_key_id());
+    assert_eq!(h.provider.status().sts_calls, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_serves_unexpired_credentials_backs_off_and_never_serves_expired_ones() {
+    let h = Harness::new(Reply::CredentialsFor(secs(3600))).await;
+    let first = h.provider.provide_credentials().await.unwrap();
+    let expiry = first.expiry().unwrap();
+    h.sts.set_default(Reply::Error(
+        503,
+        "ServiceUnavailable",
+        "Service is unavailable",
+    ));
+
+    // From the advisory point to the mandatory window: failures, backoff, cached answers.
+    let refresh_at = h.provider.status().refresh_at.unwrap();
+    h.tick_to(refresh_at).await;
+    eventually("first failure", || {
+        h.provider.status().consecutive_failures == 1
+    })
+    .await;
+    let mut last_served = h.sts.served();
+    let mandatory_at = expiry - secs(60);
+    while h.now() < mandatory_at - secs(30) {
+        h.time.tick(secs(30)).await;
+        let cached = immediate(&h.provider).expect("served from cache before the mandatory window");
+        assert_eq!(cached.unwrap().access_key_id(), first.access_key_id());
+        // Let a retry that fell due finish its HTTP round trip before time moves on.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        last_served = last_served.max(h.sts.served());
+    }
+    eventually("retries settle", || h.sts.served() >= last_served).await;
+    let attempts = h.sts.served() - 1;
+    // Exponential backoff, capped at a third of the remaining life: more than a handful of
+    // retries over ~45 min, far fewer than one per 30 s tick.
+    assert!((5..=40).contains(&attempts), "{attempts} retries");
+    let status = h.provider.status();
+    assert!(
+        matches!(status.last_error, Some(ProviderError::Sts { ref code, retryable: true, .. }) if code == "ServiceUnavailable")
+    );
+
+    // In the mandatory window callers wait, bounded by the load timeout (20 s), and get the
+    // still-valid credentials when STS does not answer.
+    h.tick_to(mandatory_at + secs(1)).await;
+    let provider = h.provider.clone();
+    let waiting = tokio::spawn(async move { provider.provide_credentials().await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        !waiting.is_finished(),
+        "callers wait in the mandatory window"
+    );
+    h.time.tick(secs(20)).await;
+    let late = waiting.await.unwrap().unwrap();
+    assert_eq!(late.access_key_id(), first.access_key_id());
+
+    // Past expiry: an error, never the expired credentials.
+    h.tick_to(expiry + secs(1)).await;
+    let provider = h.provider.clone();
+    let waiting = tokio::spawn(async move { provider.provide_credentials().await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    h.time.tick(secs(20)).await;
+    let error = waiting.await.unwrap().unwrap_err();
+    let message = format!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&error)
+    );
+    assert!(message.contains("no credentials within 20s"), "{message}");
+    assert!(message.contains("ServiceUnavailable"), "{message}");
+    assert!(immediate(&h.provider).is_none_or(|r| r.is_err()));
+
+    // STS back: the next attempt (on the backoff timer) brings fresh credentials.
+    h.sts.set_default(Reply::CredentialsFor(secs(3600)));
+    for _ in 0..40 {
+        h.time.tick(secs(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if h.provider.status().last_error.is_none() {
+            break;
+        }
+    }
+    let fresh = h.provider.provide_credentials().await.unwrap();
+    assert!(fresh.expiry().unwrap() > h.now());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_retryable_errors_are_answered_from_memory_with_what_to_do() {
+    let h = Harness::new(Reply::Error(
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+    ))
+    .await;
+    let error = h.provider.provide_credentials().await.unwrap_err();
+    let message = format!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&error)
+    );
+    assert!(
+        message.contains(
+            "sts:AssumeRoleWithWebIdentity for arn:aws:iam::111122223333:role/reader failed with AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity — the role's trust policy does not admit this token"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("`irsa explain`"));
+    assert!(matches!(error, CredentialsError::ProviderError(_)));
+    // Within 5 s: the same answer, no STS call.
+    h.time.tick(secs(4)).await;
+    assert!(h.provider.provide_credentials().await.is_err());
+    assert_eq!(h.sts.served(), 1);
+    // After 5 s a caller's demand tries again.
+    h.time.tick(secs(2)).await;
+    assert!(h.provider.provide_credentials().await.is_err());
+    assert_eq!(h.sts.served(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_errors_are_retried_until_credentials_arrive() {
+    let h = Harness::with(
+        Reply::CredentialsFor(secs(3600)),
+        |b| {
+            b.attempt_timeout(Duration::from_millis(300))
+                .load_timeout(secs(600))
+        },
+        Some(TOKEN_1),
+    )
+    .await;
+    h.sts.script([
+        Reply::Error(400, "IDPCommunicationError", "The identity provider could not be reached"),
+        Reply::Error(
+            400,
+            "InvalidIdentityToken",
+            "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements",
+        ),
+        Reply::Error(400, "Throttling", "Rate exceeded"),
+        Reply::Status(502),
+        // Not answered within the attempt timeout (real time: it bounds network I/O).
+        Reply::Delay(secs(3600), Box::new(Reply::CredentialsFor(secs(3600)))),
+    ]);
+    let provider = h.provider.clone();
+    let caller = tokio::spawn(async move { provider.provide_credentials().await });
+    for _ in 0..200 {
+        if caller.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        h.time.tick(secs(1)).await;
+    }
+    let credentials = caller.await.unwrap().unwrap();
+    assert!(credentials.expiry().is_some());
+    assert_eq!(h.sts.requests().len(), 6, "five failures, then success");
+    assert_eq!(h.provider.status().consecutive_failures, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_callers_make_one_sts_call() {
+    let h = Harness::new(Reply::Delay(
+        Duration::from_millis(200),
+        Box::new(Reply::CredentialsFor(secs(3600))),
+    ))
+    .await;
+    for round in 1..=2 {
+        let callers: Vec<_> = (0..1000)
+            .map(|_| {
+                let provider = h.provider.clone();
+                tokio::spawn(async move { provider.provide_credentials().await })
+            })
+            .collect();
+        let mut keys = std::collections::HashSet::new();
+        for caller in callers {
+            keys.insert(caller.await.unwrap().unwrap().access_key_id().to_owned());
+        }
+        assert_eq!(keys.len(), 1);
+        assert_eq!(h.sts.served(), round);
+        // A service said the credentials expired: drop them, and the next herd makes one call.
+        h.provider.invalidate();
+    }
+}
+
+/// The kubelet's atomic writer: `token -> ..data/token`, `..data -> ..<timestamp>`, swapped by
+/// renaming a new `..data` symlink over the old one.
+fn kubelet_write(dir: &Path, version: &str, token: &str) {
+    let target = dir.join(format!("..{version}"));
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("token"), token).unwrap();
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(format!("..{version}"), &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("..data")).unwrap();
+    if std::fs::symlink_metadata(dir.join("token")).is_err() {
+        std::os::unix::fs::symlink("..data/token", dir.join("token")).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_rotation_missing_file_and_expired_token() {
+    let h = Harness::with(
+        Reply::CredentialsFor(secs(3600)),
+        |b| b.load_timeout(secs(600)),
+        None,
+    )
+    .await;
+    let dir: PathBuf = h.dir.path().to_owned();
+
+    // No token yet: the caller waits; the file's creation is seen at once.
+    let provider = h.provider.clone();
+    let caller = tokio::spawn(async move { provider.provide_credentials().await });
+    eventually("the missing token is reported", || {
+        matches!(
+            h.provider.status().last_error,
+            Some(ProviderError::TokenUnavailable { .. })
+        )
+    })
+    .await;
+    assert_eq!(h.sts.served(), 0);
+    kubelet_write(&dir, "2027_01_15_08_00_00.1", TOKEN_1);
+    let first = caller.await.unwrap().unwrap();
+    assert_eq!(h.sts.requests()[0].token, TOKEN_1);
+
+    // Rotation by symlink swap; the next refresh sends the new token.
+    kubelet_write(&dir, "2027_01_15_08_48_00.2", TOKEN_2);
+    std::fs::remove_dir_all(dir.join("..2027_01_15_08_00_00.1")).unwrap();
+    h.tick_to(h.provider.status().refresh_at.unwrap()).await;
+    eventually("refresh with the rotated token", || h.sts.served() == 2).await;
+    assert_eq!(h.sts.requests()[1].token, TOKEN_2);
+
+    // Mid-swap (no ..data): the last good token is used.
+    std::fs::rename(dir.join("..data"), dir.join("..data_old")).unwrap();
+    h.provider.invalidate();
+    let again = h.provider.provide_credentials().await.unwrap();
+    assert_ne!(again.access_key_id(), first.access_key_id());
+    assert_eq!(h.sts.requests()[2].token, TOKEN_2);
+    std::fs::rename(dir.join("..data_old"), dir.join("..data")).unwrap();
+
+    // STS says the token expired: the next attempt follows the file's next change, long before
+    // any backoff timer (the fake clock does not move).
+    h.sts.script([Reply::Error(
+        400,
+        "ExpiredTokenException",
+        "Token expired: current date/time 1800003000 must be before the expiration date/time 1800002000",
+    )]);
+    h.provider.invalidate();
+    let error = h.provider.provide_credentials().await.unwrap_err();
+    let message = format!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&error)
+    );
+    assert!(message.contains("ExpiredTokenException"), "{message}");
+    assert!(
+        message.contains("the next attempt uses the token file's next version"),
+        "{message}"
+    );
+    let served = h.sts.served();
+    kubelet_write(&dir, "2027_01_15_09_00_00.3", "eyJ.fresh.token");
+    eventually("retry on the token change", || h.sts.served() == served + 1).await;
+    assert_eq!(h.sts.requests().last().unwrap().token, "eyJ.fresh.token");
+    eventually("credentials again", || h.provider.status().expiry.is_some()).await;
+}
+
+#[tokio::test]
+async fn configuration_absent_or_wrong() {
+    let provider = WebIdentityProvider::builder()
+        .env(HashMap::<String, String>::new())
+        .config_file("/nonexistent/config")
+        .build();
+    let error = provider.provide_credentials().await.unwrap_err();
+    assert!(
+        matches!(error, CredentialsError::CredentialsNotLoaded(_)),
+        "{error:?}"
+    );
+
+    let env: HashMap<String, String> = [
+        ("AWS_ROLE_ARN", "arn:aws:iam::111122223333:user/alice"),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let provider = WebIdentityProvider::builder().env(env).build();
+    let error = provider.provide_credentials().await.unwrap_err();
+    assert!(
+        matches!(error, CredentialsError::InvalidConfiguration(_)),
+        "{error:?}"
+    );
+    let message = format!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&error)
+    );
+    assert!(message.contains("is not an IAM role ARN"), "{message}");
+
+    // A profile in a real config file.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[profile pods]\nrole_arn = arn:aws:iam::111122223333:role/r\nweb_identity_token_file = /t\nduration_seconds = 7200\n",
+    )
+    .unwrap();
+    let provider = WebIdentityProvider::builder()
+        .env(HashMap::<String, String>::new())
+        .config_file(&config)
+        .profile("pods")
+        .build();
+    let debug = format!("{provider:?}");
+    assert!(debug.contains("source: \"profile\""), "{debug}");
+    assert!(
+        debug.contains("arn:aws:iam::111122223333:role/r"),
+        "{debug}"
+    );
+}
+
+// ---------------------------------------------------------------- secrets
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_logs_or_debug_output() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // Global: the background task logs from other threads.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+
+    let h = Harness::new(Reply::CredentialsFor(secs(3600))).await;
+    h.sts.script([Reply::Error(
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+    )]);
+    let _ = h.provider.provide_credentials().await;
+    h.time.tick(secs(6)).await;
+    let credentials = h.provider.provide_credentials().await.unwrap();
+    h.tick_to(h.provider.status().refresh_at.unwrap()).await;
+    eventually("a refresh", || h.sts.served() == 3).await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("web identity credentials refreshed"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("web identity credentials not refreshed"),
+        "{logs}"
+    );
+    let debug = format!(
+        "{:?} {:?} {:?}",
+        h.provider,
+        credentials,
+        h.provider.status()
+    );
+    for n in 0..3 {
+        let secret = secret_for(n);
+        assert!(
+            !logs.contains(&secret) && !debug.contains(&secret),
+            "secret key {n} leaked"
+        );
+        let session_token = format!("LocalSessionToken{n}");
+        assert!(
+            !logs.contains(&session_token) && !debug.contains(&session_token),
+            "session token {n} leaked"
+        );
+    }
+    for token in [TOKEN_1, "c2lnbmF0dXJlLTE"] {
+        assert!(
+            !logs.contains(token) && !debug.contains(token),
+            "web identity token leaked"
+        );
+    }
+}
