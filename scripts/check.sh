@@ -18,6 +18,14 @@ cargo clippy --locked --all-targets --no-default-features -- -D warnings
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --all-features
 
+step "moto (an STS/S3-compatible server for the provider's integration tests)"
+# A virtualenv of the project's own, so a fresh machine needs only python3.
+if [ ! -x .venv/bin/moto_server ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
+fi
+export IRSA_MOTO_SERVER="$PWD/.venv/bin/moto_server"
+
 step "tests, all features"
 cargo test --locked --all-features
 
