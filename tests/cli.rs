@@ -532,3 +532,81 @@ fn patch_bad_inputs_exit_2() {
         &["--pod", "--admission-review"],
     );
 }
+
+// ---------------------------------------------------------------- irsa credential-process
+
+#[path = "support/local_sts.rs"]
+mod local_sts;
+
+fn credential_process(sts_url: &str, token_file: &Path, home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .env_clear()
+        .env("HOME", home)
+        .env("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/reader")
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", token_file)
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ENDPOINT_URL_STS", sts_url)
+        .env("HOSTNAME", "orders-api-7d9f8b6c5-x2kq")
+        .args(["credential-process", "--timeout", "5"])
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_process_prints_the_aws_cli_format() {
+    #[allow(clippy::disallowed_methods)] // the server's clock: the real one
+    let clock = std::sync::Arc::new(std::time::SystemTime::now);
+    let sts = local_sts::LocalSts::start(
+        local_sts::Reply::CredentialsFor(std::time::Duration::from_secs(3600)),
+        clock,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    fs::write(&token, "eyJ.header.sig\n").unwrap();
+
+    let out = stdout_json(&credential_process(&sts.url(), &token, dir.path()));
+    assert_eq!(out["Version"], 1);
+    assert_eq!(out["AccessKeyId"], "ASIALOCALSTS00000000");
+    assert_eq!(out["SecretAccessKey"], local_sts::secret_for(0).as_str());
+    assert_eq!(out["SessionToken"], "FwoGZXIvYXdzEBYaDLocalSessionToken0");
+    let expiration = out["Expiration"].as_str().unwrap();
+    // RFC 3339 in UTC, as the AWS CLI expects: 2026-11-29T18:37:03.824548Z.
+    assert!(
+        expiration.ends_with('Z') && expiration.as_bytes()[10] == b'T' && expiration.len() >= 20,
+        "{expiration}"
+    );
+    let request = &sts.requests()[0];
+    assert_eq!(request.token, "eyJ.header.sig");
+    assert_eq!(request.session_name, "irsa-orders-api-7d9f8b6c5-x2kq");
+
+    // STS refuses: exit 1, one line that says what to do.
+    sts.set_default(local_sts::Reply::Error(
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+    ));
+    let output = credential_process(&sts.url(), &token, dir.path());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("AccessDenied") && stderr.contains("irsa explain"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+
+    // Not configured at all.
+    let output = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .env_clear()
+        .env("HOME", dir.path())
+        .arg("credential-process")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("web identity is not configured"),
+        "{stderr}"
+    );
+}

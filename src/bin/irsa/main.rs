@@ -7,6 +7,7 @@
 // The command line is where the process meets its environment and terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod credential_process;
 mod discovery;
 mod explain;
 mod io;
@@ -38,6 +39,9 @@ enum Command {
     /// Print the JSON patch a pod identity webhook applies to a pod (`[]` when nothing to do),
     /// or the AdmissionReview response to a request.
     Patch(patch::Args),
+    /// Print web-identity credentials in the credential_process format, for any AWS tool:
+    /// `credential_process = irsa credential-process` in a profile.
+    CredentialProcess(credential_process::Args),
     /// Generate the least-privilege trust policy for service accounts of one or more clusters.
     TrustPolicy(trust_policy::Args),
     /// Lint a trust policy: exit 0 without error-level findings, 1 with.
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::Discovery(args) => discovery::run(args).map(|output| (output, false)),
         Command::Verify(args) => verify::run(args),
         Command::Patch(args) => patch::run(args),
+        Command::CredentialProcess(args) => credential_process::run(args),
         Command::TrustPolicy(args) => trust_policy::run(args).map(|output| (output, false)),
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),

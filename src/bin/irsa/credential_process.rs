@@ -1,0 +1,105 @@
+//! `irsa credential-process`: the `credential_process` protocol of the AWS CLI and SDKs, so any
+//! AWS tool gets web-identity credentials through this provider.
+//!
+//! ```ini
+//! [profile pod]
+//! credential_process = irsa credential-process
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_credential_types::provider::ProvideCredentials as _;
+use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
+use irsa::provider::WebIdentityProvider;
+use serde_json::json;
+
+use crate::io::CliError;
+
+/// Arguments of `irsa credential-process`. Without them, the environment
+/// (`AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE`, …) or the profile configures the provider.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The role to assume (default: AWS_ROLE_ARN, else the profile's role_arn).
+    #[arg(long, value_name = "ARN")]
+    role_arn: Option<String>,
+    /// The projected token file (default: AWS_WEB_IDENTITY_TOKEN_FILE, else the profile's).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// The STS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// The RoleSessionName (default: AWS_ROLE_SESSION_NAME, else irsa-<hostname>).
+    #[arg(long, value_name = "NAME")]
+    session_name: Option<String>,
+    /// DurationSeconds, 900 to 43200.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<u64>,
+    /// The profile to read (default: AWS_PROFILE, else default).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// An STS endpoint (default: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the regional one).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// How long to wait for STS, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    timeout: u64,
+}
+
+/// The credential_process JSON.
+pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
+    let mut builder =
+        WebIdentityProvider::builder().load_timeout(Duration::from_secs(args.timeout));
+    if let Some(v) = args.role_arn {
+        builder = builder.role_arn(v);
+    }
+    if let Some(v) = args.token_file {
+        builder = builder.token_file(v);
+    }
+    if let Some(v) = args.region {
+        builder = builder.region(v);
+    }
+    if let Some(v) = args.session_name {
+        builder = builder.session_name(v);
+    }
+    if let Some(v) = args.duration {
+        builder = builder.duration(Duration::from_secs(v));
+    }
+    if let Some(v) = args.profile {
+        builder = builder.profile(v);
+    }
+    if let Some(v) = args.endpoint_url {
+        builder = builder.endpoint_url(v);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::refused("irsa credential-process", e.to_string()))?;
+    let provider = builder.build();
+    let credentials = runtime
+        .block_on(provider.provide_credentials())
+        .map_err(|e| CliError::refused("irsa credential-process", aws_smithy_error_text(&e)))?;
+    let expiration = credentials
+        .expiry()
+        .and_then(|t| DateTime::from(t).fmt(DateTimeFormat::DateTime).ok());
+    let output = json!({
+        "Version": 1,
+        "AccessKeyId": credentials.access_key_id(),
+        "SecretAccessKey": credentials.secret_access_key(),
+        "SessionToken": credentials.session_token(),
+        "Expiration": expiration,
+    });
+    Ok((output.to_string(), false))
+}
+
+/// The error and its causes on one line.
+fn aws_smithy_error_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
