@@ -34,6 +34,8 @@ pub enum Reply {
     Error(u16, &'static str, &'static str),
     /// A bare HTTP status with a non-STS body (a load balancer's 502, say).
     Status(u16),
+    /// A recorded response: status and body as they are.
+    Raw(u16, String),
     /// Wait, then answer.
     Delay(Duration, Box<Reply>),
 }
@@ -153,6 +155,7 @@ impl LocalSts {
             Reply::CredentialsFor(lifetime) => (200, credentials_xml(n, (self.clock)() + lifetime)),
             Reply::Error(status, code, message) => (status, error_xml(code, message)),
             Reply::Status(status) => (status, "<html>bad gateway</html>".to_owned()),
+            Reply::Raw(status, body) => (status, body),
             Reply::Delay(..) => unreachable!(),
         };
         format!(
