@@ -156,6 +156,21 @@ async fn steady_state_refreshes_in_the_background_and_no_caller_waits() {
     let fresh = immediate(&h.provider).expect("cached answer").unwrap();
     assert_ne!(fresh.access_key_id(), first.access_key_id());
     assert_eq!(h.provider.status().sts_calls, 2);
+
+    // Only in the mandatory window (the last minute), with a refresh in flight, does a caller
+    // wait: here the clock jumps past the advisory point into it, and STS takes 300 ms.
+    h.sts.set_default(Reply::Delay(
+        Duration::from_millis(300),
+        Box::new(Reply::CredentialsFor(secs(3600))),
+    ));
+    h.tick_to(fresh.expiry().unwrap() - secs(30)).await;
+    assert!(
+        immediate(&h.provider).is_none(),
+        "a caller in the mandatory window waits"
+    );
+    let third = h.provider.provide_credentials().await.unwrap();
+    assert_ne!(third.access_key_id(), fresh.access_key_id());
+    assert_eq!(h.sts.served(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,18 +211,12 @@ async fn outage_serves_unexpired_credentials_backs_off_and_never_serves_expired_
         matches!(status.last_error, Some(ProviderError::Sts { ref code, retryable: true, .. }) if code == "ServiceUnavailable")
     );
 
-    // In the mandatory window callers wait, bounded by the load timeout (20 s), and get the
-    // still-valid credentials when STS does not answer.
+    // In the mandatory window, with the refresh failing, callers get the still-valid
+    // credentials at once instead of waiting for a retry.
     h.tick_to(mandatory_at + secs(1)).await;
     let provider = h.provider.clone();
-    let waiting = tokio::spawn(async move { provider.provide_credentials().await });
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(
-        !waiting.is_finished(),
-        "callers wait in the mandatory window"
-    );
-    h.time.tick(secs(20)).await;
-    let late = waiting.await.unwrap().unwrap();
+    let late = tokio::spawn(async move { provider.provide_credentials().await });
+    let late = late.await.unwrap().unwrap();
     assert_eq!(late.access_key_id(), first.access_key_id());
 
     // Past expiry: an error, never the expired credentials.
@@ -221,7 +230,6 @@ async fn outage_serves_unexpired_credentials_backs_off_and_never_serves_expired_
         "{}",
         aws_smithy_types::error::display::DisplayErrorContext(&error)
     );
-    assert!(message.contains("no credentials within 20s"), "{message}");
     assert!(message.contains("ServiceUnavailable"), "{message}");
     assert!(immediate(&h.provider).is_none_or(|r| r.is_err()));
 
@@ -395,7 +403,10 @@ async fn token_rotation_missing_file_and_expired_token() {
     kubelet_write(&dir, "2027_01_15_08_48_00.2", TOKEN_2);
     std::fs::remove_dir_all(dir.join("..2027_01_15_08_00_00.1")).unwrap();
     h.tick_to(h.provider.status().refresh_at.unwrap()).await;
-    eventually("refresh with the rotated token", || h.sts.served() == 2).await;
+    eventually("refresh with the rotated token", || {
+        h.sts.served() == 2 && h.provider.status().expiry > first.expiry()
+    })
+    .await;
     assert_eq!(h.sts.requests()[1].token, TOKEN_2);
 
     // Mid-swap (no ..data): the last good token is used.

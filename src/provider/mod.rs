@@ -203,7 +203,8 @@ impl WebIdentityProvider {
     }
 
     /// Drops the cached credentials, for a caller whose request failed with an expired-token
-    /// error from a service: the next caller waits for fresh ones (one STS call).
+    /// error from a service: the next caller waits for fresh ones (one STS call; credentials
+    /// from a refresh already in flight count as fresh).
     pub fn invalidate(&self) {
         let shared = &self.handle.shared;
         let mut snapshot = Snapshot::clone(&shared.state.load());
@@ -247,6 +248,7 @@ impl WebIdentityProvider {
         let shared = &self.handle.shared;
         self.ensure_started();
         let mut changed = shared.changed.subscribe();
+        let deadline = shared.time.now() + shared.load_timeout;
         let timeout = shared.sleep.sleep(shared.load_timeout);
         tokio::pin!(timeout);
         loop {
@@ -257,11 +259,19 @@ impl WebIdentityProvider {
             {
                 return Ok(credentials.clone());
             }
-            if let Some(error) = snapshot.cached_error(now) {
-                return match snapshot.unexpired(now) {
-                    Some(credentials) => Ok(credentials.clone()),
-                    None => Err(to_credentials_error(error)),
-                };
+            if let Some(error) = &snapshot.error {
+                // The refresh is failing: still-valid credentials beat waiting for a retry.
+                if let Some(credentials) = snapshot.unexpired(now) {
+                    return Ok(credentials.clone());
+                }
+                // A non-retryable error, recent: answered from memory.
+                if snapshot.cached_error(now).is_some() {
+                    return Err(to_credentials_error(error));
+                }
+                // The next retry is beyond this caller's patience: say so now.
+                if error.is_retryable() && snapshot.next_attempt > deadline {
+                    return Err(to_credentials_error(error));
+                }
             }
             shared.demand.notify_one();
             tokio::select! {
