@@ -12,12 +12,13 @@
 //! ## Architecture
 //!
 //! ```text
-//!              src/bin/irsa.rs        CLI (feature `cli`)
+//!            src/bin/irsa/            CLI (feature `cli`): the only part that knows them all
 //!                    │
 //!               src/lib.rs            this map
 //!         ┌──────────┼──────────┐
-//!    provider/    policy/    webhook/   (features / later issues)
-//!         └────┬─────┘          │
+//!    provider/    policy/    webhook/   provider (default feature): credentials for aws-config;
+//!         │          │          │       policy: trust policies, the doctor; webhook (feature):
+//!         └────┬─────┘          │       pod patches and AdmissionReview
 //!            token              │       claims, secret token, verifier (+ cache)
 //!              │                │
 //!            oidc  ─────────────┤       issuer URL, discovery document, JWKS, publishing plan
@@ -25,9 +26,9 @@
 //!                    arn                RoleArn, OidcProviderArn, partitions
 //! ```
 //!
-//! The typed core ([`arn`], [`oidc`], [`token`], [`policy`]) does no I/O, reads no clock and no environment, and builds
-//! with `--no-default-features`. Each concern has one `#[non_exhaustive]` error type next to
-//! its code.
+//! The typed core ([`arn`], [`oidc`], [`token`], [`policy`]) does no I/O, reads no clock and no
+//! environment, and builds with `--no-default-features`. `provider` and `webhook` never import
+//! each other. Each concern has one `#[non_exhaustive]` error type next to its code.
 //!
 //! ## Getting started
 //!
