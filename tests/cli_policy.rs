@@ -334,3 +334,52 @@ fn explain_with_a_token_checks_it_first() {
         &["--jwks"],
     );
 }
+
+#[test]
+fn explain_reports_no_decision_when_the_token_cannot_be_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = temp_file(&dir, "token", "not-a-jwt\n");
+    let policy = temp_file(
+        &dir,
+        "policy.json",
+        &text("policy/generate/namespace.json").replace("oidc.example.com", "issuer.example.com"),
+    );
+    let now = NOW.to_string();
+    let jwks = path("k8s-vectors/jwks.rsa-ecdsa.json");
+    let (code, refused) = run_json(&[
+        "explain",
+        "--policy",
+        &policy,
+        "--provider-arn",
+        VECTOR_PROVIDER,
+        "--token",
+        &token_file,
+        "--jwks",
+        &jwks,
+        "--now",
+        &now,
+    ]);
+    // STS refuses the token before the policy: the policy was never evaluated, so there is
+    // no decision to report (not an ImplicitDeny), and the exit code is a refusal's.
+    assert_eq!(code, 1, "{refused:#}");
+    assert_eq!(refused["decision"], Value::Null, "{refused:#}");
+    assert_eq!(refused["statements"], json!([]));
+    assert_eq!(refused["sts_error"]["code"], "InvalidIdentityToken");
+    assert_eq!(refused["signature"], "checked");
+    let members: Vec<&str> = refused
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        members,
+        [
+            "decision",
+            "sts_error",
+            "statements",
+            "signature",
+            "findings"
+        ]
+    );
+}

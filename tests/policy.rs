@@ -88,6 +88,9 @@ fn the_corpus_evaluates_as_iam_documents() {
     files.sort();
     let (mut cases, mut operators, mut qualifiers, mut if_exists) =
         (0, BTreeSet::new(), BTreeSet::new(), false);
+    // Cases that give the explanation's `missing` flags, and those of them on a `Null`
+    // condition.
+    let (mut missing_checked, mut null_missing_checked) = (0, 0);
     for file in &files {
         let groups: Vec<Value> = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
         for group in &groups {
@@ -120,11 +123,32 @@ fn the_corpus_evaluates_as_iam_documents() {
                     .collect();
                 assert_eq!(deciding, want, "{what}");
                 assert_eq!(policy.decide(&request), evaluation.decision, "{what}");
+                // `missing`, when given: for each statement, each condition's flag.
+                if let Some(want) = case.get("missing") {
+                    let want: Vec<Vec<bool>> = serde_json::from_value(want.clone()).unwrap();
+                    let got: Vec<Vec<bool>> = evaluation
+                        .statements
+                        .iter()
+                        .map(|s| s.conditions.iter().map(|c| c.missing).collect())
+                        .collect();
+                    assert_eq!(got, want, "{what}: missing flags");
+                    missing_checked += 1;
+                    let null = evaluation
+                        .statements
+                        .iter()
+                        .flat_map(|s| &s.conditions)
+                        .any(|c| c.operator.contains("Null"));
+                    null_missing_checked += usize::from(null);
+                }
                 cases += 1;
             }
         }
     }
     assert!(cases >= 150, "only {cases} cases");
+    assert!(
+        missing_checked >= 20 && null_missing_checked >= 5,
+        "`missing` checked in {missing_checked} cases, {null_missing_checked} on Null"
+    );
     let missing: Vec<_> = OPERATORS
         .iter()
         .filter(|o| !operators.contains(*o))

@@ -104,7 +104,10 @@ pub struct ConditionExplanation {
     /// The request's values for the key; `None` when the key is missing.
     #[serde(rename = "context")]
     pub context_values: Option<Vec<String>>,
-    /// Whether the key is missing from the request (or, under a set qualifier, empty).
+    /// Whether the key is missing from the request, or under a set qualifier resolves to the
+    /// empty set (an empty list or an empty string). For `Null` this is what the operator
+    /// tests: whether the key is absent (an empty list counts as absent, an empty string does
+    /// not), whatever the condition's outcome.
     pub missing: bool,
     /// Whether the condition is true.
     pub matched: bool,
@@ -134,6 +137,14 @@ impl TrustPolicy {
     /// assert_eq!(evaluation.decision, Decision::ImplicitDeny);
     /// let condition = &evaluation.statements[0].conditions[0];
     /// assert!(!condition.matched && !condition.missing);
+    ///
+    /// // `Null` reports whether the key is absent.
+    /// let null: TrustPolicy = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow",
+    ///   "Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/oidc.example.com"},
+    ///   "Action":"sts:AssumeRoleWithWebIdentity",
+    ///   "Condition":{"Null":{"oidc.example.com:azp":"true"}}}}"#.parse()?;
+    /// let condition = &null.evaluate(&request).statements[0].conditions[0];
+    /// assert!(condition.matched && condition.missing);
     /// assert_eq!(policy.decide(&request), Decision::ImplicitDeny);
     /// # Ok::<(), irsa::policy::MalformedPolicyDocument>(())
     /// ```
@@ -170,7 +181,7 @@ impl TrustPolicy {
                 && statement
                     .conditions()
                     .iter()
-                    .all(|c| evaluate_condition(c, request).0);
+                    .all(|c| evaluate_condition(c, request).matched);
             if applies {
                 match statement.effect() {
                     Effect::Deny => return Decision::ExplicitDeny,
@@ -206,8 +217,12 @@ fn explain_statement(statement: &Statement, request: &Request) -> StatementExpla
 }
 
 fn explain_condition(condition: &Condition, request: &Request) -> ConditionExplanation {
-    let (matched, entry, rule) = evaluate_condition(condition, request);
-    let missing = rule.is_some_and(Rule::is_missing);
+    let Outcome {
+        matched,
+        entry,
+        rule,
+        missing,
+    } = evaluate_condition(condition, request);
     let note = match (rule, entry.and_then(|e| e.note.as_deref())) {
         (Some(rule), Some(caveat)) => Some(format!("{}; {caveat}", rule.text())),
         (Some(rule), None) => Some(rule.text().to_owned()),
@@ -237,10 +252,6 @@ enum Rule {
 }
 
 impl Rule {
-    fn is_missing(self) -> bool {
-        !matches!(self, Rule::Null | Rule::MultivaluedPlain)
-    }
-
     fn text(self) -> &'static str {
         match self {
             Rule::MissingIfExists => {
@@ -264,32 +275,55 @@ impl Rule {
     }
 }
 
-/// Whether the condition is true, the request's entry for its key, and the rule that decided
-/// when values were not compared.
-fn evaluate_condition<'r>(
-    condition: &Condition,
-    request: &'r Request,
-) -> (bool, Option<&'r ContextEntry>, Option<Rule>) {
+/// How one condition fared, before it is explained.
+struct Outcome<'r> {
+    /// Whether the condition is true.
+    matched: bool,
+    /// The request's entry for the condition's key.
+    entry: Option<&'r ContextEntry>,
+    /// The rule that decided, when values were not compared.
+    rule: Option<Rule>,
+    /// Whether the key counts as missing (see [`ConditionExplanation::missing`]).
+    missing: bool,
+}
+
+/// Whether the condition is true, and why.
+fn evaluate_condition<'r>(condition: &Condition, request: &'r Request) -> Outcome<'r> {
     let op = condition.operator();
     let entry = request.entry(condition.key_lower());
-    // "…or if the key values resolve to a null data set, such as an empty string".
-    let empty_set =
-        entry.is_some_and(|e| matches!(&e.value, ContextValue::Multi(v) if v.is_empty()));
-    let absent = entry.is_none() || empty_set;
+    let outcome = |matched, rule, missing| Outcome {
+        matched,
+        entry,
+        rule,
+        missing,
+    };
 
     if op.base == BaseOperator::Null {
+        // Null tests presence: a key with an empty list of values is absent, a key whose value
+        // is the empty string is present (it has a value). Qualifiers do not change Null.
+        let absent =
+            entry.is_none_or(|e| matches!(&e.value, ContextValue::Multi(v) if v.is_empty()));
         if absent && op.if_exists {
-            return (true, entry, Some(Rule::MissingIfExists));
+            return outcome(true, Some(Rule::MissingIfExists), true);
         }
         let matched = condition.compiled().iter().any(|v| match v {
             Compiled::Null(Some(want_absent)) => *want_absent == absent,
             _ => false,
         });
-        return (matched, entry, Some(Rule::Null));
+        return outcome(matched, Some(Rule::Null), absent);
     }
 
+    // Under a set qualifier the condition is decided on the empty set "if there are no context
+    // keys in the request, or if the key values resolve to a null data set, such as an empty
+    // string": an empty list or the empty string. Without a qualifier the empty string is a
+    // value like any other.
+    let empty_set = op.qualifier.is_some()
+        && entry.is_some_and(|e| match &e.value {
+            ContextValue::Multi(v) => v.is_empty(),
+            ContextValue::Single(v) => v.is_empty(),
+        });
     let negated = op.base.is_negated();
-    let Some(found) = entry.filter(|_| !(empty_set && op.qualifier.is_some())) else {
+    let Some(found) = entry.filter(|_| !empty_set) else {
         let (matched, rule) = if op.if_exists {
             (true, Rule::MissingIfExists)
         } else {
@@ -300,7 +334,7 @@ fn evaluate_condition<'r>(
                 None => (false, Rule::Missing),
             }
         };
-        return (matched, entry, Some(rule));
+        return outcome(matched, Some(rule), true);
     };
     let any_match = |value: &str| {
         condition
@@ -309,7 +343,9 @@ fn evaluate_condition<'r>(
             .any(|p| value_matches(op.base, p, value, request))
     };
     let matched = match (op.qualifier, &found.value) {
-        (None, ContextValue::Multi(_)) => return (false, entry, Some(Rule::MultivaluedPlain)),
+        (None, ContextValue::Multi(_)) => {
+            return outcome(false, Some(Rule::MultivaluedPlain), false);
+        }
         (None, ContextValue::Single(v)) => any_match(v) != negated,
         (Some(SetQualifier::ForAnyValue), value) => {
             value.values().iter().any(|v| any_match(v) != negated)
@@ -318,7 +354,7 @@ fn evaluate_condition<'r>(
             value.values().iter().all(|v| any_match(v) != negated)
         }
     };
-    (matched, entry, None)
+    outcome(matched, None, false)
 }
 
 /// Whether one request value matches one policy value, in the operator's positive sense.

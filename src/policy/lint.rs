@@ -2,15 +2,17 @@
 //! the statement, a message and the fix. The codes are listed in the [module
 //! documentation](super).
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
 
 use super::context::ASSUME_ROLE_WITH_WEB_IDENTITY;
 use super::model::{
-    Condition, DEFAULT_SIZE_QUOTA, Effect, MalformedKind, Statement, TrustPolicy, Version,
+    Condition, DEFAULT_SIZE_QUOTA, Effect, MalformedKind, PrincipalEntry, PrincipalType,
+    Principals, Statement, TrustPolicy, Version,
 };
-use super::operator::{BaseOperator, Family, SetQualifier};
+use super::operator::{BaseOperator, Family, Operator, SetQualifier};
 use crate::oidc::ProviderUrl;
 use crate::token::Subject;
 
@@ -41,9 +43,11 @@ impl Severity {
 pub enum LintCode {
     /// `malformed`: IAM refuses the document (`MalformedPolicyDocument`).
     Malformed,
-    /// `missing-aud`: an OIDC statement without a `:aud` condition.
+    /// `missing-aud`: an OIDC `Allow` statement in which no condition pins the provider's
+    /// `:aud` to values (a positive string comparison of the provider's own key).
     MissingAud,
-    /// `missing-sub`: an OIDC statement without a `:sub` condition.
+    /// `missing-sub`: an OIDC `Allow` statement in which no condition pins the provider's
+    /// `:sub` to values (a positive string comparison of the provider's own key).
     MissingSub,
     /// `wildcard-without-like`: `*` or `?` in a value of a non-`Like` string operator.
     WildcardWithoutLike,
@@ -64,8 +68,10 @@ pub enum LintCode {
     PrincipalWildcard,
     /// `not-principal`: `NotPrincipal`, which trust policies do not support.
     NotPrincipal,
-    /// `wrong-action`: an action that is not `sts:AssumeRoleWithWebIdentity` for an OIDC
-    /// principal.
+    /// `wrong-action`: an action that does not cover the one a `Federated` principal assumes
+    /// roles with (`sts:AssumeRoleWithWebIdentity` for an OIDC provider or a web-identity
+    /// domain, `sts:AssumeRoleWithSAML` for a SAML provider), or one for another kind of
+    /// principal listed beside it.
     WrongAction,
     /// `size-quota`: over the trust policy length quota.
     SizeQuota,
@@ -375,76 +381,199 @@ fn lint_statement(statement: &Statement, options: &LintOptions, out: &mut Vec<Fi
             ),
         );
     }
-    if !providers.is_empty() {
-        lint_action(&mut sink);
-    }
+    lint_action(&mut sink);
     if allow && !providers.is_empty() {
         for claim in ["sub", "aud"] {
-            let has = statement
-                .conditions()
-                .iter()
-                .any(|c| split_key(c.key_lower()).1 == claim);
-            if !has {
-                let (code, severity, message) = if claim == "sub" {
-                    (
-                        LintCode::MissingSub,
-                        Severity::Error,
-                        "no condition on :sub: every service account of the cluster can assume the role",
-                    )
-                } else {
-                    (
-                        LintCode::MissingAud,
-                        Severity::Warning,
-                        "no condition on :aud: a token issued for any of the provider's client IDs is accepted",
-                    )
-                };
-                let value = if claim == "sub" {
-                    "system:serviceaccount:NAMESPACE:NAME"
-                } else {
-                    "sts.amazonaws.com"
-                };
-                sink.push(
-                    code,
-                    severity,
-                    message.to_owned(),
-                    format!(
-                        "add \"StringEquals\": {{\"{}:{claim}\": \"{value}\"}}",
-                        providers.first().copied().unwrap_or("PROVIDER-URL")
-                    ),
-                );
-            }
+            lint_pinned(&mut sink, &providers, claim);
         }
     }
     lint_conditions(&mut sink, &providers, allow);
 }
 
+/// Whether `condition` pins the provider's `claim` to the values it lists: a positive string
+/// comparison (`StringEquals`, `StringEqualsIgnoreCase`, `StringLike`) of one of the
+/// statement's own providers' key, which a present value must match.
+///
+/// Counted: the `IfExists` suffix (it differs only when the key is missing, and STS refuses
+/// tokens without `sub` or `aud` before the policy is evaluated) and the `ForAnyValue:` qualifier
+/// (false when the key is missing or empty, and on a single value the same as the plain
+/// operator). Not counted: negated operators (they admit every other value), `Null` (it
+/// tests presence only), `ForAllValues:` (true for a missing key and for the empty string:
+/// overly permissive, as Access Analyzer warns), other families, and keys of another
+/// provider or with an ARN prefix (never in the request).
+fn pins_claim(condition: &Condition, providers: &[&str], claim: &str) -> bool {
+    let op = condition.operator();
+    let (prefix, key_claim) = split_key(condition.key_lower());
+    key_claim == claim
+        && matches!(
+            op.base,
+            BaseOperator::StringEquals
+                | BaseOperator::StringEqualsIgnoreCase
+                | BaseOperator::StringLike
+        )
+        && op.qualifier != Some(SetQualifier::ForAllValues)
+        && providers.iter().any(|p| p.to_lowercase() == prefix)
+}
+
+/// Why a condition on `claim` does not pin it (see [`pins_claim`]).
+fn why_not_pinned(condition: &Condition, providers: &[&str], claim: &str) -> String {
+    let op = condition.operator();
+    let key = condition.key();
+    let (prefix, _) = split_key(condition.key_lower());
+    let why = if !providers.iter().any(|p| p.to_lowercase() == prefix) {
+        format!(
+            "is not on \"{}:{claim}\", the key of the statement's provider",
+            providers.first().copied().unwrap_or("PROVIDER-URL")
+        )
+    } else if op.base == BaseOperator::Null {
+        "tests only whether the key is present".to_owned()
+    } else if op.base.is_negated() {
+        "admits every value but the ones listed".to_owned()
+    } else if op.qualifier == Some(SetQualifier::ForAllValues) {
+        "is true when the key is missing or empty".to_owned()
+    } else {
+        "does not compare it as a string".to_owned()
+    };
+    format!("{op} on {key:?} {why}")
+}
+
+/// `missing-sub` / `missing-aud`: an `Allow` for an OIDC provider in which no condition pins
+/// the provider's `sub` (`aud`) to values.
+fn lint_pinned(sink: &mut Sink<'_>, providers: &[&str], claim: &str) {
+    let conditions = sink.statement.conditions();
+    if conditions.iter().any(|c| pins_claim(c, providers, claim)) {
+        return;
+    }
+    let (code, severity, consequence, value) = if claim == "sub" {
+        (
+            LintCode::MissingSub,
+            Severity::Error,
+            "every service account of the cluster can assume the role",
+            "system:serviceaccount:NAMESPACE:NAME",
+        )
+    } else {
+        (
+            LintCode::MissingAud,
+            Severity::Warning,
+            "a token issued for any of the provider's client IDs is accepted",
+            "sts.amazonaws.com",
+        )
+    };
+    let message = match conditions
+        .iter()
+        .find(|c| split_key(c.key_lower()).1 == claim)
+    {
+        None => format!("no condition on :{claim}: {consequence}"),
+        Some(other) => format!(
+            "no condition restricts :{claim} to given values ({}): {consequence}",
+            why_not_pinned(other, providers, claim)
+        ),
+    };
+    sink.push(
+        code,
+        severity,
+        message,
+        format!(
+            "add \"StringEquals\": {{\"{}:{claim}\": \"{value}\"}}",
+            providers.first().copied().unwrap_or("PROVIDER-URL")
+        ),
+    );
+}
+
+/// The action a SAML provider principal assumes a role with.
+const ASSUME_ROLE_WITH_SAML: &str = "sts:AssumeRoleWithSAML";
+
+/// Whether a `Federated` principal is a SAML provider ARN. The parser accepts only domain
+/// names, OIDC provider ARNs and SAML provider ARNs, so an ARN that is not an OIDC provider's
+/// is a SAML provider's.
+fn is_saml(entry: &PrincipalEntry) -> bool {
+    entry.value().starts_with("arn:") && entry.oidc_provider().is_none()
+}
+
+/// `wrong-action`, for every `Federated` principal of a `Principal` element: an OIDC provider
+/// ARN or a web-identity domain (`accounts.google.com`) needs `sts:AssumeRoleWithWebIdentity`,
+/// a SAML provider ARN needs `sts:AssumeRoleWithSAML`.
 fn lint_action(sink: &mut Sink<'_>) {
+    let principal = sink.statement.principal();
+    let list = match principal.principals() {
+        Principals::Listed(list) if !principal.is_negated() => list,
+        _ => return,
+    };
+    let federated = || list.iter().filter(|p| p.kind() == PrincipalType::Federated);
+    let saml = federated().any(is_saml);
+    let oidc = federated().any(|p| p.oidc_provider().is_some());
+    let domains: Vec<&str> = federated()
+        .filter(|p| !p.value().starts_with("arn:"))
+        .map(PrincipalEntry::value)
+        .collect();
+    let web = oidc || !domains.is_empty();
+    if !(web || saml) {
+        return;
+    }
     let action = sink.statement.action();
-    if !action.matches(ASSUME_ROLE_WITH_WEB_IDENTITY) {
+    let element = if action.is_negated() {
+        "NotAction"
+    } else {
+        "Action"
+    };
+    let mut refused = false;
+    if web && !action.matches(ASSUME_ROLE_WITH_WEB_IDENTITY) {
+        let named = if oidc {
+            "an OIDC provider".to_owned()
+        } else {
+            format!("the web-identity provider {}", domains.join(", "))
+        };
         sink.push(
             LintCode::WrongAction,
             Severity::Error,
             format!(
-                "the statement names an OIDC provider but its {} does not cover sts:AssumeRoleWithWebIdentity: it never applies to a web-identity request",
-                if action.is_negated() { "NotAction" } else { "Action" }
+                "the statement names {named} but its {element} does not cover {ASSUME_ROLE_WITH_WEB_IDENTITY}: it never applies to a web-identity request"
             ),
-            "use \"Action\": \"sts:AssumeRoleWithWebIdentity\"".to_owned(),
+            format!("use \"Action\": \"{ASSUME_ROLE_WITH_WEB_IDENTITY}\""),
         );
+        refused = true;
+    }
+    if saml && !action.matches(ASSUME_ROLE_WITH_SAML) {
+        sink.push(
+            LintCode::WrongAction,
+            Severity::Error,
+            format!(
+                "the statement names a SAML provider but its {element} does not cover {ASSUME_ROLE_WITH_SAML}: it never applies to a SAML request"
+            ),
+            format!("use \"Action\": \"{ASSUME_ROLE_WITH_SAML}\""),
+        );
+        refused = true;
+    }
+    if refused || action.is_negated() {
         return;
     }
-    if action.is_negated() {
-        return;
-    }
+    let only_federated = list.iter().all(|p| p.kind() == PrincipalType::Federated);
+    let (kind, right) = match (web, saml) {
+        (true, false) => (
+            "an OIDC provider principal",
+            "an OIDC provider assumes roles with sts:AssumeRoleWithWebIdentity",
+        ),
+        (false, true) => (
+            "a SAML provider principal",
+            "a SAML provider assumes roles with sts:AssumeRoleWithSAML",
+        ),
+        _ => (
+            "OIDC and SAML provider principals",
+            "an OIDC provider assumes roles with sts:AssumeRoleWithWebIdentity, a SAML provider with sts:AssumeRoleWithSAML",
+        ),
+    };
     for pattern in action.actions() {
         let name = pattern.as_str();
-        if name.eq_ignore_ascii_case("sts:AssumeRole")
-            || name.eq_ignore_ascii_case("sts:AssumeRoleWithSAML")
-        {
+        // sts:AssumeRole is right for AWS and Service principals listed beside.
+        let wrong = (name.eq_ignore_ascii_case("sts:AssumeRole") && only_federated)
+            || (name.eq_ignore_ascii_case(ASSUME_ROLE_WITH_SAML) && !saml)
+            || (name.eq_ignore_ascii_case(ASSUME_ROLE_WITH_WEB_IDENTITY) && !web);
+        if wrong {
             sink.push(
                 LintCode::WrongAction,
                 Severity::Warning,
-                format!("{name} is invalid with an OIDC provider principal"),
-                format!("remove {name}: an OIDC provider assumes roles with sts:AssumeRoleWithWebIdentity"),
+                format!("{name} is invalid with {kind}"),
+                format!("remove {name}: {right}"),
             );
         }
     }
@@ -453,7 +582,10 @@ fn lint_action(sink: &mut Sink<'_>) {
 fn lint_conditions(sink: &mut Sink<'_>, providers: &[&str], allow: bool) {
     let conditions = sink.statement.conditions();
     let mut key_providers: Vec<String> = Vec::new();
-    for (i, condition) in conditions.iter().enumerate() {
+    // The first condition of each operator and lower-cased key, to find keys repeated in
+    // another case in one pass.
+    let mut first_of: HashMap<(Operator, &str), &Condition> = HashMap::new();
+    for condition in conditions {
         let op = condition.operator();
         let key = condition.key();
         let (prefix, claim) = split_key(key);
@@ -466,11 +598,10 @@ fn lint_conditions(sink: &mut Sink<'_>, providers: &[&str], allow: bool) {
                 "use Null alone: it already tests whether the key is present".to_owned(),
             );
         }
-        if let Some(other) = conditions.get(..i).and_then(|before| {
-            before.iter().find(|c| {
-                c.operator() == op && c.key_lower() == condition.key_lower() && c.key() != key
-            })
-        }) {
+        let first = *first_of
+            .entry((op, condition.key_lower()))
+            .or_insert(condition);
+        if let Some(other) = Some(first).filter(|c| c.key() != key) {
             sink.push(
                 LintCode::DuplicateKeyCase,
                 Severity::Error,
@@ -599,7 +730,7 @@ fn lint_claim(sink: &mut Sink<'_>, condition: &Condition, claim: &str, allow: bo
     }
 }
 
-fn missing_outcome(op: super::operator::Operator) -> &'static str {
+fn missing_outcome(op: Operator) -> &'static str {
     if op.if_exists
         || op.qualifier == Some(SetQualifier::ForAllValues)
         || op.base == BaseOperator::Null
@@ -655,5 +786,159 @@ fn lint_subjects(sink: &mut Sink<'_>, condition: &Condition, allow: bool) {
                 format!("name the namespace: \"{SA_PREFIX}NAMESPACE:NAME\" or \"{SA_PREFIX}NAMESPACE:*\""),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `{a, b}` with the keys under one operator merged: `{"Op": {k1: v1, k2: v2}}`.
+    fn merge(a: &str, b: &str) -> String {
+        let mut merged = serde_json::Map::new();
+        for part in [a, b] {
+            let part: serde_json::Value = serde_json::from_str(&format!("{{{part}}}")).unwrap();
+            for (op, keys) in part.as_object().unwrap() {
+                let entry = merged
+                    .entry(op.clone())
+                    .or_insert_with(|| serde_json::json!({}));
+                for (key, value) in keys.as_object().unwrap() {
+                    entry[key] = value.clone();
+                }
+            }
+        }
+        serde_json::Value::Object(merged).to_string()
+    }
+
+    fn codes(condition: &str) -> Vec<LintCode> {
+        let policy: TrustPolicy = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow",
+              "Principal":{{"Federated":"arn:aws:iam::111122223333:oidc-provider/oidc.example.com"}},
+              "Action":"sts:AssumeRoleWithWebIdentity","Condition":{condition}}}}}"#
+        )
+        .parse()
+        .unwrap_or_else(|e| panic!("{condition}: {e}"));
+        lint(&policy, &LintOptions::default())
+            .into_iter()
+            .map(|f| f.code)
+            .collect()
+    }
+
+    #[test]
+    fn only_a_positive_string_comparison_of_the_own_key_pins_sub_and_aud() {
+        let aud = r#""StringEquals":{"oidc.example.com:aud":"sts.amazonaws.com"}"#;
+        // Counted: StringEquals, StringLike, StringEqualsIgnoreCase, with or without IfExists
+        // (STS refuses tokens without sub or aud), with ForAnyValue: (false when missing);
+        // key names in any case.
+        for sub in [
+            r#""StringEquals":{"oidc.example.com:sub":"system:serviceaccount:ns:app"}"#,
+            r#""StringLike":{"oidc.example.com:sub":"system:serviceaccount:ns:*"}"#,
+            r#""StringEqualsIgnoreCase":{"oidc.example.com:sub":"system:serviceaccount:ns:app"}"#,
+            r#""StringEqualsIfExists":{"oidc.example.com:sub":"system:serviceaccount:ns:app"}"#,
+            r#""StringLikeIfExists":{"oidc.example.com:sub":"system:serviceaccount:ns:*"}"#,
+            r#""ForAnyValue:StringEquals":{"oidc.example.com:sub":"system:serviceaccount:ns:app"}"#,
+            r#""StringEquals":{"OIDC.Example.com:SUB":"system:serviceaccount:ns:app"}"#,
+        ] {
+            assert_eq!(codes(&merge(aud, sub)), [], "{sub}");
+        }
+        // Not counted.
+        for sub in [
+            r#""StringNotEquals":{"oidc.example.com:sub":"system:serviceaccount:ns:app"}"#,
+            r#""StringNotLike":{"oidc.example.com:sub":"system:serviceaccount:kube-system:*"}"#,
+            r#""StringNotEqualsIgnoreCase":{"oidc.example.com:sub":"x"}"#,
+            r#""Null":{"oidc.example.com:sub":"false"}"#,
+            r#""ForAllValues:StringLike":{"oidc.example.com:sub":"system:serviceaccount:ns:*"}"#,
+            r#""ArnLike":{"oidc.example.com:sub":"*"}"#,
+            r#""StringEquals":{"other.example.com:sub":"system:serviceaccount:ns:app"}"#,
+            r#""StringEquals":{"oidc.example.com/:sub":"system:serviceaccount:ns:app"}"#,
+        ] {
+            let codes = codes(&merge(aud, sub));
+            assert_eq!(
+                codes.first(),
+                Some(&LintCode::MissingSub),
+                "{sub}: {codes:?}"
+            );
+            assert!(!codes.contains(&LintCode::MissingAud), "{sub}: {codes:?}");
+        }
+        let sub = r#""StringEquals":{"oidc.example.com:sub":"system:serviceaccount:ns:app"}"#;
+        for aud in [
+            r#""StringNotEquals":{"oidc.example.com:aud":"x"}"#,
+            r#""Null":{"oidc.example.com:aud":"false"}"#,
+            r#""ForAllValues:StringEquals":{"oidc.example.com:aud":"sts.amazonaws.com"}"#,
+        ] {
+            let codes = codes(&merge(sub, aud));
+            assert_eq!(
+                codes.first(),
+                Some(&LintCode::MissingAud),
+                "{aud}: {codes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_federated_principal_needs_its_action() {
+        let findings = |principal: &str, action: &str| -> Vec<(LintCode, Severity)> {
+            let policy: TrustPolicy = format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Deny",
+                  "Principal":{principal},"Action":{action}}}}}"#
+            )
+            .parse()
+            .unwrap_or_else(|e| panic!("{principal} {action}: {e}"));
+            lint(&policy, &LintOptions::default())
+                .into_iter()
+                .map(|f| (f.code, f.severity))
+                .collect()
+        };
+        let error = [(LintCode::WrongAction, Severity::Error)];
+        let warning = [(LintCode::WrongAction, Severity::Warning)];
+        let google = r#"{"Federated":"accounts.google.com"}"#;
+        let saml = r#"{"Federated":"arn:aws:iam::111122223333:saml-provider/Okta"}"#;
+        let oidc = r#"{"Federated":"arn:aws:iam::111122223333:oidc-provider/oidc.example.com"}"#;
+        assert_eq!(findings(google, r#""sts:AssumeRole""#), error);
+        assert_eq!(findings(google, r#""sts:AssumeRoleWithSAML""#), error);
+        assert_eq!(findings(google, r#""sts:AssumeRoleWithWebIdentity""#), []);
+        assert_eq!(findings(google, r#""sts:*""#), []);
+        assert_eq!(findings(saml, r#""sts:AssumeRoleWithWebIdentity""#), error);
+        assert_eq!(findings(saml, r#""sts:AssumeRoleWithSAML""#), []);
+        assert_eq!(
+            findings(saml, r#"["sts:AssumeRoleWithSAML","sts:AssumeRole"]"#),
+            warning
+        );
+        assert_eq!(
+            findings(
+                oidc,
+                r#"["sts:AssumeRoleWithWebIdentity","STS:AssumeRoleWithSAML"]"#
+            ),
+            warning
+        );
+        assert_eq!(findings(oidc, r#""sts:TagSession""#), error);
+        // NotAction covering the right action is fine; NotPrincipal is another finding.
+        let not_action = |principal: &str, not_action: &str| -> Vec<LintCode> {
+            let policy: TrustPolicy = format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Deny",
+                  "Principal":{principal},"NotAction":"{not_action}"}}}}"#
+            )
+            .parse()
+            .unwrap();
+            lint(&policy, &LintOptions::default())
+                .into_iter()
+                .map(|f| f.code)
+                .collect()
+        };
+        assert_eq!(not_action(saml, "sts:AssumeRoleWithWebIdentity"), []);
+        assert_eq!(
+            not_action(saml, "sts:AssumeRoleWithSAML"),
+            [LintCode::WrongAction]
+        );
+        // sts:AssumeRole beside an AWS principal is for that principal.
+        let beside = r#"{"AWS":"111122223333","Federated":"accounts.google.com"}"#;
+        assert_eq!(
+            findings(
+                beside,
+                r#"["sts:AssumeRole","sts:AssumeRoleWithWebIdentity"]"#
+            ),
+            []
+        );
+        assert_eq!(findings(beside, r#""sts:AssumeRole""#), error);
     }
 }

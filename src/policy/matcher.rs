@@ -64,39 +64,50 @@ impl Pattern {
                 }
             }
         };
-        let mut rest = raw;
-        while let Some(c) = rest.chars().next() {
-            if variables
-                && let Some(after) = rest.strip_prefix("${")
-                && let Some(end) = after.find('}')
-            {
-                let inner = after.get(..end).unwrap_or_default();
-                match inner {
-                    // The documented escapes for a literal `*`, `?` and `$`.
-                    "*" | "?" | "$" => push_text(&mut pieces, inner),
-                    _ => {
-                        let (key, default) = match inner.split_once(", '") {
-                            Some((key, d)) if d.ends_with('\'') => (
-                                key,
-                                Some(d.get(..d.len() - 1).unwrap_or_default().to_owned()),
-                            ),
-                            _ => (inner, None),
-                        };
-                        pieces.push(Piece::Var {
-                            key: key.trim().to_lowercase(),
-                            default,
-                        });
-                    }
+        let mut pos = 0;
+        // The offset of the next `}` at or after `pos`: searched for again only once `pos` has
+        // passed it, so the text is scanned once however many `${` it has.
+        let mut next_close = raw.find('}');
+        while let Some(rest) = raw.get(pos..)
+            && let Some(c) = rest.chars().next()
+        {
+            if rest.starts_with("${") {
+                let start = pos + 2;
+                if next_close.is_some_and(|close| close < start) {
+                    next_close = raw
+                        .get(start..)
+                        .and_then(|r| r.find('}'))
+                        .map(|close| start + close);
                 }
-                rest = after.get(end + 1..).unwrap_or_default();
-                continue;
+                if let Some(end) = next_close {
+                    let inner = raw.get(start..end).unwrap_or_default();
+                    match inner {
+                        // The documented escapes for a literal `*`, `?` and `$`.
+                        "*" | "?" | "$" => push_text(&mut pieces, inner),
+                        _ => {
+                            let (key, default) = match inner.split_once(", '") {
+                                Some((key, d)) if d.ends_with('\'') => (
+                                    key,
+                                    Some(d.get(..d.len() - 1).unwrap_or_default().to_owned()),
+                                ),
+                                _ => (inner, None),
+                            };
+                            pieces.push(Piece::Var {
+                                key: key.trim().to_lowercase(),
+                                default,
+                            });
+                        }
+                    }
+                    pos = end + 1;
+                    continue;
+                }
             }
             match c {
                 '*' if wildcards => pieces.push(Piece::Tok(Tok::Star)),
                 '?' if wildcards => pieces.push(Piece::Tok(Tok::Quest)),
                 _ => push_text(&mut pieces, rest.get(..c.len_utf8()).unwrap_or_default()),
             }
-            rest = rest.get(c.len_utf8()..).unwrap_or_default();
+            pos += c.len_utf8();
         }
         let toks: Option<Vec<Tok>> = pieces
             .iter()
@@ -565,6 +576,33 @@ mod tests {
                 .literal
                 .as_deref(),
             Some("${x")
+        );
+        // The text is scanned for `}` once: every `${` without one after it is literal.
+        let open = "${".repeat(10_000);
+        assert_eq!(
+            Pattern::compile(&open, false, true, false)
+                .literal
+                .as_deref(),
+            Some(open.as_str())
+        );
+        let p = Pattern::compile("}${*}x${${?}${a}${", true, true, false);
+        assert_eq!(
+            p.pieces,
+            [
+                Piece::Tok(Tok::Char('}')),
+                Piece::Tok(Tok::Char('*')),
+                Piece::Tok(Tok::Char('x')),
+                Piece::Var {
+                    key: "${?".to_owned(),
+                    default: None
+                },
+                Piece::Var {
+                    key: "a".to_owned(),
+                    default: None
+                },
+                Piece::Tok(Tok::Char('$')),
+                Piece::Tok(Tok::Char('{')),
+            ]
         );
     }
 

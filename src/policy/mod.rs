@@ -30,6 +30,10 @@
 //! operator are ANDed, values of one key are ORed (NORed under a negated operator). A missing
 //! key makes a condition false, except: negated operators (`StringNotEquals`, `ArnNotLike`, …)
 //! are true, `…IfExists` is true, `ForAllValues:` is true, and `Null` tests exactly that.
+//! Under `ForAllValues:` and `ForAnyValue:`, a key whose values "resolve to a null data set,
+//! such as an empty string" (an empty list, or the empty string) counts as missing. The
+//! explanation's `missing` flag says so per condition; for `Null` it says whether the key is
+//! absent.
 //!
 //! The request for a token from a generic OIDC provider ([`Request::web_identity`]) has the
 //! keys `PROVIDER-URL:sub`, `:aud`, `:amr` and `:azp` when the token has them, and
@@ -51,6 +55,12 @@
 //!   reported); keys without a `:` and unknown elements are refused; element, operator and
 //!   effect names are case-sensitive;
 //! - `NullIfExists` is accepted (true when the key is missing) and linted;
+//! - under `ForAnyValue:` the empty string is the null data set too (false, even when the
+//!   policy lists `""`), as it is under `ForAllValues:` (true); without a qualifier it is a
+//!   value like any other, and `Null` counts it as present (an empty list as absent);
+//! - `Sid` may contain only `A–Z`, `a–z` and `0–9` and must be unique (IAM refuses the
+//!   document otherwise); Sids are compared exactly (`App` and `app` differ) and empty Sids
+//!   are not compared;
 //! - the size quota counts characters outside JSON whitespace, whitespace inside strings
 //!   included.
 //!
@@ -58,9 +68,9 @@
 //!
 //! | code | severity | finding |
 //! |---|---|---|
-//! | `malformed` | error | IAM refuses the document (`MalformedPolicyDocument`, with IAM's message where known) |
-//! | `missing-aud` | warning | an `Allow` for an OIDC provider without a `:aud` condition |
-//! | `missing-sub` | error | an `Allow` for an OIDC provider without a `:sub` condition: every service account of the cluster may assume the role |
+//! | `malformed` | error | IAM refuses the document (`MalformedPolicyDocument`, with IAM's message where known, e.g. a `Sid` that is not alphanumeric or not unique) |
+//! | `missing-aud` | warning | an `Allow` for an OIDC provider in which no condition pins the provider's `:aud` (see below) |
+//! | `missing-sub` | error | an `Allow` for an OIDC provider in which no condition pins the provider's `:sub` (see below): every service account of the cluster may assume the role |
 //! | `wildcard-without-like` | error | `*` or `?` under `StringEquals` (or another non-`Like` string operator): literal there |
 //! | `key-prefix` | error | a condition key prefixed with `https://` (refused by IAM) or with an ARN (never in the request) |
 //! | `provider-mismatch` | error | a key prefix, or the expected issuer (`--issuer`), differs from the statement's Federated provider, a trailing slash included |
@@ -70,12 +80,20 @@
 //! | `namespace-wildcard` | warning | a `:sub` pattern whose wildcard covers the namespace |
 //! | `principal-wildcard` | error | `Principal: "*"` (or `AWS: "*"`) in an `Allow` |
 //! | `not-principal` | error | `NotPrincipal`, which trust policies do not support |
-//! | `wrong-action` | error / warning | the action cannot be `sts:AssumeRoleWithWebIdentity` for an OIDC principal (error), or `sts:AssumeRole`/`sts:AssumeRoleWithSAML` is listed beside it (warning) |
+//! | `wrong-action` | error / warning | for any `Federated` principal, the action does not cover the one it assumes roles with: `sts:AssumeRoleWithWebIdentity` for an OIDC provider ARN or a web-identity domain (`accounts.google.com`), `sts:AssumeRoleWithSAML` for a SAML provider ARN (error); or an action for another kind of principal is listed beside it, e.g. `sts:AssumeRole` with only Federated principals (warning) |
 //! | `size-quota` | error | over the trust policy length quota (2,048 non-whitespace characters by default) |
 //! | `sub-format` | error | a `:sub` value that no service-account token carries (e.g. `system:serviceaccounts:…`) |
 //! | `null-if-exists` | error | `Null` with `IfExists` |
 //! | `duplicate-key-case` | error | one key twice under one operator, in different case |
 //! | `missing-version` | warning | no `Version: 2012-10-17`: policy variables are literal |
+//!
+//! A condition pins `:sub` (`:aud`) for `missing-sub` (`missing-aud`) when it is
+//! `StringEquals`, `StringEqualsIgnoreCase` or `StringLike` on the key of the statement's own
+//! provider, with or without `IfExists` (STS refuses a token without `sub` or `aud` before
+//! the policy is evaluated) and with or without `ForAnyValue:` (false when the key is missing
+//! or empty, the plain operator on one value). It does not when it is negated (it admits every
+//! other value), `Null`, `ForAllValues:` (true when the key is missing or empty), of another
+//! family, or on the key of another provider or with an ARN prefix.
 
 mod context;
 mod doctor;

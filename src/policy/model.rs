@@ -1,5 +1,6 @@
 //! The IAM policy grammar as a role trust policy uses it, parsed strictly where IAM is strict.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -515,6 +516,14 @@ impl MalformedPolicyDocument {
                  The passed in policy has a statement with no principals!"
                     .to_owned(),
             ),
+            // aws-cloudformation/cfn-lint#708, Wolox/carthage_cache#22.
+            MalformedKind::Sid { .. } => Some(
+                "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"
+                    .to_owned(),
+            ),
+            MalformedKind::DuplicateSid { .. } => {
+                Some("Statement IDs (SID) in a single policy must be unique.".to_owned())
+            }
             // hashicorp/terraform#34231, terraform-aws-eks-pod-identity#34 (CreateRole).
             MalformedKind::ProhibitedElement { name } => {
                 Some(format!("Has prohibited field {name}"))
@@ -597,6 +606,18 @@ pub enum MalformedKind {
     Version {
         /// The version given.
         version: String,
+    },
+    /// A `Sid` with a character other than `A–Z`, `a–z` and `0–9`.
+    #[error("Sid {sid:?} may contain only the letters A-Z, a-z and the digits 0-9")]
+    Sid {
+        /// The Sid given.
+        sid: String,
+    },
+    /// A `Sid` that an earlier statement has already.
+    #[error("Sid {sid:?} names another statement too: Sids must be unique within a policy")]
+    DuplicateSid {
+        /// The Sid given twice.
+        sid: String,
     },
     /// An `Effect` other than `Allow` or `Deny`.
     #[error("Effect {effect:?} is neither \"Allow\" nor \"Deny\" (case-sensitive)")]
@@ -739,6 +760,21 @@ fn parse_policy(map: &Map<String, Value>) -> Parsed<TrustPolicy> {
             );
         }
     };
+    // "Statement IDs (SID) in a single policy must be unique." An empty Sid names nothing
+    // and is not compared.
+    let mut sids = HashSet::new();
+    for statement in &statements {
+        if let Some(sid) = statement.sid.as_deref().filter(|sid| !sid.is_empty())
+            && !sids.insert(sid)
+        {
+            return malformed(
+                MalformedKind::DuplicateSid {
+                    sid: sid.to_owned(),
+                },
+                format!("Statement[{}].Sid", statement.index),
+            );
+        }
+    }
     Ok(TrustPolicy {
         version,
         id,
@@ -791,7 +827,18 @@ fn parse_statement(map: &Map<String, Value>, index: usize, variables: bool) -> P
         (None, None, None, None, Vec::new());
     for (name, value) in map {
         match name.as_str() {
-            "Sid" => sid = Some(string(value, &at("Sid"))?.to_owned()),
+            "Sid" => {
+                let value = string(value, &at("Sid"))?;
+                if !value.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return malformed(
+                        MalformedKind::Sid {
+                            sid: value.to_owned(),
+                        },
+                        at("Sid"),
+                    );
+                }
+                sid = Some(value.to_owned());
+            }
             "Effect" => {
                 effect = Some(match string(value, &at("Effect"))? {
                     "Allow" => Effect::Allow,
@@ -1143,6 +1190,62 @@ mod tests {
 
     fn error(doc: &str) -> MalformedPolicyDocument {
         doc.parse::<TrustPolicy>().unwrap_err()
+    }
+
+    #[test]
+    fn sids_are_alphanumeric_and_unique() {
+        let ok = with_statement(&format!(
+            "{},{},{}",
+            statement_json(r#","Sid":"App01""#),
+            statement_json(r#","Sid":"app01""#),
+            statement_json(r#","Sid":"""#)
+        ));
+        let policy: TrustPolicy = ok.parse().unwrap();
+        let sids: Vec<_> = policy.statements().iter().map(Statement::sid).collect();
+        assert_eq!(sids, [Some("App01"), Some("app01"), Some("")]);
+
+        for bad in ["App-01", "App 01", "Ünïcode", "a_b"] {
+            let err = error(&stmt(&format!(r#","Sid":"{bad}""#)));
+            assert_eq!(err.location(), "Statement[0].Sid", "{bad}");
+            assert_eq!(
+                err.kind(),
+                &MalformedKind::Sid {
+                    sid: bad.to_owned()
+                }
+            );
+            assert_eq!(
+                err.iam_message().as_deref(),
+                Some(
+                    "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"
+                )
+            );
+        }
+
+        let twice = with_statement(&format!(
+            "{},{},{}",
+            statement_json(r#","Sid":"A""#),
+            statement_json(r#","Sid":"B""#),
+            statement_json(r#","Sid":"A""#)
+        ));
+        let err = error(&twice);
+        assert_eq!(err.location(), "Statement[2].Sid");
+        assert_eq!(
+            err.kind(),
+            &MalformedKind::DuplicateSid {
+                sid: "A".to_owned()
+            }
+        );
+        assert_eq!(
+            err.iam_message().as_deref(),
+            Some("Statement IDs (SID) in a single policy must be unique.")
+        );
+        // Empty Sids name nothing and may repeat.
+        let empty = with_statement(&format!(
+            "{},{}",
+            statement_json(r#","Sid":"""#),
+            statement_json(r#","Sid":"""#)
+        ));
+        assert!(empty.parse::<TrustPolicy>().is_ok());
     }
 
     #[test]

@@ -88,10 +88,9 @@ pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
 }
 
 fn render(diagnosis: &Diagnosis) -> String {
-    let decision = diagnosis
-        .evaluation
-        .as_ref()
-        .map_or(Decision::ImplicitDeny, |e| e.decision);
+    // `null` when the policy was not evaluated (the token could not be decoded): STS refuses
+    // the token before the policy, and no decision of the policy can be reported.
+    let decision: Option<Decision> = diagnosis.evaluation.as_ref().map(|e| e.decision);
     let sts_error = diagnosis.sts_error.as_ref().map_or(
         Value::Null,
         |e| json!({"code": e.code.as_str(), "message": e.message, "reason": e.reason}),
