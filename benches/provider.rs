@@ -22,7 +22,6 @@
 )]
 
 #[path = "../tests/support/local_sts.rs"]
-#[allow(unreachable_pub, clippy::indexing_slicing)] // test support code, shared with tests/
 mod local_sts;
 
 use std::hint::black_box;

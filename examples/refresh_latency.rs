@@ -29,7 +29,6 @@
 )]
 
 #[path = "../tests/support/local_sts.rs"]
-#[allow(unreachable_pub, clippy::indexing_slicing)] // test support code, shared with tests/
 mod local_sts;
 
 use std::collections::HashMap;
