@@ -116,6 +116,11 @@ async fn eventually(what: &str, condition: impl Fn() -> bool) {
     panic!("timed out waiting for: {what}");
 }
 
+/// An error with all its causes, as a log line would show it.
+fn full_message(error: &dyn std::error::Error) -> String {
+    aws_smithy_types::error::display::DisplayErrorContext(error).to_string()
+}
+
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
@@ -226,10 +231,7 @@ async fn outage_serves_unexpired_credentials_backs_off_and_never_serves_expired_
     tokio::time::sleep(Duration::from_millis(20)).await;
     h.time.tick(secs(20)).await;
     let error = waiting.await.unwrap().unwrap_err();
-    let message = format!(
-        "{}",
-        aws_smithy_types::error::display::DisplayErrorContext(&error)
-    );
+    let message = full_message(&error);
     assert!(message.contains("ServiceUnavailable"), "{message}");
     assert!(immediate(&h.provider).is_none_or(|r| r.is_err()));
 
@@ -255,10 +257,7 @@ async fn non_retryable_errors_are_answered_from_memory_with_what_to_do() {
     ))
     .await;
     let error = h.provider.provide_credentials().await.unwrap_err();
-    let message = format!(
-        "{}",
-        aws_smithy_types::error::display::DisplayErrorContext(&error)
-    );
+    let message = full_message(&error);
     assert!(
         message.contains(
             "sts:AssumeRoleWithWebIdentity for arn:aws:iam::111122223333:role/reader failed with AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity — the role's trust policy does not admit this token"
@@ -426,10 +425,7 @@ async fn token_rotation_missing_file_and_expired_token() {
     )]);
     h.provider.invalidate();
     let error = h.provider.provide_credentials().await.unwrap_err();
-    let message = format!(
-        "{}",
-        aws_smithy_types::error::display::DisplayErrorContext(&error)
-    );
+    let message = full_message(&error);
     assert!(message.contains("ExpiredTokenException"), "{message}");
     assert!(
         message.contains("the next attempt uses the token file's next version"),
@@ -467,10 +463,7 @@ async fn configuration_absent_or_wrong() {
         matches!(error, CredentialsError::InvalidConfiguration(_)),
         "{error:?}"
     );
-    let message = format!(
-        "{}",
-        aws_smithy_types::error::display::DisplayErrorContext(&error)
-    );
+    let message = full_message(&error);
     assert!(message.contains("is not an IAM role ARN"), "{message}");
 
     // A profile in a real config file.
@@ -707,10 +700,7 @@ async fn aws_config_test_data_web_identity_cases() {
     let expected = case.expected["ErrorContains"].as_str().unwrap();
     assert!(expected.contains("No OpenIDConnect provider found in your account"));
     let (result, _) = run_upstream(&case, Some("B")).await;
-    let message = format!(
-        "{}",
-        aws_smithy_types::error::display::DisplayErrorContext(&result.unwrap_err())
-    );
+    let message = full_message(&result.unwrap_err());
     assert!(
         message.contains(
             "failed with InvalidIdentityToken: No OpenIDConnect provider found in your account"
@@ -738,10 +728,7 @@ async fn aws_config_test_data_web_identity_cases() {
         matches!(error, CredentialsError::InvalidConfiguration(_)),
         "{error:?}"
     );
-    let message = format!(
-        "{}",
-        aws_smithy_types::error::display::DisplayErrorContext(&error)
-    );
+    let message = full_message(&error);
     assert!(
         message.contains("has web_identity_token_file but no role_arn"),
         "{message}"

@@ -78,7 +78,7 @@ pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
     let provider = builder.build();
     let credentials = runtime
         .block_on(provider.provide_credentials())
-        .map_err(|e| CliError::refused("irsa credential-process", aws_smithy_error_text(&e)))?;
+        .map_err(|e| CliError::refused("irsa credential-process", e))?;
     let expiration = credentials
         .expiry()
         .and_then(|t| DateTime::from(t).fmt(DateTimeFormat::DateTime).ok());
@@ -90,16 +90,4 @@ pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
         "Expiration": expiration,
     });
     Ok((output.to_string(), false))
-}
-
-/// The error and its causes on one line.
-fn aws_smithy_error_text(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
 }
