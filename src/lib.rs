@@ -94,6 +94,7 @@
 )]
 
 pub mod arn;
+mod error_text;
 mod json;
 pub mod oidc;
 pub mod policy;

@@ -1,8 +1,6 @@
 //! The doctor: what STS answers `AssumeRoleWithWebIdentity` for a token, a provider as
 //! registered in IAM and a role's trust policy, with the explanation and the lint findings.
 
-use std::error::Error as _;
-
 use super::context::Request;
 use super::eval::{Decision, Evaluation};
 use super::lint::{Finding, LintOptions, lint};
@@ -229,13 +227,7 @@ fn judge_rejected(
     policy: &TrustPolicy,
     signature: SignatureCheck,
 ) -> Diagnosis {
-    let mut reason = rejection.to_string();
-    let mut cause = rejection.source();
-    while let Some(e) = cause {
-        reason.push_str(": ");
-        reason.push_str(&e.to_string());
-        cause = e.source();
-    }
+    let reason = crate::error_text::chain(rejection);
     let error = StsError {
         code: rejection.sts_code(),
         message: rejection.sts_message(),

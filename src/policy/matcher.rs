@@ -217,15 +217,19 @@ impl Pattern {
 /// assert!(!string_like("ABC", "abc"));
 /// ```
 pub fn string_like(pattern: &str, value: &str) -> bool {
-    let toks: Vec<Tok> = pattern
+    glob(&wildcard_tokens(pattern), value)
+}
+
+/// A pattern where `*` and `?` are always wildcards (no variables, no escapes), as tokens.
+pub(crate) fn wildcard_tokens(pattern: &str) -> Vec<Tok> {
+    pattern
         .chars()
         .map(|c| match c {
             '*' => Tok::Star,
             '?' => Tok::Quest,
             c => Tok::Char(c),
         })
-        .collect();
-    glob(&toks, value)
+        .collect()
 }
 
 /// Glob matching: the classic single-backtrack algorithm where it is exact (no line feed

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
-use super::matcher::{self, IpBlock, Pattern, Tok};
+use super::matcher::{self, IpBlock, Pattern, Tok, wildcard_tokens};
 use super::operator::{BaseOperator, Family, Operator};
 use crate::arn::{AccountId, OidcProviderArn, Partition};
 use crate::json::{StrictJsonError, parse_strict};
@@ -1063,15 +1063,7 @@ fn parse_action(action: &str, location: &str) -> Parsed<ActionPattern> {
             location,
         );
     }
-    let lower = action.to_lowercase();
-    let toks = lower
-        .chars()
-        .map(|c| match c {
-            '*' => Tok::Star,
-            '?' => Tok::Quest,
-            c => Tok::Char(c),
-        })
-        .collect();
+    let toks = wildcard_tokens(&action.to_lowercase());
     Ok(ActionPattern {
         raw: action.to_owned(),
         toks,

@@ -113,7 +113,7 @@ pub(super) async fn assume_role(
         },
         other => ProviderError::Transport {
             role_arn: role_arn.clone(),
-            reason: error_chain(&other),
+            reason: crate::error_text::chain(&other),
         },
     })?;
     let Some(creds) = output.credentials else {
@@ -141,15 +141,4 @@ pub(super) async fn assume_role(
         builder = builder.account_id(account);
     }
     Ok(builder.build())
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
 }
