@@ -6,22 +6,32 @@
 //! `A-Z a-z 0-9 - _`, no padding, no length of the form 4n+1, and no stray bits in the last
 //! character.
 
+use std::mem::MaybeUninit;
+
 /// The decoded length of `len` characters of unpadded base64.
 pub(crate) const fn decoded_len(len: usize) -> usize {
     len / 4 * 3 + (len % 4) * 3 / 4
 }
 
-/// Decodes `input` into the front of `out` (at least [`decoded_len`] bytes) and returns the
-/// decoded length, or `None` when `input` is not strict unpadded base64url.
+/// Decodes `input` into the front of `out` (at least [`decoded_len`] bytes, which need not be
+/// initialised) and returns the decoded bytes, or `None` when `input` is not strict unpadded
+/// base64url.
 #[inline]
-pub(crate) fn decode(input: &[u8], out: &mut [u8]) -> Option<usize> {
+pub(crate) fn decode<'o>(input: &[u8], out: &'o mut [MaybeUninit<u8>]) -> Option<&'o [u8]> {
     if out.len() < decoded_len(input.len()) {
         return None;
     }
     base64_simd::URL_SAFE_NO_PAD
-        .decode(input, base64_simd::Out::from_slice(out))
+        .decode(input, base64_simd::Out::from_uninit_slice(out))
         .ok()
-        .map(|d| d.len())
+        .map(|decoded| &*decoded)
+}
+
+/// Decodes `input` into a new vector of exactly its decoded length, or `None` when `input` is
+/// not strict unpadded base64url.
+#[inline]
+pub(crate) fn decode_to_vec(input: &[u8]) -> Option<Vec<u8>> {
+    base64_simd::URL_SAFE_NO_PAD.decode_to_vec(input).ok()
 }
 
 #[cfg(test)]
@@ -32,9 +42,12 @@ mod tests {
 
     use super::*;
 
+    /// Both ways of decoding, which must agree.
     fn ours(input: &str) -> Option<Vec<u8>> {
-        let mut out = vec![0; decoded_len(input.len())];
-        decode(input.as_bytes(), &mut out).map(|n| out[..n].to_vec())
+        let mut out = vec![MaybeUninit::uninit(); decoded_len(input.len())];
+        let decoded = decode(input.as_bytes(), &mut out).map(<[u8]>::to_vec);
+        assert_eq!(decoded, decode_to_vec(input.as_bytes()), "{input:?}");
+        decoded
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The compact JWS form of a token: splitting, strict base64url, and inspection without
 //! verification.
 
+use std::mem::MaybeUninit;
+
 use super::b64;
 use super::claims::{Claims, ClaimsError, Header};
 
@@ -60,55 +62,60 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, MalformedToken> {
     if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&len) {
         return Err(MalformedToken::Length { len });
     }
-    // A dot in the signature segment is caught when it fails to decode (see `decode_segment`),
-    // which spares scanning it here.
+    // The header is short and the signature shorter than the payload, so the two dots are
+    // looked for from either end. A further dot then sits in the payload, which fails to
+    // decode for it (see `segment_error`): no pass over the whole token just to count dots.
     let first = token.find('.');
-    let second = first.and_then(|f| token.get(f + 1..)?.find('.').map(|s| f + 1 + s));
-    let (Some(first), Some(second)) = (first, second) else {
-        return Err(MalformedToken::Segments {
-            segments: token.split('.').count(),
-        });
+    let last = token.rfind('.');
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err(MalformedToken::Segments { segments: 1 });
     };
-    let (signing_input, signature) = (&token[..second], &token[second + 1..]);
+    if first == last {
+        return Err(MalformedToken::Segments { segments: 2 });
+    }
     Ok(Segments {
-        signing_input,
+        signing_input: &token[..last],
         header: &token[..first],
-        payload: &token[first + 1..second],
-        signature,
+        payload: &token[first + 1..last],
+        signature: &token[last + 1..],
     })
 }
 
-/// Decodes one segment into `out` (cleared first).
-pub(crate) fn decode_into(
-    segment: &str,
-    name: &'static str,
-    out: &mut Vec<u8>,
-) -> Result<(), MalformedToken> {
-    out.clear();
-    out.resize(b64::decoded_len(segment.len()), 0);
-    let len = decode_segment(segment, name, out)?.len();
-    out.truncate(len);
-    Ok(())
-}
-
 /// Decodes one non-empty segment into the front of `out` (at least
-/// `b64::decoded_len(segment.len())` bytes), returning the decoded bytes.
+/// `b64::decoded_len(segment.len())` bytes, which need not be initialised), returning the
+/// decoded bytes.
 pub(crate) fn decode_segment<'o>(
     segment: &str,
     name: &'static str,
-    out: &'o mut [u8],
+    out: &'o mut [MaybeUninit<u8>],
 ) -> Result<&'o [u8], MalformedToken> {
-    let len = (!segment.is_empty())
+    (!segment.is_empty())
         .then(|| b64::decode(segment.as_bytes(), out))
         .flatten()
-        .ok_or_else(|| match segment.matches('.').count() {
-            0 => MalformedToken::Base64 { segment: name },
-            // Only the signature segment can hold a dot: the token has more than 3 segments.
-            extra => MalformedToken::Segments {
-                segments: 3 + extra,
-            },
-        })?;
-    Ok(out.get(..len).unwrap_or_default())
+        .ok_or_else(|| segment_error(segment, name))
+}
+
+/// Decodes one non-empty segment into a vector of its own.
+pub(crate) fn decode_segment_to_vec(
+    segment: &str,
+    name: &'static str,
+) -> Result<Vec<u8>, MalformedToken> {
+    (!segment.is_empty())
+        .then(|| b64::decode_to_vec(segment.as_bytes()))
+        .flatten()
+        .ok_or_else(|| segment_error(segment, name))
+}
+
+/// Why `segment` did not decode.
+#[cold]
+fn segment_error(segment: &str, name: &'static str) -> MalformedToken {
+    match segment.matches('.').count() {
+        0 => MalformedToken::Base64 { segment: name },
+        // Only the payload segment can hold a dot: the token has more than 3 segments.
+        extra => MalformedToken::Segments {
+            segments: 3 + extra,
+        },
+    }
 }
 
 /// A token's header and claims, read **without checking the signature or any claim**.
@@ -139,22 +146,21 @@ impl UnverifiedToken {
     /// strict base64url, strict JSON) but not the signature or claim rules.
     pub fn inspect(token: &str) -> Result<UnverifiedToken, MalformedToken> {
         let segments = split(token)?;
-        let mut buf = Vec::new();
-        decode_into(segments.header, "header", &mut buf)?;
+        let buf = decode_segment_to_vec(segments.header, "header")?;
         let header = Header::from_json(&buf)
             .map_err(|source| MalformedToken::Json {
                 segment: "header",
                 source,
             })?
             .into_owned();
-        decode_into(segments.payload, "payload", &mut buf)?;
+        let buf = decode_segment_to_vec(segments.payload, "payload")?;
         let claims = Claims::from_json(&buf)
             .map_err(|source| MalformedToken::Json {
                 segment: "payload",
                 source,
             })?
             .into_owned();
-        decode_into(segments.signature, "signature", &mut buf)?;
+        decode_segment_to_vec(segments.signature, "signature")?;
         Ok(UnverifiedToken { header, claims })
     }
 
@@ -179,11 +185,11 @@ mod tests {
             split("ab.cd").err(),
             Some(MalformedToken::Segments { segments: 2 })
         );
-        // Extra dots end up in the signature segment, which then fails to decode as such.
-        let signature = split("a.b.c.d").map(|s| s.signature).ok();
-        assert_eq!(signature, Some("c.d"));
+        // Extra dots end up in the payload segment, which then fails to decode as such.
+        let payload = split("a.b.c.d").map(|s| s.payload).ok();
+        assert_eq!(payload, Some("b.c"));
         assert_eq!(
-            decode_segment("c.d", "signature", &mut [0; 8]).err(),
+            decode_segment("b.c", "payload", &mut [MaybeUninit::uninit(); 8]).err(),
             Some(MalformedToken::Segments { segments: 4 })
         );
         assert_eq!(
@@ -196,11 +202,11 @@ mod tests {
             split(&long).err(),
             Some(MalformedToken::Length { len: 20_001 })
         );
-        let mut out = Vec::new();
         for bad in ["YQ==", "YQ=", "a+b", "a/b", "YR", "Y Q", ""] {
-            assert!(decode_into(bad, "payload", &mut out).is_err(), "{bad}");
+            assert!(decode_segment_to_vec(bad, "payload").is_err(), "{bad}");
+            let mut out = [MaybeUninit::uninit(); 4];
+            assert!(decode_segment(bad, "payload", &mut out).is_err(), "{bad}");
         }
-        decode_into("YQ", "payload", &mut out).unwrap();
-        assert_eq!(out, b"a");
+        assert_eq!(decode_segment_to_vec("YQ", "payload").unwrap(), b"a");
     }
 }

@@ -2,6 +2,7 @@
 //! error it would answer and the precise local reason.
 
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -471,17 +472,17 @@ impl Verifier {
     fn verify_uncached(&self, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {
         let malformed = Rejection::Malformed;
         let segments = jws::split(token).map_err(malformed)?;
-        // Header and signature share one scratch buffer; the payload gets its own, which the
-        // verified token keeps and its claims borrow from.
+        // Header and signature share one scratch buffer, never zeroed; the payload gets its
+        // own, which the verified token keeps and its claims borrow from.
         let header_len = b64::decoded_len(segments.header.len());
         let scratch_len = header_len + b64::decoded_len(segments.signature.len());
         // On the stack for the usual sizes (an RSA-4096 signature and a short header fit).
-        let mut stack = [0u8; 1024];
+        let mut stack = [MaybeUninit::<u8>::uninit(); 1024];
         let mut heap = Vec::new();
         let scratch = match stack.get_mut(..scratch_len) {
             Some(scratch) => scratch,
             None => {
-                heap.resize(scratch_len, 0);
+                heap.resize(scratch_len, MaybeUninit::uninit());
                 heap.as_mut_slice()
             }
         };
@@ -497,13 +498,11 @@ impl Verifier {
         if header.crit {
             return Err(Rejection::Critical);
         }
+        // The payload first: a token with more than three segments fails there, with that
+        // reason.
+        let payload = jws::decode_segment_to_vec(segments.payload, "payload").map_err(malformed)?;
         let signature = jws::decode_segment(segments.signature, "signature", signature_buf)
             .map_err(malformed)?;
-        let mut payload = vec![0u8; b64::decoded_len(segments.payload.len())];
-        let payload_len = jws::decode_segment(segments.payload, "payload", &mut payload)
-            .map_err(malformed)?
-            .len();
-        payload.truncate(payload_len);
         let payload = String::from_utf8(payload).map_err(|_| {
             json_error("payload")(ClaimsError::Json {
                 reason: "not UTF-8".to_owned(),
