@@ -380,30 +380,42 @@ fn string<'a>(s: &mut Scanner<'a>, claim: &str) -> Result<Cow<'a, str>, ClaimsEr
 
 /// A string member `field` of the object claim `parent` (named `parent.field` in errors, which
 /// are the only place the name is built).
+#[inline(always)]
 fn string_in<'a>(
     s: &mut Scanner<'a>,
     parent: &str,
     field: &str,
 ) -> Result<Cow<'a, str>, ClaimsError> {
-    if s.peek_kind()? != Kind::String {
-        let claim = if parent.is_empty() {
+    expect(s, Kind::String, || ClaimsError::WrongType {
+        claim: if parent.is_empty() {
             field.to_owned()
         } else {
             format!("{parent}.{field}")
-        };
-        return Err(ClaimsError::WrongType {
-            claim,
-            expected: "a string",
-        });
-    }
+        },
+        expected: "a string",
+    })?;
     Ok(s.string()?)
 }
 
-/// A NumericDate: a JSON number of seconds; a fractional part is dropped.
-fn date(s: &mut Scanner<'_>, claim: &str) -> Result<i64, ClaimsError> {
-    if s.peek_kind()? != Kind::Number {
-        return Err(wrong(claim, "a number"));
+/// Checks that a value of `kind` starts here; otherwise refuses bad JSON as such, and a value
+/// of another kind with `wrong_type`.
+#[inline(always)]
+fn expect(
+    s: &Scanner<'_>,
+    kind: Kind,
+    wrong_type: impl FnOnce() -> ClaimsError,
+) -> Result<(), ClaimsError> {
+    if s.at(kind) {
+        return Ok(());
     }
+    s.kind()?;
+    Err(wrong_type())
+}
+
+/// A NumericDate: a JSON number of seconds; a fractional part is dropped.
+#[inline(always)]
+fn date(s: &mut Scanner<'_>, claim: &str) -> Result<i64, ClaimsError> {
+    expect(s, Kind::Number, || wrong(claim, "a number"))?;
     match s.number()? {
         Number::Int(seconds) => Ok(seconds),
         // In range, so flooring then converting is exact.
@@ -414,42 +426,47 @@ fn date(s: &mut Scanner<'_>, claim: &str) -> Result<i64, ClaimsError> {
 }
 
 fn audience<'a>(s: &mut Scanner<'a>) -> Result<Audience<'a>, ClaimsError> {
+    Ok(match string_list(s, "aud", 1)? {
+        StringList::One(one) => Audience::One(one),
+        StringList::Array(list) => Audience::Many(list),
+    })
+}
+
+/// A claim written as one string or as an array of strings.
+enum StringList<'a> {
+    One(Cow<'a, str>),
+    Array(Vec<Cow<'a, str>>),
+}
+
+#[inline(always)]
+fn string_list<'a>(
+    s: &mut Scanner<'a>,
+    claim: &'static str,
+    capacity: usize,
+) -> Result<StringList<'a>, ClaimsError> {
     const EXPECTED: &str = "a string or an array of strings";
-    match s.peek_kind()? {
-        Kind::String => Ok(Audience::One(s.string()?)),
-        Kind::Array => {
-            let mut list = Vec::with_capacity(1);
-            s.array(|s| {
-                list.push(string(s, "aud").map_err(|_| wrong("aud", EXPECTED))?);
-                Ok::<(), ClaimsError>(())
-            })?;
-            Ok(Audience::Many(list))
-        }
-        _ => Err(wrong("aud", EXPECTED)),
+    if s.at(Kind::Array) {
+        let mut list = Vec::with_capacity(capacity);
+        s.array(|s| {
+            list.push(string(s, claim).map_err(|_| wrong(claim, EXPECTED))?);
+            Ok::<(), ClaimsError>(())
+        })?;
+        return Ok(StringList::Array(list));
     }
+    expect(s, Kind::String, || wrong(claim, EXPECTED))?;
+    Ok(StringList::One(s.string()?))
 }
 
 /// `amr`: an array of strings, or one string.
 fn methods<'a>(s: &mut Scanner<'a>) -> Result<Vec<Cow<'a, str>>, ClaimsError> {
-    const EXPECTED: &str = "a string or an array of strings";
-    match s.peek_kind()? {
-        Kind::String => Ok(vec![s.string()?]),
-        Kind::Array => {
-            let mut list = Vec::with_capacity(2);
-            s.array(|s| {
-                list.push(string(s, "amr").map_err(|_| wrong("amr", EXPECTED))?);
-                Ok::<(), ClaimsError>(())
-            })?;
-            Ok(list)
-        }
-        _ => Err(wrong("amr", EXPECTED)),
-    }
+    Ok(match string_list(s, "amr", 2)? {
+        StringList::One(one) => vec![one],
+        StringList::Array(list) => list,
+    })
 }
 
 fn object_ref<'a>(s: &mut Scanner<'a>, claim: &'static str) -> Result<ObjectRef<'a>, ClaimsError> {
-    if s.peek_kind()? != Kind::Object {
-        return Err(wrong(claim, "an object"));
-    }
+    expect(s, Kind::Object, || wrong(claim, "an object"))?;
     let mut out = ObjectRef::default();
     // Each callback returns a distinct bit per known member, so duplicates are caught
     // without comparing names twice; unknown members are skipped (and still checked).
@@ -470,9 +487,7 @@ fn object_ref<'a>(s: &mut Scanner<'a>, claim: &'static str) -> Result<ObjectRef<
 }
 
 fn kubernetes<'a>(s: &mut Scanner<'a>) -> Result<KubernetesClaims<'a>, ClaimsError> {
-    if s.peek_kind()? != Kind::Object {
-        return Err(wrong("kubernetes.io", "an object"));
-    }
+    expect(s, Kind::Object, || wrong("kubernetes.io", "an object"))?;
     let mut out = KubernetesClaims::default();
     s.object(|s, key| {
         Ok::<_, ClaimsError>(Some(match key {
@@ -816,6 +831,28 @@ mod tests {
                 member: "k7".into()
             }
         );
+    }
+
+    #[test]
+    fn white_space_between_tokens_changes_nothing() {
+        let compact = r#"{"aud":["sts.amazonaws.com","b"],"exp":1700000600,"iat":-5,"iss":"https://x","kubernetes.io":{"namespace":"ns","pod":{"name":"p","uid":"u"},"warnafter":12},"nbf":1.5e3,"sub":"system:serviceaccount:ns:sa","x":[true,false,null,{"a":[]},{}]}"#;
+        let spaced = " \r\n{ \"aud\" :\t[ \"sts.amazonaws.com\" , \"b\" ] , \"exp\"\n:\n1700000600 ,\
+            \"iat\" : -5 , \"iss\" : \"https://x\" , \"kubernetes.io\" : { \"namespace\" : \"ns\" ,\
+            \"pod\" : { \"name\" : \"p\" , \"uid\" : \"u\" } , \"warnafter\" : 12 } ,\
+            \"nbf\" : 1.5e3 , \"sub\" : \"system:serviceaccount:ns:sa\" ,\
+            \"x\" : [ true , false , null , { \"a\" : [ ] } , { } ] }\t ";
+        let value: serde_json::Value = serde_json::from_str(compact).unwrap();
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        let expected = Claims::from_json(compact.as_bytes()).unwrap();
+        assert_eq!(expected.nbf, Some(1500));
+        assert_eq!(expected.kubernetes.as_ref().unwrap().warnafter, Some(12));
+        for text in [spaced, &pretty] {
+            assert_eq!(
+                Claims::from_json(text.as_bytes()).as_ref(),
+                Ok(&expected),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -63,15 +63,21 @@ pub(crate) struct Scanner<'a> {
 }
 
 /// Member names seen in one object: a bit per name the caller knows (no allocation for the
-/// members a token normally has), a list or set for the others.
+/// members a token normally has), a list or set for the others, made on the first of them.
 #[derive(Default)]
 pub(crate) struct Seen<'a> {
     bits: u64,
-    others: Vec<Cow<'a, str>>,
-    many: Option<HashSet<Cow<'a, str>>>,
+    others: Option<Box<Others<'a>>>,
+}
+
+/// Names the caller does not know: a short list, then a set.
+enum Others<'a> {
+    Few(Vec<Cow<'a, str>>),
+    Many(HashSet<Cow<'a, str>>),
 }
 
 impl<'a> Seen<'a> {
+    #[inline(always)]
     fn insert_known(&mut self, bit: u32) -> bool {
         let bit = 1u64 << (bit % 64);
         let fresh = self.bits & bit == 0;
@@ -82,53 +88,104 @@ impl<'a> Seen<'a> {
     // The `Cow` is kept: a borrowed name is remembered without copying it.
     #[allow(clippy::ptr_arg)]
     fn insert_other(&mut self, key: &Cow<'a, str>) -> bool {
-        match &mut self.many {
-            Some(set) => set.insert(key.clone()),
-            None if self.others.contains(key) => false,
-            None if self.others.len() < 16 => {
-                self.others.push(key.clone());
+        let others = self
+            .others
+            .get_or_insert_with(|| Box::new(Others::Few(Vec::new())));
+        match others.as_mut() {
+            Others::Many(set) => set.insert(key.clone()),
+            Others::Few(list) if list.contains(key) => false,
+            Others::Few(list) if list.len() < 16 => {
+                list.push(key.clone());
                 true
             }
-            None => {
-                let mut set: HashSet<_> = self.others.drain(..).collect();
+            Others::Few(list) => {
+                let mut set: HashSet<_> = list.drain(..).collect();
                 let fresh = set.insert(key.clone());
-                self.many = Some(set);
+                **others = Others::Many(set);
                 fresh
             }
         }
     }
 }
 
-/// The index of the first byte in `bytes` that ends a string's plain run — `"`, `\\` or a
-/// control character — or `bytes.len()`. Eight bytes at a time (SWAR): tokens are mostly
-/// string bytes, and this is the reader's inner loop.
-#[inline]
-fn string_stop(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
-        let quote = has_zero(v ^ (ONES * u64::from(b'"')));
-        let backslash = has_zero(v ^ (ONES * u64::from(b'\\')));
-        let control = v.wrapping_sub(ONES * 0x20) & !v & HIGHS;
-        let hits = quote | backslash | control;
+/// The index of the first byte at or after `from` that ends a string's plain run — `"`, `\\`
+/// or a control character — or `bytes.len()`. Tokens are mostly string bytes, and this is the
+/// reader's inner loop: sixteen bytes per step with SSE2, then eight (SWAR).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn string_stop(bytes: &[u8], from: usize) -> usize {
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+    let quote = set_splat_i8_m128i(0x22);
+    let backslash = set_splat_i8_m128i(0x5c);
+    let control_max = set_splat_i8_m128i(0x1f);
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        let v = load_unaligned_m128i(chunk);
+        // A byte is at most 0x1f exactly when the unsigned minimum with 0x1f is itself.
+        let control = cmp_eq_mask_i8_m128i(min_u8_m128i(v, control_max), v);
+        let quote_or_backslash = bitor_m128i(
+            cmp_eq_mask_i8_m128i(v, quote),
+            cmp_eq_mask_i8_m128i(v, backslash),
+        );
+        let mask = move_mask_i8_m128i(bitor_m128i(control, quote_or_backslash));
+        if mask != 0 {
+            return at + mask.trailing_zeros() as usize;
+        }
+        at += 16;
+    }
+    string_stop_swar(bytes, at)
+}
+
+/// [`string_stop`] without SSE2.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn string_stop(bytes: &[u8], from: usize) -> usize {
+    string_stop_swar(bytes, from)
+}
+
+/// [`string_stop`] eight bytes at a time in a general register (SWAR), then byte by byte.
+#[inline(always)]
+fn string_stop_swar(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let hits = specials(u64::from_le_bytes(*word));
         if hits != 0 {
             // The lowest flagged byte is exact (false positives only follow a true hit).
-            return offset + (hits.trailing_zeros() / 8) as usize;
+            return at + (hits.trailing_zeros() / 8) as usize;
         }
-        offset += 8;
+        at += 8;
     }
-    let tail = chunks.remainder();
-    offset
-        + tail
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            .unwrap_or(tail.len())
+    while let Some(&b) = bytes.get(at) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// The first position at or after `pos` that is not JSON white space.
+#[inline(always)]
+fn skip_ws_from(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The high bit of each byte of `word` (little-endian) that is `"`, `\\` or below 0x20, and
+/// possibly of bytes after such a byte, never before one.
+#[inline(always)]
+fn specials(word: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let quote = (word ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES);
+    let backslash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES);
+    let control = word.wrapping_sub(ONES * 0x20);
+    (quote | backslash | control) & !word & HIGHS
 }
 
 impl<'a> Scanner<'a> {
@@ -140,7 +197,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -153,14 +210,12 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes().get(self.pos) {
-            self.pos += 1;
-        }
+        self.pos = skip_ws_from(self.bytes(), self.pos);
     }
 
-    #[inline]
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> bool {
         if self.bytes().get(self.pos) == Some(&byte) {
             self.pos += 1;
@@ -171,9 +226,30 @@ impl<'a> Scanner<'a> {
     }
 
     /// The kind of the next value (after white space), without consuming it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn peek_kind(&mut self) -> Result<Kind, ScanError> {
         self.skip_ws();
+        self.kind()
+    }
+
+    /// Whether a value of `kind` starts right here: one comparison of the next byte.
+    #[inline(always)]
+    pub(crate) fn at(&self, kind: Kind) -> bool {
+        let next = self.bytes().get(self.pos).copied();
+        match kind {
+            Kind::String => next == Some(b'"'),
+            Kind::Object => next == Some(b'{'),
+            Kind::Array => next == Some(b'['),
+            Kind::Number => matches!(next, Some(b'-' | b'0'..=b'9')),
+            Kind::Bool => matches!(next, Some(b't' | b'f')),
+            Kind::Null => next == Some(b'n'),
+        }
+    }
+
+    /// The kind of the value that starts right here, without consuming it. Inside
+    /// [`object`](Self::object) and [`array`](Self::array), members and items start here.
+    #[inline(always)]
+    pub(crate) fn kind(&self) -> Result<Kind, ScanError> {
         match self.bytes().get(self.pos) {
             Some(b'"') => Ok(Kind::String),
             Some(b'{') => Ok(Kind::Object),
@@ -204,31 +280,39 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Reads an object, calling `member` for each name with the scanner positioned at its
-    /// value, which `member` must consume. `member` returns a distinct bit number (below 64)
-    /// for each member name it knows, or `None` for others; duplicate names are refused.
+    /// Reads an object, calling `member` for each name with the scanner positioned at the
+    /// first byte of its value (white space skipped), which `member` must consume. `member`
+    /// returns a distinct bit number (below 64) for each member name it knows, or `None` for
+    /// others; duplicate names are refused.
+    ///
+    /// Between values the position is kept in a local rather than in `self`, so that the
+    /// steps from one member to the next do not wait on each other through memory.
     pub(crate) fn object<E: From<ScanError>>(
         &mut self,
         mut member: impl FnMut(&mut Self, &str) -> Result<Option<u32>, E>,
     ) -> Result<(), E> {
-        self.skip_ws();
-        if !self.eat(b'{') {
+        let bytes = self.bytes();
+        let mut pos = skip_ws_from(bytes, self.pos);
+        if bytes.get(pos) != Some(&b'{') {
+            self.pos = pos;
             return Err(self.syntax("an object").into());
         }
         self.enter()?;
         let mut seen = Seen::default();
-        self.skip_ws();
-        if !self.eat(b'}') {
+        pos = skip_ws_from(bytes, pos + 1);
+        if bytes.get(pos) != Some(&b'}') {
             loop {
-                self.skip_ws();
-                if self.bytes().get(self.pos) != Some(&b'"') {
+                if bytes.get(pos) != Some(&b'"') {
+                    self.pos = pos;
                     return Err(self.syntax("a member name").into());
                 }
-                let key = self.string()?;
-                self.skip_ws();
-                if !self.eat(b':') {
+                let (key, after) = self.string_from(pos + 1)?;
+                pos = skip_ws_from(bytes, after);
+                if bytes.get(pos) != Some(&b':') {
+                    self.pos = pos;
                     return Err(self.syntax("':'").into());
                 }
+                self.pos = skip_ws_from(bytes, pos + 1);
                 let fresh = match member(self, &key)? {
                     Some(bit) => seen.insert_known(bit),
                     None => seen.insert_other(&key),
@@ -239,79 +323,93 @@ impl<'a> Scanner<'a> {
                     }
                     .into());
                 }
-                self.skip_ws();
-                if self.eat(b'}') {
-                    break;
-                }
-                if !self.eat(b',') {
-                    return Err(self.syntax("',' or '}'").into());
+                pos = skip_ws_from(bytes, self.pos);
+                match bytes.get(pos) {
+                    Some(b',') => pos = skip_ws_from(bytes, pos + 1),
+                    Some(b'}') => break,
+                    _ => {
+                        self.pos = pos;
+                        return Err(self.syntax("',' or '}'").into());
+                    }
                 }
             }
         }
+        self.pos = pos + 1;
         self.depth -= 1;
         Ok(())
     }
 
-    /// Reads an array, calling `item` with the scanner positioned at each element.
+    /// Reads an array, calling `item` with the scanner positioned at the first byte of each
+    /// element (white space skipped).
     pub(crate) fn array<E: From<ScanError>>(
         &mut self,
         mut item: impl FnMut(&mut Self) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.skip_ws();
-        if !self.eat(b'[') {
+        let bytes = self.bytes();
+        let mut pos = skip_ws_from(bytes, self.pos);
+        if bytes.get(pos) != Some(&b'[') {
+            self.pos = pos;
             return Err(self.syntax("an array").into());
         }
         self.enter()?;
-        self.skip_ws();
-        if !self.eat(b']') {
+        pos = skip_ws_from(bytes, pos + 1);
+        if bytes.get(pos) != Some(&b']') {
             loop {
+                self.pos = pos;
                 item(self)?;
-                self.skip_ws();
-                if self.eat(b']') {
-                    break;
-                }
-                if !self.eat(b',') {
-                    return Err(self.syntax("',' or ']'").into());
+                pos = skip_ws_from(bytes, self.pos);
+                match bytes.get(pos) {
+                    Some(b',') => pos = skip_ws_from(bytes, pos + 1),
+                    Some(b']') => break,
+                    _ => {
+                        self.pos = pos;
+                        return Err(self.syntax("',' or ']'").into());
+                    }
                 }
             }
         }
+        self.pos = pos + 1;
         self.depth -= 1;
         Ok(())
     }
 
-    /// Reads a string, borrowed when it has no escape.
-    #[inline]
+    /// Reads the string that starts here, borrowed when it has no escape.
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, ScanError> {
-        self.skip_ws();
-        if !self.eat(b'"') {
+        if self.bytes().get(self.pos) != Some(&b'"') {
             return Err(self.syntax("a string"));
         }
-        let start = self.pos;
+        let (string, after) = self.string_from(self.pos + 1)?;
+        self.pos = after;
+        Ok(string)
+    }
+
+    /// Reads the string whose content starts at `start` (just after its opening quote),
+    /// returning it and the position after its closing quote.
+    #[inline(always)]
+    fn string_from(&mut self, start: usize) -> Result<(Cow<'a, str>, usize), ScanError> {
+        let end = string_stop(self.bytes(), start);
+        // The common case: no escape, so the string is borrowed as it stands. Both ends sit
+        // next to an ASCII quote, so they are character boundaries.
+        if self.bytes().get(end) == Some(&b'"')
+            && let Some(plain) = self.text.get(start..end)
+        {
+            return Ok((Cow::Borrowed(plain), end + 1));
+        }
+        self.pos = end;
+        let string = self.string_slow(start)?;
+        Ok((string, self.pos))
+    }
+
+    /// The rest of a string whose plain run from `start` stopped at `self.pos` on something
+    /// other than its closing quote: an escape, a control character or the end of the text.
+    #[cold]
+    #[inline(never)]
+    fn string_slow(&mut self, start: usize) -> Result<Cow<'a, str>, ScanError> {
         let bytes = self.bytes();
-        let rest = bytes.get(start..).unwrap_or_default();
-        let stop = string_stop(rest);
-        if rest.get(stop).is_some_and(|b| *b < 0x20) {
-            self.pos = start + stop;
-            return Err(self.syntax("a closing '\"' (control characters must be escaped)"));
-        }
-        let i = start + stop;
-        match bytes.get(i) {
-            Some(b'"') => {
-                self.pos = i + 1;
-                return Ok(Cow::Borrowed(self.text.get(start..i).unwrap_or_default()));
-            }
-            Some(_) => {}
-            None => {
-                self.pos = i;
-                return Err(self.syntax("a closing '\"'"));
-            }
-        }
-        // Slow path: copy what was scanned, then decode escapes.
-        let mut out = String::with_capacity(i - start + 16);
-        out.push_str(self.text.get(start..i).unwrap_or_default());
-        self.pos = i;
+        let mut out = String::with_capacity(self.pos - start + 16);
+        let mut run_start = start;
         loop {
-            let run_start = self.pos;
             while let Some(&b) = bytes.get(self.pos) {
                 if b == b'"' || b == b'\\' || b < 0x20 {
                     break;
@@ -328,8 +426,12 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     self.escape(&mut out)?;
                 }
-                _ => return Err(self.syntax("a closing '\"' (control characters must be escaped)")),
+                Some(_) => {
+                    return Err(self.syntax("a closing '\"' (control characters must be escaped)"));
+                }
+                None => return Err(self.syntax("a closing '\"'")),
             }
+            run_start = self.pos;
         }
     }
 
@@ -390,11 +492,54 @@ impl<'a> Scanner<'a> {
         Ok(value)
     }
 
-    /// Reads a number with JSON's grammar.
+    /// Reads the number that starts here, with JSON's grammar.
+    #[inline(always)]
     pub(crate) fn number(&mut self) -> Result<Number, ScanError> {
-        self.skip_ws();
         let bytes = self.bytes();
         let start = self.pos;
+        let negative = bytes.get(start) == Some(&b'-');
+        let int_start = start + usize::from(negative);
+        let mut pos = int_start;
+        // The integer part, read and accumulated in one pass (wrapping: only up to 18 digits,
+        // which cannot overflow, are used from it).
+        let mut value = 0u64;
+        while let Some(digit) = bytes.get(pos).map(|b| b.wrapping_sub(b'0'))
+            && digit < 10
+        {
+            value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+            pos += 1;
+        }
+        match pos - int_start {
+            0 => {
+                self.pos = pos;
+                return Err(self.syntax("a number"));
+            }
+            // JSON allows no leading zero: the number is the `0`, and what follows it is
+            // for the caller to refuse.
+            1 => {}
+            _ if bytes.get(int_start) == Some(&b'0') => {
+                pos = int_start + 1;
+                value = 0;
+            }
+            _ => {}
+        }
+        self.pos = pos;
+        let fraction_or_exponent = matches!(bytes.get(pos), Some(b'.' | b'e' | b'E'));
+        if !fraction_or_exponent
+            && pos - int_start <= 18
+            && let Ok(value) = i64::try_from(value)
+        {
+            return Ok(Number::Int(if negative { -value } else { value }));
+        }
+        self.number_rest(start)
+    }
+
+    /// The rest of a number that is not a short integer: its fraction and exponent, then its
+    /// value from the whole literal.
+    #[cold]
+    #[inline(never)]
+    fn number_rest(&mut self, start: usize) -> Result<Number, ScanError> {
+        let bytes = self.bytes();
         let digits = |s: &mut Self| {
             let from = s.pos;
             while bytes.get(s.pos).is_some_and(u8::is_ascii_digit) {
@@ -402,10 +547,6 @@ impl<'a> Scanner<'a> {
             }
             s.pos > from
         };
-        self.eat(b'-');
-        if !self.eat(b'0') && !digits(self) {
-            return Err(self.syntax("a number"));
-        }
         let mut integral = true;
         if self.eat(b'.') {
             integral = false;
@@ -423,21 +564,8 @@ impl<'a> Scanner<'a> {
             }
         }
         let literal = self.text.get(start..self.pos).unwrap_or_default();
-        if integral {
-            let (negative, digits) = match literal.strip_prefix('-') {
-                Some(digits) => (true, digits),
-                None => (false, literal),
-            };
-            // Up to 18 digits cannot overflow an i64: the common case, without `parse`.
-            if digits.len() <= 18 {
-                let value = digits
-                    .bytes()
-                    .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
-                return Ok(Number::Int(if negative { -value } else { value }));
-            }
-            if let Ok(int) = literal.parse::<i64>() {
-                return Ok(Number::Int(int));
-            }
+        if integral && let Ok(int) = literal.parse::<i64>() {
+            return Ok(Number::Int(int));
         }
         // Like serde_json, refuse numbers beyond f64's range rather than read them as infinity
         // (found by the token_claims fuzz target: `1E14764800`).
@@ -500,11 +628,43 @@ mod tests {
                 if at + 3 < bytes.len() {
                     bytes[at + 3] = b'"';
                 }
-                assert_eq!(string_stop(&bytes), at, "{special} at {at}");
+                for stop in [string_stop, string_stop_swar] {
+                    assert_eq!(stop(&bytes, 0), at, "{special} at {at}");
+                    // Started later, before the special byte, it finds the same one.
+                    assert_eq!(stop(&bytes, at / 2), at, "{special} at {at}");
+                }
             }
         }
-        assert_eq!(string_stop(plain.as_bytes()), plain.len());
-        assert_eq!(string_stop("é€ 😀 ~\x7f\"".as_bytes()), "é€ 😀 ~\x7f".len());
+        assert_eq!(string_stop(plain.as_bytes(), 0), plain.len());
+        assert_eq!(string_stop(plain.as_bytes(), 30), plain.len());
+        assert_eq!(string_stop(b"a\"bcdefghijk\"", 2), 12);
+        assert_eq!(
+            string_stop("é€ 😀 ~\x7f\"".as_bytes(), 0),
+            "é€ 😀 ~\x7f".len()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn string_stop_agrees_with_a_byte_by_byte_search(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<u8>(),
+                    proptest::prelude::Just(b'a'),
+                    proptest::prelude::Just(b'"'),
+                ],
+                0..80,
+            ),
+            from in 0usize..80,
+        ) {
+            let from = from.min(bytes.len());
+            let expected = bytes[from..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .map_or(bytes.len(), |i| from + i);
+            proptest::prop_assert_eq!(string_stop(&bytes, from), expected);
+            proptest::prop_assert_eq!(string_stop_swar(&bytes, from), expected);
+        }
     }
 
     #[test]
@@ -573,13 +733,23 @@ mod tests {
     #[test]
     fn strings_borrow_unless_escaped_and_numbers_keep_their_kind() {
         let mut s = Scanner::new(r#""plain" "esc\u0041" 12 -3 1.5 1e2 99999999999999999999"#);
-        assert!(matches!(s.string(), Ok(Cow::Borrowed("plain"))));
-        assert_eq!(s.string(), Ok(Cow::Owned("escA".to_owned())));
-        assert_eq!(s.number(), Ok(Number::Int(12)));
-        assert_eq!(s.number(), Ok(Number::Int(-3)));
-        assert_eq!(s.number(), Ok(Number::Float(1.5)));
-        assert_eq!(s.number(), Ok(Number::Float(100.0)));
-        assert_eq!(s.number(), Ok(Number::Float(1e20)));
+        // Both read the value that starts right here: white space is the caller's to skip.
+        let string = |s: &mut Scanner<'static>| s.peek_kind().and_then(|_| s.string());
+        assert!(matches!(string(&mut s), Ok(Cow::Borrowed("plain"))));
+        assert_eq!(string(&mut s), Ok(Cow::Owned("escA".to_owned())));
+        let number = |s: &mut Scanner<'static>| s.peek_kind().and_then(|_| s.number());
+        assert_eq!(number(&mut s), Ok(Number::Int(12)));
+        assert_eq!(number(&mut s), Ok(Number::Int(-3)));
+        assert_eq!(number(&mut s), Ok(Number::Float(1.5)));
+        assert_eq!(number(&mut s), Ok(Number::Float(100.0)));
+        assert_eq!(number(&mut s), Ok(Number::Float(1e20)));
         assert_eq!(s.end(), Ok(()));
+        assert_eq!(
+            Scanner::new(" 1").number(),
+            Err(ScanError::Syntax {
+                expected: "a number",
+                offset: 0
+            })
+        );
     }
 }
