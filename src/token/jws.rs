@@ -3,8 +3,8 @@
 
 use std::mem::MaybeUninit;
 
-use super::b64;
 use super::claims::{Claims, ClaimsError, Header};
+use super::{b64, simd};
 
 /// The shortest token STS accepts, in characters.
 pub const MIN_TOKEN_LEN: usize = 4;
@@ -65,8 +65,8 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, MalformedToken> {
     // The header is short and the signature shorter than the payload, so the two dots are
     // looked for from either end. A further dot then sits in the payload, which fails to
     // decode for it (see `segment_error`): no pass over the whole token just to count dots.
-    let first = token.find('.');
-    let last = token.rfind('.');
+    let first = simd::find(token.as_bytes(), b'.');
+    let last = simd::rfind(token.as_bytes(), b'.');
     let (Some(first), Some(last)) = (first, last) else {
         return Err(MalformedToken::Segments { segments: 1 });
     };

@@ -27,6 +27,7 @@ mod claims;
 mod jws;
 mod scan;
 mod secret;
+mod simd;
 mod verify;
 
 pub use claims::{
