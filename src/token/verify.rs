@@ -215,7 +215,7 @@ type ClaimsOf<'a> = Claims<'a>;
 self_cell::self_cell!(
     /// The decoded payload and the claims read from it, which borrow its strings.
     struct ClaimsCell {
-        owner: String,
+        owner: Vec<u8>,
         #[covariant]
         dependent: ClaimsOf,
     }
@@ -503,13 +503,15 @@ impl Verifier {
         let payload = jws::decode_segment_to_vec(segments.payload, "payload").map_err(malformed)?;
         let signature = jws::decode_segment(segments.signature, "signature", signature_buf)
             .map_err(malformed)?;
-        let payload = String::from_utf8(payload).map_err(|_| {
-            json_error("payload")(ClaimsError::Json {
+        let cell = ClaimsCell::try_new(payload, |payload| {
+            // simdutf8 checks the ~0.5 KB of a projected payload several times faster than
+            // the standard library.
+            let json = simdutf8::basic::from_utf8(payload).map_err(|_| ClaimsError::Json {
                 reason: "not UTF-8".to_owned(),
-            })
-        })?;
-        let cell = ClaimsCell::try_new(payload, |json| Claims::from_json_str(json))
-            .map_err(json_error("payload"))?;
+            })?;
+            Claims::from_json_str(json)
+        })
+        .map_err(json_error("payload"))?;
         let claims = cell.borrow_dependent();
 
         // STS finds the provider by the (not yet verified) issuer.
