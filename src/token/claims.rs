@@ -20,22 +20,67 @@ const LEGACY_SA_NAME: &str = "kubernetes.io/serviceaccount/service-account.name"
 const LEGACY_SA_UID: &str = "kubernetes.io/serviceaccount/service-account.uid";
 
 /// The `aud` claim: one string or an array of strings (Kubernetes always writes an array).
+///
+/// Reading a token's audiences allocates nothing for the usual one-element array.
+///
+/// ```
+/// use irsa::token::Audience;
+///
+/// let aud = Audience::array(["sts.amazonaws.com", "vault"]);
+/// assert!(aud.is_array() && aud.contains("vault"));
+/// assert_eq!(aud.iter().collect::<Vec<_>>(), ["sts.amazonaws.com", "vault"]);
+/// assert_ne!(Audience::one("vault"), Audience::array(["vault"]));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audience<'a> {
-    /// A single audience, written as a JSON string.
-    One(Cow<'a, str>),
-    /// Audiences written as a JSON array.
-    Many(Vec<Cow<'a, str>>),
+pub struct Audience<'a> {
+    /// The first audience; `None` only for an empty array.
+    first: Option<Cow<'a, str>>,
+    /// The others, in order.
+    rest: Vec<Cow<'a, str>>,
+    /// Whether the claim is written as an array.
+    array: bool,
 }
 
-impl Audience<'_> {
+impl<'a> Audience<'a> {
+    /// A single audience, written as a JSON string.
+    pub fn one(audience: impl Into<Cow<'a, str>>) -> Self {
+        Audience {
+            first: Some(audience.into()),
+            rest: Vec::new(),
+            array: false,
+        }
+    }
+
+    /// Audiences written as a JSON array.
+    pub fn array<A: Into<Cow<'a, str>>>(audiences: impl IntoIterator<Item = A>) -> Self {
+        let mut out = Audience {
+            first: None,
+            rest: Vec::new(),
+            array: true,
+        };
+        for audience in audiences {
+            out.push(audience.into());
+        }
+        out
+    }
+
+    fn push(&mut self, audience: Cow<'a, str>) {
+        if self.first.is_none() {
+            self.first = Some(audience);
+        } else {
+            self.rest.push(audience);
+        }
+    }
+
+    /// Whether the claim is written as an array (as Kubernetes writes it) rather than as one
+    /// string.
+    pub fn is_array(&self) -> bool {
+        self.array
+    }
+
     /// Every audience, in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        let (one, many) = match self {
-            Audience::One(a) => (Some(a.as_ref()), &[][..]),
-            Audience::Many(list) => (None, list.as_slice()),
-        };
-        one.into_iter().chain(many.iter().map(AsRef::as_ref))
+        self.first.iter().chain(&self.rest).map(AsRef::as_ref)
     }
 
     /// Whether `audience` is one of them.
@@ -45,35 +90,33 @@ impl Audience<'_> {
 
     /// How many audiences there are.
     pub fn len(&self) -> usize {
-        match self {
-            Audience::One(_) => 1,
-            Audience::Many(list) => list.len(),
-        }
+        usize::from(self.first.is_some()) + self.rest.len()
     }
 
     /// Whether there is no audience (an empty array).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.first.is_none()
     }
 
     /// A copy that owns its strings.
     pub fn into_owned(self) -> Audience<'static> {
-        match self {
-            Audience::One(a) => Audience::One(Cow::Owned(a.into_owned())),
-            Audience::Many(list) => Audience::Many(
-                list.into_iter()
-                    .map(|a| Cow::Owned(a.into_owned()))
-                    .collect(),
-            ),
+        Audience {
+            first: owned(self.first),
+            rest: self
+                .rest
+                .into_iter()
+                .map(|a| Cow::Owned(a.into_owned()))
+                .collect(),
+            array: self.array,
         }
     }
 }
 
 impl Serialize for Audience<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Audience::One(a) => serializer.serialize_str(a),
-            Audience::Many(list) => list.serialize(serializer),
+        match (&self.first, self.array) {
+            (Some(one), false) => serializer.serialize_str(one),
+            _ => serializer.collect_seq(self.iter()),
         }
     }
 }
@@ -426,43 +469,32 @@ fn date(s: &mut Scanner<'_>, claim: &str) -> Result<i64, ClaimsError> {
 }
 
 fn audience<'a>(s: &mut Scanner<'a>) -> Result<Audience<'a>, ClaimsError> {
-    Ok(match string_list(s, "aud", 1)? {
-        StringList::One(one) => Audience::One(one),
-        StringList::Array(list) => Audience::Many(list),
-    })
-}
-
-/// A claim written as one string or as an array of strings.
-enum StringList<'a> {
-    One(Cow<'a, str>),
-    Array(Vec<Cow<'a, str>>),
-}
-
-#[inline(always)]
-fn string_list<'a>(
-    s: &mut Scanner<'a>,
-    claim: &'static str,
-    capacity: usize,
-) -> Result<StringList<'a>, ClaimsError> {
     const EXPECTED: &str = "a string or an array of strings";
     if s.at(Kind::Array) {
-        let mut list = Vec::with_capacity(capacity);
+        let mut audience = Audience::array(None::<&str>);
         s.array(|s| {
-            list.push(string(s, claim).map_err(|_| wrong(claim, EXPECTED))?);
+            audience.push(string(s, "aud").map_err(|_| wrong("aud", EXPECTED))?);
             Ok::<(), ClaimsError>(())
         })?;
-        return Ok(StringList::Array(list));
+        return Ok(audience);
     }
-    expect(s, Kind::String, || wrong(claim, EXPECTED))?;
-    Ok(StringList::One(s.string()?))
+    expect(s, Kind::String, || wrong("aud", EXPECTED))?;
+    Ok(Audience::one(s.string()?))
 }
 
 /// `amr`: an array of strings, or one string.
 fn methods<'a>(s: &mut Scanner<'a>) -> Result<Vec<Cow<'a, str>>, ClaimsError> {
-    Ok(match string_list(s, "amr", 2)? {
-        StringList::One(one) => vec![one],
-        StringList::Array(list) => list,
-    })
+    const EXPECTED: &str = "a string or an array of strings";
+    if s.at(Kind::Array) {
+        let mut list = Vec::with_capacity(2);
+        s.array(|s| {
+            list.push(string(s, "amr").map_err(|_| wrong("amr", EXPECTED))?);
+            Ok::<(), ClaimsError>(())
+        })?;
+        return Ok(list);
+    }
+    expect(s, Kind::String, || wrong("amr", EXPECTED))?;
+    Ok(vec![s.string()?])
 }
 
 fn object_ref<'a>(s: &mut Scanner<'a>, claim: &'static str) -> Result<ObjectRef<'a>, ClaimsError> {
@@ -862,8 +894,32 @@ mod tests {
                 .unwrap();
         assert!(matches!(claims.iss, Some(Cow::Borrowed("https://a"))));
         assert_eq!(claims.sub.as_deref(), Some("xA"));
-        assert_eq!(claims.aud, Some(Audience::One(Cow::Borrowed("one"))));
+        assert_eq!(claims.aud, Some(Audience::one("one")));
+        assert!(matches!(claims.aud.unwrap().iter().next(), Some("one")));
         assert_eq!(claims.exp, Some(1));
+    }
+
+    #[test]
+    fn audiences_keep_their_form() {
+        fn read(json: &str) -> Audience<'_> {
+            Claims::from_json(json.as_bytes()).unwrap().aud.unwrap()
+        }
+        for (json, len, array) in [
+            (r#"{"aud":"a"}"#, 1, false),
+            (r#"{"aud":["a"]}"#, 1, true),
+            (r#"{"aud":["a","b","c"]}"#, 3, true),
+            (r#"{"aud":[]}"#, 0, true),
+        ] {
+            let aud = read(json);
+            assert_eq!((aud.len(), aud.is_array(), aud.is_empty()), (len, array, len == 0));
+            let written = serde_json::to_string(&serde_json::json!({ "aud": aud })).unwrap();
+            assert_eq!(written, json);
+            assert_eq!(aud.clone().into_owned(), aud);
+        }
+        assert_eq!(
+            read(r#"{"aud":["a","b","c"]}"#),
+            Audience::array(["a", "b", "c"])
+        );
     }
 
     #[test]
