@@ -900,6 +900,41 @@ mod tests {
     }
 
     #[test]
+    fn names_are_read_in_any_order_or_spelling() {
+        let sorted = Claims::from_json(
+            br#"{"aud":["a"],"exp":2,"iat":1,"iss":"i","sub":"s","kubernetes.io":{"pod":{"uid":"u","name":"p"}}}"#,
+        )
+        .unwrap();
+        // Reversed, escaped or reordered: the same claims.
+        for json in [
+            r#"{"kubernetes.io":{"pod":{"name":"p","uid":"u"}},"sub":"s","iss":"i","iat":1,"exp":2,"aud":["a"]}"#,
+            r#"{"\u0061ud":["a"],"e\u0078p":2,"iat":1,"iss":"i","sub":"s","kubernetes.io":{"pod":{"n\u0061me":"p","uid":"u"}}}"#,
+            r#"{"iss":"i","iat":1,"exp":2,"kubernetes.io":{"pod":{"name":"p","uid":"u"}},"aud":["a"],"sub":"s"}"#,
+        ] {
+            assert_eq!(
+                Claims::from_json(json.as_bytes()).as_ref(),
+                Ok(&sorted),
+                "{json}"
+            );
+        }
+        // A known name as a prefix is another name; an escaped repeat is still a repeat.
+        let other = Claims::from_json(br#"{"audience":"x","sub2":"y","aud":"a"}"#).unwrap();
+        assert_eq!((other.aud, other.sub), (Some(Audience::one("a")), None));
+        assert_eq!(
+            Claims::from_json(br#"{"aud":"a","\u0061ud":"b"}"#),
+            Err(ClaimsError::Duplicate {
+                member: "aud".into()
+            })
+        );
+        let legacy = Claims::from_json(
+            br#"{"iss":"kubernetes/serviceaccount","kubernetes.io/serviceaccount/namespace":"ns"}"#,
+        )
+        .unwrap();
+        assert_eq!(legacy.kind(), TokenKind::Legacy);
+        assert_eq!(legacy.legacy.unwrap().namespace.as_deref(), Some("ns"));
+    }
+
+    #[test]
     fn audiences_keep_their_form() {
         fn read(json: &str) -> Audience<'_> {
             Claims::from_json(json.as_bytes()).unwrap().aud.unwrap()
@@ -911,7 +946,10 @@ mod tests {
             (r#"{"aud":[]}"#, 0, true),
         ] {
             let aud = read(json);
-            assert_eq!((aud.len(), aud.is_array(), aud.is_empty()), (len, array, len == 0));
+            assert_eq!(
+                (aud.len(), aud.is_array(), aud.is_empty()),
+                (len, array, len == 0)
+            );
             let written = serde_json::to_string(&serde_json::json!({ "aud": aud })).unwrap();
             assert_eq!(written, json);
             assert_eq!(aud.clone().into_owned(), aud);
