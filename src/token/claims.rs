@@ -394,6 +394,9 @@ pub enum ClaimsError {
 }
 
 impl From<ScanError> for ClaimsError {
+    // Out of line: every `?` in the readers converts, and only on errors.
+    #[cold]
+    #[inline(never)]
     fn from(e: ScanError) -> Self {
         match e {
             ScanError::Duplicate { member } => ClaimsError::Duplicate { member },
@@ -429,36 +432,47 @@ fn string_in<'a>(
     parent: &str,
     field: &str,
 ) -> Result<Cow<'a, str>, ClaimsError> {
-    expect(s, Kind::String, || ClaimsError::WrongType {
-        claim: if parent.is_empty() {
-            field.to_owned()
-        } else {
-            format!("{parent}.{field}")
-        },
-        expected: "a string",
-    })?;
+    expect(s, Kind::String, (parent, field), "a string")?;
     Ok(s.string()?)
 }
 
 /// Checks that a value of `kind` starts here; otherwise refuses bad JSON as such, and a value
-/// of another kind with `wrong_type`.
+/// of another kind as not `expected` for the claim `parent.field` (or `parent` when `field`
+/// is empty).
 #[inline(always)]
 fn expect(
     s: &Scanner<'_>,
     kind: Kind,
-    wrong_type: impl FnOnce() -> ClaimsError,
+    (parent, field): (&str, &str),
+    expected: &'static str,
 ) -> Result<(), ClaimsError> {
     if s.at(kind) {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(mismatch(s, parent, field, expected))
     }
-    s.kind()?;
-    Err(wrong_type())
+}
+
+/// The error for a value that is not of the kind expected. Out of line: errors are rare, and
+/// the readers' code stays small (it shares the cache with the signature check).
+#[cold]
+#[inline(never)]
+fn mismatch(s: &Scanner<'_>, parent: &str, field: &str, expected: &'static str) -> ClaimsError {
+    if let Err(not_json) = s.kind() {
+        return not_json.into();
+    }
+    let claim = match (parent, field) {
+        ("", field) => field.to_owned(),
+        (parent, "") => parent.to_owned(),
+        (parent, field) => format!("{parent}.{field}"),
+    };
+    ClaimsError::WrongType { claim, expected }
 }
 
 /// A NumericDate: a JSON number of seconds; a fractional part is dropped.
-#[inline(always)]
+#[inline(never)]
 fn date(s: &mut Scanner<'_>, claim: &str) -> Result<i64, ClaimsError> {
-    expect(s, Kind::Number, || wrong(claim, "a number"))?;
+    expect(s, Kind::Number, (claim, ""), "a number")?;
     match s.number()? {
         Number::Int(seconds) => Ok(seconds),
         // In range, so flooring then converting is exact.
@@ -478,7 +492,7 @@ fn audience<'a>(s: &mut Scanner<'a>) -> Result<Audience<'a>, ClaimsError> {
         })?;
         return Ok(audience);
     }
-    expect(s, Kind::String, || wrong("aud", EXPECTED))?;
+    expect(s, Kind::String, ("aud", ""), EXPECTED)?;
     Ok(Audience::one(s.string()?))
 }
 
@@ -493,12 +507,12 @@ fn methods<'a>(s: &mut Scanner<'a>) -> Result<Vec<Cow<'a, str>>, ClaimsError> {
         })?;
         return Ok(list);
     }
-    expect(s, Kind::String, || wrong("amr", EXPECTED))?;
+    expect(s, Kind::String, ("amr", ""), EXPECTED)?;
     Ok(vec![s.string()?])
 }
 
 fn object_ref<'a>(s: &mut Scanner<'a>, claim: &'static str) -> Result<ObjectRef<'a>, ClaimsError> {
-    expect(s, Kind::Object, || wrong(claim, "an object"))?;
+    expect(s, Kind::Object, (claim, ""), "an object")?;
     let mut out = ObjectRef::default();
     // Each callback returns a distinct bit per known member, so duplicates are caught
     // without comparing names twice; unknown members are skipped (and still checked).
@@ -519,7 +533,7 @@ fn object_ref<'a>(s: &mut Scanner<'a>, claim: &'static str) -> Result<ObjectRef<
 }
 
 fn kubernetes<'a>(s: &mut Scanner<'a>) -> Result<KubernetesClaims<'a>, ClaimsError> {
-    expect(s, Kind::Object, || wrong("kubernetes.io", "an object"))?;
+    expect(s, Kind::Object, ("kubernetes.io", ""), "an object")?;
     let mut out = KubernetesClaims::default();
     s.object(|s, key| {
         Ok::<_, ClaimsError>(Some(match key {
