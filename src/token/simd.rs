@@ -85,7 +85,8 @@ pub(crate) fn string_stop(bytes: &[u8], from: usize) -> usize {
     string_stop_swar(bytes, at)
 }
 
-/// [`string_stop`] without SSE2.
+/// The index of the first byte at or after `from` that ends a string's plain run — `"`, `\\`
+/// or a control character — or `bytes.len()`: eight bytes per step (SWAR), then one.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
 pub(crate) fn string_stop(bytes: &[u8], from: usize) -> usize {
@@ -157,17 +158,10 @@ mod tests {
         );
     }
 
-    proptest::proptest! {
+    proptest! {
         #[test]
         fn string_stop_agrees_with_a_byte_by_byte_search(
-            bytes in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::prelude::any::<u8>(),
-                    proptest::prelude::Just(b'a'),
-                    proptest::prelude::Just(b'"'),
-                ],
-                0..80,
-            ),
+            bytes in prop::collection::vec(prop_oneof![any::<u8>(), Just(b'a'), Just(b'"')], 0..80),
             from in 0usize..80,
         ) {
             let from = from.min(bytes.len());
@@ -175,12 +169,10 @@ mod tests {
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                 .map_or(bytes.len(), |i| from + i);
-            proptest::prop_assert_eq!(string_stop(&bytes, from), expected);
-            proptest::prop_assert_eq!(string_stop_swar(&bytes, from), expected);
+            prop_assert_eq!(string_stop(&bytes, from), expected);
+            prop_assert_eq!(string_stop_swar(&bytes, from), expected);
         }
-    }
 
-    proptest! {
         #[test]
         fn find_and_rfind_agree_with_std(
             bytes in prop::collection::vec(prop_oneof![any::<u8>(), Just(b'.')], 0..100),
