@@ -483,32 +483,36 @@ fn date(s: &mut Scanner<'_>, claim: &str) -> Result<i64, ClaimsError> {
 }
 
 fn audience<'a>(s: &mut Scanner<'a>) -> Result<Audience<'a>, ClaimsError> {
-    const EXPECTED: &str = "a string or an array of strings";
-    if s.at(Kind::Array) {
-        let mut audience = Audience::array(None::<&str>);
-        s.array(|s| {
-            audience.push(string(s, "aud").map_err(|_| wrong("aud", EXPECTED))?);
-            Ok::<(), ClaimsError>(())
-        })?;
-        return Ok(audience);
-    }
-    expect(s, Kind::String, ("aud", ""), EXPECTED)?;
-    Ok(Audience::one(s.string()?))
+    let mut audience = Audience::array(None::<&str>);
+    audience.array = string_or_strings(s, "aud", |one| audience.push(one))?;
+    Ok(audience)
 }
 
 /// `amr`: an array of strings, or one string.
 fn methods<'a>(s: &mut Scanner<'a>) -> Result<Vec<Cow<'a, str>>, ClaimsError> {
+    let mut methods = Vec::new();
+    string_or_strings(s, "amr", |one| methods.push(one))?;
+    Ok(methods)
+}
+
+/// A claim written as one string or as an array of strings: hands each to `push`, and
+/// returns whether they were in an array.
+fn string_or_strings<'a>(
+    s: &mut Scanner<'a>,
+    claim: &'static str,
+    mut push: impl FnMut(Cow<'a, str>),
+) -> Result<bool, ClaimsError> {
     const EXPECTED: &str = "a string or an array of strings";
     if s.at(Kind::Array) {
-        let mut list = Vec::with_capacity(2);
         s.array(|s| {
-            list.push(string(s, "amr").map_err(|_| wrong("amr", EXPECTED))?);
+            push(string(s, claim).map_err(|_| wrong(claim, EXPECTED))?);
             Ok::<(), ClaimsError>(())
         })?;
-        return Ok(list);
+        return Ok(true);
     }
-    expect(s, Kind::String, ("amr", ""), EXPECTED)?;
-    Ok(vec![s.string()?])
+    expect(s, Kind::String, (claim, ""), EXPECTED)?;
+    push(s.string()?);
+    Ok(false)
 }
 
 fn object_ref<'a>(s: &mut Scanner<'a>, claim: &'static str) -> Result<ObjectRef<'a>, ClaimsError> {

@@ -254,18 +254,14 @@ impl<'a> Scanner<'a> {
                     }
                     .into());
                 }
-                pos = skip_ws_from(bytes, self.pos);
-                match bytes.get(pos) {
-                    Some(b',') => pos = skip_ws_from(bytes, pos + 1),
-                    Some(b'}') => break,
-                    _ => {
-                        self.pos = pos;
-                        return Err(self.syntax("',' or '}'").into());
-                    }
+                match self.after_value(b'}', "',' or '}'")? {
+                    Some(next) => pos = next,
+                    None => break,
                 }
             }
+        } else {
+            self.pos = pos + 1;
         }
-        self.pos = pos + 1;
         self.depth -= 1;
         Ok(())
     }
@@ -288,20 +284,39 @@ impl<'a> Scanner<'a> {
             loop {
                 self.pos = pos;
                 item(self)?;
-                pos = skip_ws_from(bytes, self.pos);
-                match bytes.get(pos) {
-                    Some(b',') => pos = skip_ws_from(bytes, pos + 1),
-                    Some(b']') => break,
-                    _ => {
-                        self.pos = pos;
-                        return Err(self.syntax("',' or ']'").into());
-                    }
+                match self.after_value(b']', "',' or ']'")? {
+                    Some(next) => pos = next,
+                    None => break,
                 }
             }
+        } else {
+            self.pos = pos + 1;
         }
-        self.pos = pos + 1;
         self.depth -= 1;
         Ok(())
+    }
+
+    /// After a member or an item: the position of the next one after a `,`, or `None` past
+    /// the `close`ing bracket.
+    #[inline(always)]
+    fn after_value(
+        &mut self,
+        close: u8,
+        expected: &'static str,
+    ) -> Result<Option<usize>, ScanError> {
+        let bytes = self.bytes();
+        let pos = skip_ws_from(bytes, self.pos);
+        match bytes.get(pos) {
+            Some(b',') => Ok(Some(skip_ws_from(bytes, pos + 1))),
+            Some(&b) if b == close => {
+                self.pos = pos + 1;
+                Ok(None)
+            }
+            _ => {
+                self.pos = pos;
+                Err(self.syntax(expected))
+            }
+        }
     }
 
     /// Reads the string that starts here, borrowed when it has no escape.
