@@ -8,24 +8,16 @@
     clippy::indexing_slicing
 )]
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use cli::{data, irsa, path};
+
 use serde_json::{Value, json};
-
-fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(path)
-}
-
-fn irsa<S: AsRef<str>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irsa"))
-        .args(args.iter().map(AsRef::as_ref))
-        .output()
-        .expect("run irsa")
-}
 
 fn stdout_json(output: &Output) -> Value {
     assert!(
@@ -50,10 +42,6 @@ fn assert_bad_input<S: AsRef<str> + std::fmt::Debug>(args: &[S], fragments: &[&s
             "{args:?}: {stderr:?} lacks {fragment:?}"
         );
     }
-}
-
-fn path(p: &str) -> String {
-    data(p).display().to_string()
 }
 
 #[test]

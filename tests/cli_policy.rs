@@ -8,26 +8,16 @@
     clippy::indexing_slicing
 )]
 
+#[path = "support/cli.rs"]
+mod cli;
 mod common;
 
-use std::process::{Command, Output};
-
-use common::{NOW, RSA_KID, Signer, claims, data_path, text};
+use cli::{irsa, path};
+use common::{NOW, RSA_KID, Signer, claims, text};
 use serde_json::{Value, json};
 
 const PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/oidc.example.com";
 const VECTOR_PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/issuer.example.com";
-
-fn irsa<S: AsRef<str>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irsa"))
-        .args(args.iter().map(AsRef::as_ref))
-        .output()
-        .expect("run irsa")
-}
-
-fn path(p: &str) -> String {
-    data_path(p).display().to_string()
-}
 
 /// The exit code and stdout as JSON; stderr must be empty.
 fn run_json<S: AsRef<str> + std::fmt::Debug>(args: &[S]) -> (i32, Value) {
@@ -54,6 +44,48 @@ fn assert_error<S: AsRef<str> + std::fmt::Debug>(args: &[S], code: i32, fragment
             "{args:?}: {stderr:?} lacks {fragment:?}"
         );
     }
+}
+
+/// `irsa explain` of a token for the vectors' provider, checked against its keys at `NOW`.
+fn explain_token(policy: &str, token_file: &str) -> Vec<String> {
+    let jwks = path("k8s-vectors/jwks.rsa-ecdsa.json");
+    let now = NOW.to_string();
+    [
+        "explain",
+        "--policy",
+        policy,
+        "--provider-arn",
+        VECTOR_PROVIDER,
+        "--token",
+        token_file,
+        "--jwks",
+        &jwks,
+        "--now",
+        &now,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// `irsa explain --json` writes its members in this order, whatever the outcome.
+fn assert_explain_members(explained: &Value) {
+    let members: Vec<&str> = explained
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        members,
+        [
+            "decision",
+            "sts_error",
+            "statements",
+            "signature",
+            "findings"
+        ],
+        "{explained:#}"
+    );
 }
 
 fn temp_file(dir: &tempfile::TempDir, name: &str, contents: &str) -> String {
@@ -206,22 +238,7 @@ fn explain_with_claims_skips_the_signature_and_says_so() {
         "Not authorized to perform sts:AssumeRoleWithWebIdentity"
     );
     assert!(denied["signature"].as_str().unwrap().starts_with("skipped"));
-    let members: Vec<&str> = denied
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        members,
-        [
-            "decision",
-            "sts_error",
-            "statements",
-            "signature",
-            "findings"
-        ]
-    );
+    assert_explain_members(&denied);
     let sub = &denied["statements"][0]["conditions"][1];
     assert_eq!(
         (
@@ -268,27 +285,15 @@ fn explain_with_a_token_checks_it_first() {
             .replace("oidc.example.com", "issuer.example.com")
             .replace("payments", "myns"),
     );
-    let now = NOW.to_string();
-    let jwks = path("k8s-vectors/jwks.rsa-ecdsa.json");
-    let base = [
-        "explain",
-        "--policy",
-        &policy,
-        "--provider-arn",
-        VECTOR_PROVIDER,
-        "--token",
-        &token_file,
-        "--jwks",
-        &jwks,
-        "--now",
-        &now,
-    ];
+    let base = explain_token(&policy, &token_file);
     let (code, allowed) = run_json(&base);
     assert_eq!(
         (code, &allowed["decision"], &allowed["signature"]),
         (0, &json!("Allow"), &json!("checked"))
     );
-    let (code, refused) = run_json(&[&base[..], &["--client-id", "sts.amazon.com"]].concat());
+    let mut args = base.clone();
+    args.extend(["--client-id".to_owned(), "sts.amazon.com".to_owned()]);
+    let (code, refused) = run_json(&args);
     assert_eq!(code, 1);
     assert_eq!(
         refused["sts_error"],
@@ -309,10 +314,8 @@ fn explain_with_a_token_checks_it_first() {
             "\"https://issuer.example.com:sub\"",
         ),
     );
-    let mut args = base.to_vec();
-    args[2] = &bad_policy;
     assert_error(
-        &args,
+        &explain_token(&bad_policy, &token_file),
         2,
         &[
             "--policy",
@@ -344,21 +347,7 @@ fn explain_reports_no_decision_when_the_token_cannot_be_decoded() {
         "policy.json",
         &text("policy/generate/namespace.json").replace("oidc.example.com", "issuer.example.com"),
     );
-    let now = NOW.to_string();
-    let jwks = path("k8s-vectors/jwks.rsa-ecdsa.json");
-    let (code, refused) = run_json(&[
-        "explain",
-        "--policy",
-        &policy,
-        "--provider-arn",
-        VECTOR_PROVIDER,
-        "--token",
-        &token_file,
-        "--jwks",
-        &jwks,
-        "--now",
-        &now,
-    ]);
+    let (code, refused) = run_json(&explain_token(&policy, &token_file));
     // STS refuses the token before the policy: the policy was never evaluated, so there is
     // no decision to report (not an ImplicitDeny), and the exit code is a refusal's.
     assert_eq!(code, 1, "{refused:#}");
@@ -366,20 +355,5 @@ fn explain_reports_no_decision_when_the_token_cannot_be_decoded() {
     assert_eq!(refused["statements"], json!([]));
     assert_eq!(refused["sts_error"]["code"], "InvalidIdentityToken");
     assert_eq!(refused["signature"], "checked");
-    let members: Vec<&str> = refused
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        members,
-        [
-            "decision",
-            "sts_error",
-            "statements",
-            "signature",
-            "findings"
-        ]
-    );
+    assert_explain_members(&refused);
 }

@@ -25,11 +25,7 @@ impl CliError {
         input: impl Into<String>,
         source: impl Into<Box<dyn Error + Send + Sync>>,
     ) -> Self {
-        CliError {
-            input: input.into(),
-            source: source.into(),
-            exit_code: 2,
-        }
+        CliError::with_code(input.into(), source.into(), 2)
     }
 
     /// A check that ran and said no: exit code 1.
@@ -37,10 +33,14 @@ impl CliError {
         input: impl Into<String>,
         source: impl Into<Box<dyn Error + Send + Sync>>,
     ) -> Self {
+        CliError::with_code(input.into(), source.into(), 1)
+    }
+
+    fn with_code(input: String, source: Box<dyn Error + Send + Sync>, exit_code: u8) -> Self {
         CliError {
-            input: input.into(),
-            source: source.into(),
-            exit_code: 1,
+            input,
+            source,
+            exit_code,
         }
     }
 
