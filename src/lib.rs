@@ -94,6 +94,7 @@
 )]
 
 pub mod arn;
+mod base64;
 mod error_text;
 mod json;
 pub mod oidc;
@@ -101,7 +102,10 @@ pub mod policy;
 #[cfg(feature = "provider")]
 #[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
 pub mod provider;
+mod sts_code;
 pub mod token;
 #[cfg(feature = "webhook")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub mod webhook;
+
+pub use sts_code::{StsErrorCode, UnknownStsErrorCode};

@@ -3,8 +3,6 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -46,7 +44,7 @@ impl fmt::Debug for Jwk {
 impl Jwk {
     /// The JWK kube-apiserver publishes for `key`: `use` `sig`, the derived `kid` and `alg`.
     pub fn from_public_key(key: &PublicKey) -> Jwk {
-        let b64 = |bytes: &[u8]| Value::String(URL_SAFE_NO_PAD.encode(bytes));
+        let b64 = |bytes: &[u8]| Value::String(crate::base64::url_encode(bytes));
         let mut members = Map::new();
         members.insert("use".into(), "sig".into());
         match key.material() {
@@ -93,9 +91,7 @@ impl Jwk {
         let kty = text("kty").ok_or(JwksError::Missing { at: at("kty") })?;
         let bytes = |member: &'static str| -> Result<Vec<u8>, JwksError> {
             let s = text(member).ok_or(JwksError::Missing { at: at(member) })?;
-            URL_SAFE_NO_PAD
-                .decode(s)
-                .map_err(|_| JwksError::Base64 { at: at(member) })
+            crate::base64::decode_to_vec(s.as_bytes()).ok_or(JwksError::Base64 { at: at(member) })
         };
         let key_error = |source| JwksError::InvalidKey {
             index,

@@ -5,10 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use aws_lc_rs::signature::{self as sig, KeyPair as _};
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use der::Decode as _;
-use der::asn1::ObjectIdentifier;
+use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, UintRef};
+use der::{Decode as _, Encode as _};
+use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 
 const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -275,23 +274,17 @@ impl PublicKey {
                 other => return other,
             }
         }
-        Err(KeyError::Der {
-            structure: "SubjectPublicKeyInfo, PKCS#8, PKCS#1 or SEC1",
-            reason: "the bytes match none of them".to_owned(),
-        })
+        Err(KeyError::UnknownDer)
     }
 
     /// Reads a DER `SubjectPublicKeyInfo`.
     pub fn from_spki_der(der: &[u8]) -> Result<PublicKey, KeyError> {
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(der)
-            .map_err(der_err("SubjectPublicKeyInfo"))?;
+        let spki =
+            SubjectPublicKeyInfoRef::from_der(der).map_err(der_err("SubjectPublicKeyInfo"))?;
         let bits = spki
             .subject_public_key
             .as_bytes()
-            .ok_or_else(|| KeyError::Der {
-                structure: "SubjectPublicKeyInfo",
-                reason: "the key bit string has unused bits".to_owned(),
-            })?;
+            .ok_or(KeyError::UnusedBits)?;
         let oid = spki.algorithm.oid;
         if oid == OID_RSA_ENCRYPTION {
             PublicKey::from_pkcs1_public_der(bits)
@@ -366,12 +359,8 @@ impl PublicKey {
         match key.public_key {
             Some(point) => PublicKey::from_ec_point(curve, point),
             None => {
-                let pair =
-                    sig::EcdsaKeyPair::from_private_key_der(curve.signing(), der).map_err(|e| {
-                        KeyError::Rejected {
-                            reason: e.to_string(),
-                        }
-                    })?;
+                let pair = sig::EcdsaKeyPair::from_private_key_der(curve.signing(), der)
+                    .map_err(|e| KeyError::Rejected(CryptoRejection(e)))?;
                 PublicKey::from_ec_point(curve, pair.public_key().as_ref())
             }
         }
@@ -394,13 +383,15 @@ impl PublicKey {
         if !exponent.is_some_and(|x| x >= 3 && x % 2 == 1 && x < 1 << 31) {
             return Err(KeyError::RsaExponent);
         }
-        let pkcs1 = der_sequence(&[der_uint(n), der_uint(e)]);
-        let spki = spki_der(&[OID_RSA_ENCRYPTION_DER, &[0x05, 0x00]], &pkcs1);
-        sig::ParsedPublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, &spki).map_err(|e| {
-            KeyError::Rejected {
-                reason: e.to_string(),
-            }
-        })?;
+        let pkcs1 = pkcs1::RsaPublicKey {
+            modulus: UintRef::new(n).map_err(der_err("PKCS#1 RSA public key"))?,
+            public_exponent: UintRef::new(e).map_err(der_err("PKCS#1 RSA public key"))?,
+        }
+        .to_der()
+        .map_err(der_err("PKCS#1 RSA public key"))?;
+        let spki = encode_spki(OID_RSA_ENCRYPTION, Some(AnyRef::NULL), &pkcs1)?;
+        sig::ParsedPublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, &spki)
+            .map_err(|e| KeyError::Rejected(CryptoRejection(e)))?;
         Ok(PublicKey::assemble(
             KeyMaterial::Rsa {
                 n: n.to_vec(),
@@ -422,7 +413,8 @@ impl PublicKey {
         sig::ParsedPublicKey::new(curve.verification(), point)
             .map_err(|_| KeyError::InvalidPoint { curve })?;
         let (x, y) = point.get(1..).unwrap_or_default().split_at(len);
-        let spki = spki_der(&[OID_EC_PUBLIC_KEY_DER, curve_oid_der(curve)], point);
+        let curve_oid = curve.oid();
+        let spki = encode_spki(OID_EC_PUBLIC_KEY, Some(AnyRef::from(&curve_oid)), point)?;
         Ok(PublicKey::assemble(
             KeyMaterial::Ec {
                 curve,
@@ -435,7 +427,7 @@ impl PublicKey {
 
     fn assemble(material: KeyMaterial, spki_der: Vec<u8>) -> PublicKey {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki_der);
-        let kid = URL_SAFE_NO_PAD.encode(digest.as_ref());
+        let kid = crate::base64::url_encode(digest.as_ref());
         PublicKey {
             material,
             spki_der,
@@ -470,14 +462,9 @@ impl PublicKey {
 
     /// The key in PEM `PUBLIC KEY` form.
     pub fn to_pem(&self) -> String {
-        let b64 = STANDARD.encode(&self.spki_der);
-        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-        for line in b64.as_bytes().chunks(64) {
-            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-            pem.push('\n');
-        }
-        pem.push_str("-----END PUBLIC KEY-----\n");
-        pem
+        // Encoding a key of at most 8192 bits under a fixed label cannot fail.
+        pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki_der)
+            .unwrap_or_default()
     }
 }
 
@@ -487,62 +474,22 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 }
 
 fn der_err(structure: &'static str) -> impl Fn(der::Error) -> KeyError {
-    move |e| KeyError::Der {
-        structure,
-        reason: e.to_string(),
+    move |source| KeyError::Der { structure, source }
+}
+
+/// A DER `SubjectPublicKeyInfo`, as Go's `x509.MarshalPKIXPublicKey` writes it.
+fn encode_spki(
+    oid: ObjectIdentifier,
+    parameters: Option<AnyRef<'_>>,
+    key: &[u8],
+) -> Result<Vec<u8>, KeyError> {
+    SubjectPublicKeyInfoRef {
+        algorithm: AlgorithmIdentifierRef { oid, parameters },
+        subject_public_key: BitStringRef::from_bytes(key)
+            .map_err(der_err("SubjectPublicKeyInfo"))?,
     }
-}
-
-// DER encodings (tag, length, value) of the object identifiers in a SubjectPublicKeyInfo.
-const OID_RSA_ENCRYPTION_DER: &[u8] = &[
-    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
-];
-const OID_EC_PUBLIC_KEY_DER: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-
-fn curve_oid_der(curve: Curve) -> &'static [u8] {
-    match curve {
-        Curve::P256 => &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
-        Curve::P384 => &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22],
-        Curve::P521 => &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23],
-    }
-}
-
-fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let len = content.len();
-    let mut out = Vec::with_capacity(content.len() + 6);
-    out.push(tag);
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let significant = strip_leading_zeros(&bytes);
-        out.push(0x80 | significant.len() as u8);
-        out.extend_from_slice(significant);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-fn der_sequence(items: &[Vec<u8>]) -> Vec<u8> {
-    der_tlv(0x30, &items.concat())
-}
-
-/// A non-negative INTEGER from big-endian bytes without leading zeros.
-fn der_uint(bytes: &[u8]) -> Vec<u8> {
-    let mut content = Vec::with_capacity(bytes.len() + 1);
-    if bytes.first().is_none_or(|b| b & 0x80 != 0) {
-        content.push(0);
-    }
-    content.extend_from_slice(bytes);
-    der_tlv(0x02, &content)
-}
-
-fn spki_der(algorithm: &[&[u8]], key: &[u8]) -> Vec<u8> {
-    let algorithm = der_tlv(0x30, &algorithm.concat());
-    let mut bits = Vec::with_capacity(key.len() + 1);
-    bits.push(0);
-    bits.extend_from_slice(key);
-    der_sequence(&[algorithm, der_tlv(0x03, &bits)])
+    .to_der()
+    .map_err(der_err("SubjectPublicKeyInfo"))
 }
 
 struct PemBlock<'a> {
@@ -550,76 +497,102 @@ struct PemBlock<'a> {
     der: Vec<u8>,
 }
 
-/// Splits PEM text into its blocks (RFC 7468, with RFC 1421 headers recognised and refused when
-/// they announce encryption). Text outside blocks is ignored, as OpenSSL ignores it.
+/// Finds the PEM blocks in `text` and decodes each with `pem-rfc7468`. Text outside blocks is
+/// ignored, as OpenSSL ignores it; RFC 1421 headers announcing encryption are refused as such.
 fn pem_blocks(text: &str) -> Result<Vec<PemBlock<'_>>, KeyError> {
     let mut blocks = Vec::new();
-    let mut lines = text.lines().map(str::trim);
-    while let Some(line) = lines.next() {
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
-        else {
-            continue;
-        };
-        let end = format!("-----END {label}-----");
-        let mut body = String::new();
-        let mut closed = false;
-        for line in lines.by_ref() {
-            if line == end {
-                closed = true;
-                break;
-            }
-            if line.starts_with("Proc-Type:") && line.contains("ENCRYPTED") {
-                return Err(KeyError::Encrypted);
-            }
-            if line.contains(':') {
-                continue;
-            }
-            body.push_str(line);
-        }
-        if !closed {
-            return Err(KeyError::Pem {
-                reason: format!("the {label:?} block has no END line"),
+    let mut rest = text;
+    while let Some(begin) = rest.find("-----BEGIN ") {
+        let block = rest.get(begin..).unwrap_or_default();
+        let label = block
+            .get("-----BEGIN ".len()..)
+            .and_then(|l| l.split_once("-----"))
+            .map(|(label, _)| label)
+            .filter(|label| !label.contains('\n'))
+            .ok_or(KeyError::PemUnterminated {
+                label: String::new(),
+            })?;
+        let end_line = format!("-----END {label}-----");
+        let Some(end) = block.find(&end_line) else {
+            return Err(KeyError::PemUnterminated {
+                label: label.to_owned(),
             });
+        };
+        let whole = block.get(..end + end_line.len()).unwrap_or_default();
+        if whole.contains("Proc-Type:") && whole.contains("ENCRYPTED") {
+            return Err(KeyError::Encrypted);
         }
-        let der = STANDARD
-            .decode(body.as_bytes())
-            .map_err(|e| KeyError::Pem {
-                reason: format!("the {label:?} block is not valid base64 ({e})"),
+        let (_, der) =
+            pem_rfc7468::decode_vec(whole.as_bytes()).map_err(|source| KeyError::Pem {
+                label: label.to_owned(),
+                source,
             })?;
         blocks.push(PemBlock { label, der });
+        rest = block.get(end + end_line.len()..).unwrap_or_default();
     }
     if blocks.is_empty() {
-        return Err(KeyError::Pem {
-            reason: "no PEM block found; expected a line such as -----BEGIN PUBLIC KEY-----"
-                .to_owned(),
-        });
+        return Err(KeyError::NoPemBlock);
     }
     Ok(blocks)
 }
+
+/// A key refused by aws-lc, as an error that can be compared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CryptoRejection(aws_lc_rs::error::KeyRejected);
+
+// `KeyRejected` compares a static description, so equality is total.
+impl Eq for CryptoRejection {}
+
+impl fmt::Display for CryptoRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "aws-lc refused the key: {}", self.0)
+    }
+}
+
+impl std::error::Error for CryptoRejection {}
 
 /// Why a key could not be imported or used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// The text is not PEM, or a block is malformed.
-    #[error("not a usable PEM file: {reason}")]
+    /// The text holds no PEM block.
+    #[error("no PEM block found: expected a line such as -----BEGIN PUBLIC KEY-----")]
+    NoPemBlock,
+    /// A PEM block has no END line.
+    #[error("the PEM block {label:?} has no matching END line")]
+    PemUnterminated {
+        /// The block's label (empty when even the BEGIN line is cut short).
+        label: String,
+    },
+    /// A PEM block does not decode (RFC 7468: base64 lines of at most 64 characters).
+    #[error("the PEM block {label:?} does not decode")]
     Pem {
-        /// What is wrong.
-        reason: String,
+        /// The block's label.
+        label: String,
+        /// The PEM decoder's reason.
+        #[source]
+        source: pem_rfc7468::Error,
     },
     /// The PEM file holds only blocks that carry no key (e.g. `EC PARAMETERS`).
     #[error("the PEM file holds no key")]
     NoKey,
     /// A DER structure is malformed.
-    #[error("malformed {structure}: {reason}")]
+    #[error("malformed {structure}")]
     Der {
         /// The structure that was expected.
         structure: &'static str,
         /// The DER decoder's reason.
-        reason: String,
+        #[source]
+        source: der::Error,
     },
+    /// DER bytes that are none of the key structures.
+    #[error(
+        "the DER bytes are no SubjectPublicKeyInfo, PKCS#8, PKCS#1 or SEC1 key: pass a public or private key"
+    )]
+    UnknownDer,
+    /// The SubjectPublicKeyInfo's key bit string does not end on a byte.
+    #[error("the SubjectPublicKeyInfo's key bit string has unused bits")]
+    UnusedBits,
     /// The key is encrypted with a passphrase.
     #[error(
         "the private key is encrypted: pass the public key instead (openssl pkey -in KEY -pubout)"
@@ -678,11 +651,8 @@ pub enum KeyError {
     #[error("the RSA public exponent must be odd, at least 3 and below 2^31 (65537 is standard)")]
     RsaExponent,
     /// aws-lc refused the key material.
-    #[error("the key was rejected by the crypto library: {reason}")]
-    Rejected {
-        /// The crypto library's reason.
-        reason: String,
-    },
+    #[error("the key is not usable for signatures")]
+    Rejected(#[source] CryptoRejection),
     /// The name is not a supported JWS algorithm.
     #[error(
         "unsupported signature algorithm {algorithm:?}: expected one of RS256, RS384, RS512, ES256, ES384, ES512"
@@ -698,27 +668,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn der_integers_and_lengths() {
-        assert_eq!(
-            der_uint(&[0x01, 0x00, 0x01]),
-            [0x02, 0x03, 0x01, 0x00, 0x01]
-        );
-        assert_eq!(der_uint(&[0x80]), [0x02, 0x02, 0x00, 0x80]);
-        assert_eq!(der_uint(&[]), [0x02, 0x01, 0x00]);
-        let long = der_tlv(0x04, &[0u8; 300]);
-        assert_eq!(long.get(..4), Some(&[0x04, 0x82, 0x01, 0x2c][..]));
-    }
-
-    #[test]
     fn pem_refuses_what_it_cannot_use() {
-        assert!(matches!(
-            PublicKey::from_pem("hello"),
-            Err(KeyError::Pem { .. })
-        ));
+        assert_eq!(PublicKey::from_pem("hello"), Err(KeyError::NoPemBlock));
         let unterminated = "-----BEGIN PUBLIC KEY-----\nAAAA\n";
-        assert!(matches!(
+        assert_eq!(
             PublicKey::from_pem(unterminated),
-            Err(KeyError::Pem { .. })
+            Err(KeyError::PemUnterminated {
+                label: "PUBLIC KEY".to_owned()
+            })
+        );
+        let bad_base64 = "-----BEGIN PUBLIC KEY-----\nA!AA\n-----END PUBLIC KEY-----";
+        assert!(matches!(
+            PublicKey::from_pem(bad_base64),
+            Err(KeyError::Pem { ref label, .. }) if label == "PUBLIC KEY"
         ));
         let enc =
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----";

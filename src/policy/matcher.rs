@@ -11,8 +11,6 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use base64::Engine as _;
-
 use super::context::{ContextValue, Request};
 
 /// One element of a resolved pattern.
@@ -376,86 +374,46 @@ pub(crate) fn parse_number(s: &str) -> Option<f64> {
 
 /// A date as the `Date` operators read it, in seconds since the Unix epoch: epoch seconds, or
 /// one of the W3C ISO 8601 forms `YYYY-MM-DD`, `YYYY-MM-DDThh:mmTZD`, `YYYY-MM-DDThh:mm:ssTZD`,
-/// `YYYY-MM-DDThh:mm:ss.sTZD` (TZD `Z` or `±hh:mm`).
+/// `YYYY-MM-DDThh:mm:ss.sTZD` (TZD `Z` or `±hh:mm`). Calendar rules are `time`'s: a day that
+/// does not exist in its month (`2024-02-31`, `2023-02-29`) is not a date.
 pub(crate) fn parse_date(s: &str) -> Option<f64> {
+    use time::macros::format_description;
+    use time::{Date, PrimitiveDateTime, UtcOffset};
+
     if let Some(seconds) = parse_number(s) {
         return Some(seconds);
     }
-    let num = |s: &str, len: usize| -> Option<i64> {
-        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
+    let Some((_, clock)) = s.split_once('T') else {
+        let date = Date::parse(s, format_description!("[year]-[month]-[day]")).ok()?;
+        return Some(date.midnight().assume_utc().unix_timestamp() as f64);
     };
-    let (date, time) = match s.split_once('T') {
-        Some((d, t)) => (d, Some(t)),
-        None => (s, None),
-    };
-    let mut parts = date.split('-');
-    let (year, month, day) = (
-        num(parts.next()?, 4)?,
-        num(parts.next()?, 2)?,
-        num(parts.next()?, 2)?,
-    );
-    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let mut seconds = (days_from_civil(year, month, day) * 86_400) as f64;
-    if let Some(time) = time {
-        let (clock, offset) = if let Some(clock) = time.strip_suffix('Z') {
-            (clock, 0)
-        } else {
-            let at = time.rfind(['+', '-'])?;
-            let (clock, tz) = time.split_at(at);
-            let sign = if tz.starts_with('-') { -1 } else { 1 };
-            let (h, m) = tz.get(1..)?.split_once(':')?;
-            let (h, m) = (num(h, 2)?, num(m, 2)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            (clock, sign * (h * 3600 + m * 60))
-        };
-        let mut fields = clock.split(':');
-        let (h, m) = (num(fields.next()?, 2)?, num(fields.next()?, 2)?);
-        let s = match fields.next() {
-            None => 0.0,
-            Some(sec) => {
-                let (whole, frac) = sec.split_once('.').unwrap_or((sec, ""));
-                let whole = num(whole, 2)?;
-                if sec.contains('.')
-                    && (frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()))
-                {
-                    return None;
-                }
-                let frac: f64 = if frac.is_empty() {
-                    0.0
-                } else {
-                    format!("0.{frac}").parse().ok()?
-                };
-                whole as f64 + frac
-            }
-        };
-        if fields.next().is_some() || h > 23 || m > 59 || s >= 61.0 {
-            return None;
+    let (local, offset) = match clock.strip_suffix('Z') {
+        Some(_) => (s.strip_suffix('Z')?, UtcOffset::UTC),
+        None => {
+            let at = s.len().checked_sub(6)?;
+            let (local, tz) = (s.get(..at)?, s.get(at..)?);
+            let tz = UtcOffset::parse(
+                tz,
+                format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+            )
+            .ok()?;
+            (local, tz)
         }
-        seconds += (h * 3600 + m * 60 - offset) as f64 + s;
-    }
-    Some(seconds)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    };
+    let moment = PrimitiveDateTime::parse(
+        local,
+        format_description!(
+            "[year]-[month]-[day]T[hour]:[minute][optional [:[second][optional [.[subsecond]]]]]"
+        ),
+    )
+    .ok()?
+    .assume_offset(offset);
+    Some(moment.unix_timestamp_nanos() as f64 / 1e9)
 }
 
 /// Standard base64, as `BinaryEquals` values are written.
 pub(crate) fn parse_binary(s: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD.decode(s).ok()
+    crate::base64::decode_standard(s)
 }
 
 /// `true` or `false`, in any case.
@@ -634,12 +592,19 @@ mod tests {
         assert_eq!(parse_date("2018-01-01T01:00+01:00"), Some(1_514_764_800.0));
         assert_eq!(parse_date("2018-01-01T00:00:00.5Z"), Some(1_514_764_800.5));
         assert_eq!(parse_date("1514764800"), Some(1_514_764_800.0));
+        assert_eq!(parse_date("2024-02-29"), Some(1_709_164_800.0));
+        assert_eq!(parse_date("2018-01-01T00:00-05:30"), Some(1_514_784_600.0));
         for bad in [
             "2018-13-01",
             "2018-01-01T00:00",
             "2018-1-1",
             "yesterday",
             "2018-01-01T24:00Z",
+            "2024-02-31",
+            "2023-02-29T00:00Z",
+            "2018-04-31T00:00:00Z",
+            "2018-01-01T00:00:00.Z",
+            "2018-01-01T00:00+1:00",
         ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }

@@ -4,7 +4,8 @@
 use std::mem::MaybeUninit;
 
 use super::claims::{Claims, ClaimsError, Header};
-use super::{b64, simd};
+use super::simd;
+use crate::base64 as b64;
 
 /// The shortest token STS accepts, in characters.
 pub const MIN_TOKEN_LEN: usize = 4;

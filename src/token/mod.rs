@@ -21,7 +21,6 @@
 //! Each [`Rejection`] carries the STS error code it maps to, STS's message where it is known,
 //! and the precise local reason.
 
-mod b64;
 mod cache;
 mod claims;
 mod jws;
@@ -38,6 +37,8 @@ pub use jws::{MAX_TOKEN_LEN, MIN_TOKEN_LEN, MalformedToken, UnverifiedToken};
 pub use secret::{SecretError, WebIdentityToken};
 pub(crate) use verify::check_claims;
 pub use verify::{
-    DEFAULT_CLOCK_SKEW, Rejection, StsErrorCode, VerifiedToken, Verifier, VerifierBuilder,
-    VerifierError,
+    DEFAULT_CLOCK_SKEW, Rejection, VerifiedToken, Verifier, VerifierBuilder, VerifierError,
 };
+
+/// The STS error codes, shared with the rest of the crate (also at the crate root).
+pub use crate::StsErrorCode;

@@ -8,44 +8,16 @@ use std::time::Duration;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 
-use super::b64;
 use super::cache::TokenCache;
 use super::claims::{Claims, ClaimsError, Header, Subject, TokenKind};
 use super::jws::{self, MalformedToken};
+use crate::StsErrorCode;
+use crate::base64 as b64;
 use crate::oidc::{Curve, DEFAULT_AUDIENCE, IssuerUrl, JwkSet, JwsAlgorithm};
 
 /// The clock skew STS allows beyond `exp`: "IAM provides five minutes beyond the expiration
 /// time specified in the JWT to account for clock skew".
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(300);
-
-/// The error code STS answers a rejected `AssumeRoleWithWebIdentity` with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StsErrorCode {
-    /// `InvalidIdentityToken`.
-    InvalidIdentityToken,
-    /// `ExpiredTokenException`.
-    ExpiredTokenException,
-    /// `AccessDenied`: the token is valid but the role's trust policy does not allow it.
-    AccessDenied,
-}
-
-impl StsErrorCode {
-    /// The code as STS writes it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            StsErrorCode::InvalidIdentityToken => "InvalidIdentityToken",
-            StsErrorCode::ExpiredTokenException => "ExpiredTokenException",
-            StsErrorCode::AccessDenied => "AccessDenied",
-        }
-    }
-}
-
-impl fmt::Display for StsErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Why a token was rejected: the precise local reason. [`Rejection::sts_code`] and
 /// [`Rejection::sts_message`] give what STS answers for the same token.

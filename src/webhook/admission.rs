@@ -1,6 +1,5 @@
 //! `admission.k8s.io/v1` (and `v1beta1`) AdmissionReview in and out.
 
-use base64::Engine as _;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -410,7 +409,7 @@ impl AdmissionResponse {
         let patch = self.patch.as_ref().map(|p| {
             let mut json = Vec::with_capacity(512);
             p.write_json(&mut json);
-            base64::engine::general_purpose::STANDARD.encode(json)
+            crate::base64::encode(&json)
         });
         let review = ReviewOut {
             api_version: self

@@ -1,10 +1,11 @@
-//! Strict unpadded base64url decoding for token segments.
+//! The crate's one base64 implementation (`base64-simd`): strict unpadded base64url for token
+//! segments and key IDs, standard padded base64 for `BinaryEquals` values and admission
+//! patches.
 //!
 //! A token is three base64url segments, and decoding them was a large share of verification
-//! beyond the signature check, so it is done with SIMD (`base64-simd`). The tests hold it to
-//! exactly the strictness of the `base64` crate's `URL_SAFE_NO_PAD` engine: only
-//! `A-Z a-z 0-9 - _`, no padding, no length of the form 4n+1, and no stray bits in the last
-//! character.
+//! beyond the signature check, so it is done with SIMD. The tests hold decoding to exactly the
+//! strictness of the `base64` crate's engines: for base64url only `A-Z a-z 0-9 - _`, no
+//! padding, no length of the form 4n+1, and no stray bits in the last character.
 
 use std::mem::MaybeUninit;
 
@@ -34,10 +35,25 @@ pub(crate) fn decode_to_vec(input: &[u8]) -> Option<Vec<u8>> {
     base64_simd::URL_SAFE_NO_PAD.decode_to_vec(input).ok()
 }
 
+/// Unpadded base64url of `bytes`, as JWK members and key IDs are written.
+pub(crate) fn url_encode(bytes: &[u8]) -> String {
+    base64_simd::URL_SAFE_NO_PAD.encode_to_string(bytes)
+}
+
+/// Standard padded base64 of `bytes`.
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    base64_simd::STANDARD.encode_to_string(bytes)
+}
+
+/// Strict standard padded base64, or `None`.
+pub(crate) fn decode_standard(input: &str) -> Option<Vec<u8>> {
+    base64_simd::STANDARD.decode_to_vec(input).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use proptest::prelude::*;
 
     use super::*;
@@ -90,6 +106,13 @@ mod tests {
         #[test]
         fn accepts_exactly_what_the_base64_crate_accepts(input in "[A-Za-z0-9_=+/ -]{0,40}") {
             prop_assert_eq!(ours(&input), URL_SAFE_NO_PAD.decode(&input).ok());
+            prop_assert_eq!(decode_standard(&input), STANDARD.decode(&input).ok());
+        }
+
+        #[test]
+        fn encodes_as_the_base64_crate_does(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            prop_assert_eq!(url_encode(&bytes), URL_SAFE_NO_PAD.encode(&bytes));
+            prop_assert_eq!(encode(&bytes), STANDARD.encode(&bytes));
         }
     }
 }
