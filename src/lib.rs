@@ -108,4 +108,5 @@ pub mod token;
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub mod webhook;
 
+pub use error_text::ErrorChain;
 pub use sts_code::{StsErrorCode, UnknownStsErrorCode};

@@ -27,6 +27,7 @@ use aws_smithy_async::test_util::tick_advance_sleep::{
     TickAdvanceTime, tick_advance_time_and_sleep,
 };
 use aws_smithy_async::time::TimeSource;
+use irsa::StsErrorCode;
 use irsa::provider::{ProviderError, WebIdentityProvider, WebIdentityProviderBuilder};
 use local_sts::{LocalSts, Reply, secret_for};
 
@@ -213,7 +214,7 @@ async fn outage_serves_unexpired_credentials_backs_off_and_never_serves_expired_
     assert!((5..=40).contains(&attempts), "{attempts} retries");
     let status = h.provider.status();
     assert!(
-        matches!(status.last_error, Some(ProviderError::Sts { ref code, retryable: true, .. }) if code == "ServiceUnavailable")
+        matches!(status.last_error, Some(ProviderError::Sts(ref failure)) if failure.code() == Some(StsErrorCode::ServiceUnavailable) && failure.is_retryable())
     );
 
     // In the mandatory window, with the refresh failing, callers get the still-valid

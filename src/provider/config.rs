@@ -6,7 +6,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::error::ConfigError;
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_runtime::env_config::section::EnvConfigSections;
+use aws_types::os_shim_internal::{Env, Fs};
+
+use super::error::{ConfigError, ProfileLoadError};
+use crate::arn::RoleArn;
 
 /// A source of environment variables. [`ProcessEnvironment`] reads the process's; a `HashMap`
 /// (or anything else) stands in for it in tests.
@@ -42,7 +47,7 @@ impl Environment for HashMap<&'static str, &'static str> {
 /// The web-identity settings, from whichever source gave them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Settings {
-    pub(super) role_arn: String,
+    pub(super) role_arn: RoleArn,
     pub(super) token_file: PathBuf,
     pub(super) session_name: String,
     pub(super) duration: Option<Duration>,
@@ -84,18 +89,27 @@ pub(super) fn resolve(
         .clone()
         .or_else(|| var("AWS_PROFILE"))
         .unwrap_or_else(|| "default".to_owned());
-    let config_file = overrides.config_file.clone().or_else(|| {
-        var("AWS_CONFIG_FILE")
-            .map(PathBuf::from)
-            .or_else(|| var("HOME").map(|h| Path::new(&h).join(".aws").join("config")))
-    });
-    let profile = config_file
-        .as_deref()
-        .and_then(|path| read_file(path).map(|text| (path.to_path_buf(), text)))
-        .map(|(path, text)| (path, parse_profile(&text, &profile_name)))
-        .unwrap_or_default();
-    let (profile_path, profile) = profile;
-    let profile_get = |key: &str| profile.get(key).cloned().filter(|v| !v.is_empty());
+    let home = var("HOME");
+    let in_home = |name: &str| home.as_ref().map(|h| Path::new(h).join(".aws").join(name));
+    let config_file = overrides
+        .config_file
+        .clone()
+        .or_else(|| var("AWS_CONFIG_FILE").map(PathBuf::from))
+        .or_else(|| in_home("config"));
+    let credentials_file = var("AWS_SHARED_CREDENTIALS_FILE")
+        .map(PathBuf::from)
+        .or_else(|| in_home("credentials"));
+    let read = |path: &Option<PathBuf>| path.as_deref().and_then(read_file);
+    let sections = load_profiles(read(&config_file), read(&credentials_file), &profile_name)
+        .map_err(ConfigError::Profile)?;
+    let profile = sections.get_profile(&profile_name);
+    let profile_path = config_file.clone().unwrap_or_default();
+    let profile_get = |key: &str| {
+        profile
+            .and_then(|p| p.get(key))
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
 
     let (role_arn, token_file, session_name, duration, source) =
         match (&overrides.role_arn, &overrides.token_file) {
@@ -139,9 +153,12 @@ pub(super) fn resolve(
                 }
             }
         };
-    if !role_arn.starts_with("arn:") || !role_arn.contains(":role/") {
-        return Err(ConfigError::InvalidRoleArn { input: role_arn });
-    }
+    let role_arn = role_arn
+        .parse::<RoleArn>()
+        .map_err(|source| ConfigError::InvalidRoleArn {
+            input: role_arn.clone(),
+            source,
+        })?;
     let session_name = match overrides.session_name.clone().or(session_name) {
         Some(name) => {
             if !valid_session_name(&name) {
@@ -194,42 +211,33 @@ fn parse_duration(text: &str, profile: &str) -> Result<Duration, ConfigError> {
         })
 }
 
-/// The keys of one profile of an AWS shared config file: `[default]` or `[profile NAME]`
-/// (`[NAME]` is accepted for `default` only, as the SDKs do), `key = value` lines, `#`/`;`
-/// comments; later keys win.
-pub(super) fn parse_profile(text: &str, name: &str) -> HashMap<String, String> {
-    let mut keys = HashMap::new();
-    let mut in_profile = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(header) = line.strip_prefix('[') {
-            let header = header.split(']').next().unwrap_or("").trim();
-            let section = header
-                .strip_prefix("profile")
-                .filter(|rest| rest.starts_with(char::is_whitespace))
-                .map(str::trim)
-                .unwrap_or(header);
-            in_profile = section == name && (header != name || name == "default");
-            continue;
-        }
-        if !in_profile {
-            continue;
-        }
-        if let Some((key, value)) = line.split_once('=') {
-            let value = value
-                .split(" #")
-                .next()
-                .unwrap_or("")
-                .split(" ;")
-                .next()
-                .unwrap_or("");
-            keys.insert(key.trim().to_ascii_lowercase(), value.trim().to_owned());
-        }
+/// The shared config and credentials files' profiles, parsed by the SDK's own parser
+/// (`aws-runtime`, which aws-config uses), so a profile means here what it means to every SDK.
+fn load_profiles(
+    config: Option<String>,
+    credentials: Option<String>,
+    profile: &str,
+) -> Result<EnvConfigSections, ProfileLoadError> {
+    // A set without files is refused by the SDK: an absent config file reads as an empty one.
+    let mut files = EnvConfigFiles::builder()
+        .include_default_config_file(false)
+        .include_default_credentials_file(false)
+        .with_contents(EnvConfigFileKind::Config, config.unwrap_or_default());
+    if let Some(text) = credentials {
+        files = files.with_contents(EnvConfigFileKind::Credentials, text);
     }
-    keys
+    let files = files.build();
+    let env = Env::from_slice(&[("AWS_PROFILE", profile)]);
+    let fs = Fs::from_slice(&[]);
+    let load = aws_runtime::env_config::source::load(&env, &fs, &files);
+    // With the contents given, loading reads no file and so completes at its first poll.
+    let mut load = std::pin::pin!(load);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let source = match load.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(result) => result.map_err(ProfileLoadError::load)?,
+        std::task::Poll::Pending => return Err(ProfileLoadError::pending()),
+    };
+    EnvConfigSections::parse(source).map_err(ProfileLoadError::parse)
 }
 
 /// STS's rule for `RoleSessionName`: 2 to 64 characters of `[\w+=,.@-]`.
@@ -309,8 +317,12 @@ mod tests {
         let e = env(&[("AWS_PROFILE", "pods"), ("AWS_CONFIG_FILE", "/cfg")]);
         let s = resolve(&e, &Overrides::default(), &read).unwrap().unwrap();
         assert_eq!(
-            (s.source, s.role_arn.as_str(), s.session_name.as_str()),
-            ("profile", "arn:aws:iam::111122223333:role/p", "batch")
+            (s.source, s.role_arn.to_string(), s.session_name.as_str()),
+            (
+                "profile",
+                "arn:aws:iam::111122223333:role/p".to_owned(),
+                "batch"
+            )
         );
         assert_eq!(s.duration, Some(Duration::from_secs(1800)));
         let e = env(&[

@@ -65,7 +65,9 @@ use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource, TimeSource};
 use tokio::sync::{Notify, watch};
 
 pub use config::{Environment, ProcessEnvironment};
-pub use error::{ConfigError, ProviderError};
+pub use error::{
+    ConfigError, ProfileLoadError, ProviderError, StsFailure, TokenFileError, TransportError,
+};
 use refresh::{ERROR_CACHE, Schedule, backoff, schedule};
 
 /// How long a caller waits for credentials when none are usable, by default.
@@ -153,7 +155,7 @@ impl Snapshot {
 }
 
 /// What the provider knows, for health checks and metrics. Holds no secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ProviderStatus {
     /// When the cached credentials expire, if there are any.
@@ -223,8 +225,8 @@ impl WebIdentityProvider {
 
     fn load(&self) -> provider::future::ProvideCredentials<'_> {
         let shared = &self.handle.shared;
-        let setup = match &shared.setup {
-            Ok(Some(setup)) => setup,
+        match &shared.setup {
+            Ok(Some(_)) => {}
             Ok(None) => {
                 return provider::future::ProvideCredentials::ready(Err(
                     CredentialsError::not_loaded(
@@ -237,7 +239,7 @@ impl WebIdentityProvider {
                     CredentialsError::invalid_configuration(e.clone()),
                 ));
             }
-        };
+        }
         // The fast path: no lock, no I/O, no allocation beyond an Arc clone.
         let snapshot = shared.state.load();
         if let Some(credentials) = &snapshot.credentials
@@ -246,10 +248,10 @@ impl WebIdentityProvider {
             return provider::future::ProvideCredentials::ready(Ok(credentials.clone()));
         }
         drop(snapshot);
-        provider::future::ProvideCredentials::new(self.wait_for_credentials(setup))
+        provider::future::ProvideCredentials::new(self.wait_for_credentials())
     }
 
-    async fn wait_for_credentials(&self, setup: &Setup) -> provider::Result {
+    async fn wait_for_credentials(&self) -> provider::Result {
         let shared = &self.handle.shared;
         self.ensure_started();
         let mut changed = shared.changed.subscribe();
@@ -294,14 +296,10 @@ impl WebIdentityProvider {
             // In the mandatory window, the refresh is late: the current ones are still valid.
             return Ok(credentials.clone());
         }
-        let last = snapshot.error.as_ref().map_or_else(
-            || format!("no answer yet from STS for {}", setup.settings.role_arn),
-            ToString::to_string,
-        );
-        Err(CredentialsError::provider_error(ProviderError::TimedOut(
-            shared.load_timeout,
-            last,
-        )))
+        Err(CredentialsError::provider_error(ProviderError::TimedOut {
+            after: shared.load_timeout,
+            last: snapshot.error.clone().map(Box::new),
+        }))
     }
 
     /// Starts the background task on the caller's runtime, or restarts it if that runtime has

@@ -13,7 +13,7 @@ use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_smithy_async::time::SharedTimeSource;
 
 use super::config::Settings;
-use super::error::{ProviderError, classify};
+use super::error::{ProviderError, StsFailure, TransportError};
 use crate::token::WebIdentityToken;
 
 /// The name credentials from this provider carry.
@@ -77,7 +77,7 @@ pub(super) async fn assume_role(
         .collect();
     let result = client
         .assume_role_with_web_identity()
-        .role_arn(role_arn)
+        .role_arn(role_arn.to_string())
         .role_session_name(&settings.session_name)
         .web_identity_token(token.expose_secret())
         .set_duration_seconds(
@@ -93,27 +93,20 @@ pub(super) async fn assume_role(
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
             let error = context.err();
-            let code = error.code().unwrap_or("Unknown").to_owned();
-            let message = error.message().unwrap_or("").to_owned();
-            let (retryable, hint) = classify(&code, &message);
-            ProviderError::Sts {
-                role_arn: role_arn.clone(),
-                code,
-                message,
-                hint,
-                retryable: retryable || status >= 500,
-            }
+            ProviderError::Sts(StsFailure::new(
+                role_arn.clone(),
+                error.code().unwrap_or("Unknown"),
+                error.message().unwrap_or(""),
+                status,
+            ))
         }
         SdkError::ResponseError(context) => ProviderError::Transport {
             role_arn: role_arn.clone(),
-            reason: format!(
-                "HTTP {} with a response that is not STS's",
-                context.raw().status().as_u16()
-            ),
+            source: TransportError::not_sts(context.raw().status().as_u16()),
         },
         other => ProviderError::Transport {
             role_arn: role_arn.clone(),
-            reason: crate::error_text::chain(&other),
+            source: TransportError::client(other),
         },
     })?;
     let Some(creds) = output.credentials else {

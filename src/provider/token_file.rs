@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use notify::{RecursiveMode, Watcher as _};
 
-use super::error::ProviderError;
+use super::error::{ProviderError, TokenFileError};
 use crate::token::WebIdentityToken;
 
 /// The largest token file read (STS's own limit is 20000 characters).
@@ -33,9 +33,7 @@ impl TokenFile {
     /// The current token, trimmed. A file that is momentarily missing or empty (the kubelet
     /// swaps a `..data` symlink) gives the last good token instead.
     pub(super) fn read(&self) -> Result<WebIdentityToken, ProviderError> {
-        let fresh = read_bounded(&self.path).and_then(|bytes| {
-            WebIdentityToken::from_file_contents(bytes).map_err(|e| e.to_string())
-        });
+        let fresh = read_token(&self.path);
         let mut last = self
             .last_good
             .lock()
@@ -45,14 +43,14 @@ impl TokenFile {
                 *last = Some(token.clone());
                 Ok(token)
             }
-            Err(reason) => match last.as_ref() {
+            Err(source) => match last.as_ref() {
                 Some(token) => {
-                    tracing::debug!(path = %self.path.display(), %reason, "token file unreadable; using the last good token");
+                    tracing::debug!(path = %self.path.display(), reason = %crate::error_text::chain(&source), "token file unreadable; using the last good token");
                     Ok(token.clone())
                 }
                 None => Err(ProviderError::TokenUnavailable {
                     path: self.path.clone(),
-                    reason,
+                    source,
                 }),
             },
         }
@@ -61,9 +59,7 @@ impl TokenFile {
     /// Whether the file now holds a token other than the last one read (which it then
     /// becomes).
     pub(super) fn changed(&self) -> bool {
-        let Ok(token) = read_bounded(&self.path)
-            .and_then(|b| WebIdentityToken::from_file_contents(b).map_err(|e| e.to_string()))
-        else {
+        let Ok(token) = read_token(&self.path) else {
             return false;
         };
         let mut last = self
@@ -104,15 +100,19 @@ impl TokenFile {
     }
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+/// The token in the file at `path`, read up to a bound and trimmed.
+fn read_token(path: &Path) -> Result<WebIdentityToken, TokenFileError> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let io = |e| TokenFileError::Io(Arc::new(e));
+    let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
     file.take(MAX_TOKEN_FILE + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
+        .map_err(io)?;
     if bytes.len() as u64 > MAX_TOKEN_FILE {
-        return Err("the file is larger than 64 KiB, not a token".to_owned());
+        return Err(TokenFileError::TooLarge {
+            limit: MAX_TOKEN_FILE,
+        });
     }
-    Ok(bytes)
+    WebIdentityToken::from_file_contents(bytes).map_err(TokenFileError::Content)
 }

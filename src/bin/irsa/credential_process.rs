@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials as _;
 use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
-use irsa::provider::WebIdentityProvider;
+use irsa::StsErrorCode;
+use irsa::provider::{ProviderError, WebIdentityProvider};
 use serde_json::json;
 
 use crate::io::CliError;
@@ -76,9 +77,13 @@ pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
         .build()
         .map_err(|e| CliError::refused("irsa credential-process", e.to_string()))?;
     let provider = builder.build();
-    let credentials = runtime
-        .block_on(provider.provide_credentials())
-        .map_err(|e| CliError::refused("irsa credential-process", e))?;
+    let credentials =
+        runtime
+            .block_on(provider.provide_credentials())
+            .map_err(|e| match next_step(&e) {
+                Some(step) => CliError::refused("irsa credential-process", e).with_next_step(step),
+                None => CliError::refused("irsa credential-process", e),
+            })?;
     let expiration = credentials
         .expiry()
         .and_then(|t| DateTime::from(t).fmt(DateTimeFormat::DateTime).ok());
@@ -90,4 +95,32 @@ pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
         "Expiration": expiration,
     });
     Ok((output.to_string(), false))
+}
+
+/// The `irsa` command that says more about STS's refusal, where one does.
+fn next_step(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(failure) = e
+            .downcast_ref::<ProviderError>()
+            .and_then(ProviderError::sts_failure)
+        {
+            return match failure.code()? {
+                StsErrorCode::AccessDenied => {
+                    Some("irsa explain shows which condition of the trust policy fails")
+                }
+                StsErrorCode::InvalidIdentityToken
+                    if failure.message().contains("No OpenIDConnect provider") =>
+                {
+                    Some("irsa discovery prints the IAM OIDC provider to create")
+                }
+                StsErrorCode::InvalidIdentityToken => {
+                    Some("irsa verify judges the token offline with the precise reason")
+                }
+                _ => None,
+            };
+        }
+        cause = e.source();
+    }
+    None
 }

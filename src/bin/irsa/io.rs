@@ -17,6 +17,8 @@ pub(crate) struct CliError {
     input: String,
     source: Box<dyn Error + Send + Sync>,
     exit_code: u8,
+    /// What to run next, naming a subcommand: the library's messages name none.
+    next_step: Option<&'static str>,
 }
 
 impl CliError {
@@ -41,7 +43,14 @@ impl CliError {
             input,
             source,
             exit_code,
+            next_step: None,
         }
+    }
+
+    /// Adds what to run next to the message.
+    pub(crate) fn with_next_step(mut self, step: &'static str) -> Self {
+        self.next_step = Some(step);
+        self
     }
 
     pub(crate) fn exit_code(&self) -> u8 {
@@ -50,15 +59,13 @@ impl CliError {
 }
 
 impl fmt::Display for CliError {
-    /// One line: the input, then every cause in the chain.
+    /// One line: the input, every cause in the chain, then what to run next.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.input, self.source)?;
-        let mut cause = self.source.source();
-        while let Some(e) = cause {
-            write!(f, ": {e}")?;
-            cause = e.source();
+        write!(f, "{}: {}", self.input, irsa::ErrorChain(&*self.source))?;
+        match self.next_step {
+            Some(step) => write!(f, " ({step})"),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
