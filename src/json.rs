@@ -8,8 +8,10 @@
 //!   document that says two different things about one member is refused instead: [`parse_strict`]
 //!   rejects duplicate member names at every depth.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -57,58 +59,105 @@ pub(crate) fn to_go_json<T: Serialize + ?Sized>(value: &T) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Why a JSON document was refused by [`parse_strict`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum StrictJsonError {
-    /// The document is larger than the caller allows.
-    TooLarge { len: usize, limit: usize },
-    /// The bytes are not JSON, or JSON with a duplicate member name.
-    Syntax(String),
+/// Why a JSON document (a discovery document, a key set, a policy) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonError {
+    /// The document is larger than its format allows.
+    #[error("the document is {len} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// The document's size.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The bytes are not UTF-8.
+    #[error("the document is not UTF-8")]
+    NotUtf8,
+    /// The bytes are not JSON.
+    #[error("the document is not valid JSON")]
+    Syntax(#[source] SyntaxError),
+    /// A member name appears twice in one object, so the document says two things about it.
+    #[error("member {member:?} appears twice in one object")]
+    Duplicate {
+        /// The repeated member.
+        member: String,
+    },
     /// The document is JSON but its top level is not an object.
+    #[error("the top level is not a JSON object")]
     NotAnObject,
 }
 
-impl fmt::Display for StrictJsonError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooLarge { len, limit } => {
-                write!(
-                    f,
-                    "document is {len} bytes, over the limit of {limit} bytes"
-                )
-            }
-            Self::Syntax(msg) => write!(f, "invalid JSON: {msg}"),
-            Self::NotAnObject => f.write_str("the top level is not a JSON object"),
-        }
+/// Where and why `serde_json` stopped reading.
+#[derive(Debug, Clone)]
+pub struct SyntaxError(Arc<serde_json::Error>);
+
+impl SyntaxError {
+    /// The line (from 1) where reading stopped.
+    pub fn line(&self) -> usize {
+        self.0.line()
+    }
+
+    /// The column (from 1) where reading stopped.
+    pub fn column(&self) -> usize {
+        self.0.column()
     }
 }
 
+impl PartialEq for SyntaxError {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for SyntaxError {}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
 /// Parses a JSON object of at most `limit` bytes, refusing duplicate member names at any depth.
-pub(crate) fn parse_strict(
-    bytes: &[u8],
-    limit: usize,
-) -> Result<Map<String, Value>, StrictJsonError> {
+pub(crate) fn parse_strict(bytes: &[u8], limit: usize) -> Result<Map<String, Value>, JsonError> {
     if bytes.len() > limit {
-        return Err(StrictJsonError::TooLarge {
+        return Err(JsonError::TooLarge {
             len: bytes.len(),
             limit,
         });
     }
+    let duplicate = Cell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| StrictJsonError::Syntax(e.to_string()))?;
+    let value = StrictValue {
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v))
+    .map_err(|e| match duplicate.take() {
+        Some(member) => JsonError::Duplicate { member },
+        None if e.classify() == serde_json::error::Category::Syntax
+            && std::str::from_utf8(bytes).is_err() =>
+        {
+            JsonError::NotUtf8
+        }
+        None => JsonError::Syntax(SyntaxError(Arc::new(e))),
+    })?;
     match value {
         Value::Object(map) => Ok(map),
-        _ => Err(StrictJsonError::NotAnObject),
+        _ => Err(JsonError::NotAnObject),
     }
 }
 
-/// A seed that deserialises any JSON value, failing on duplicate object members.
-struct StrictValue;
+/// A seed that deserialises any JSON value, failing on duplicate object members (and naming
+/// the first in `duplicate`).
+#[derive(Clone, Copy)]
+struct StrictValue<'d> {
+    duplicate: &'d Cell<Option<String>>,
+}
 
-impl<'de> DeserializeSeed<'de> for StrictValue {
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
@@ -116,7 +165,7 @@ impl<'de> DeserializeSeed<'de> for StrictValue {
     }
 }
 
-impl<'de> Visitor<'de> for StrictValue {
+impl<'de> Visitor<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,7 +202,7 @@ impl<'de> Visitor<'de> for StrictValue {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(StrictValue)? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -163,9 +212,11 @@ impl<'de> Visitor<'de> for StrictValue {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate member {key:?}")));
+                let error = de::Error::custom(format_args!("duplicate member {key:?}"));
+                self.duplicate.set(Some(key));
+                return Err(error);
             }
-            let value = access.next_value_seed(StrictValue)?;
+            let value = access.next_value_seed(self)?;
             map.insert(key, value);
         }
         Ok(Value::Object(map))
@@ -184,18 +235,30 @@ mod tests {
 
     #[test]
     fn strict_parse_rejects_duplicates_at_any_depth() {
-        let err = parse_strict(br#"{"a":{"b":1,"b":2}}"#, 100).unwrap_err();
-        assert!(
-            matches!(err, StrictJsonError::Syntax(ref m) if m.contains("duplicate member \"b\"")),
-            "{err}"
+        let duplicate = |member: &str| {
+            Err(JsonError::Duplicate {
+                member: member.to_owned(),
+            })
+        };
+        assert_eq!(parse_strict(br#"{"a":{"b":1,"b":2}}"#, 100), duplicate("b"));
+        assert_eq!(
+            parse_strict(br#"{"a":[{"c":1,"c":1}]}"#, 100),
+            duplicate("c")
         );
-        assert!(parse_strict(br#"{"a":1,"a":1}"#, 100).is_err());
-        assert_eq!(parse_strict(b"[]", 100), Err(StrictJsonError::NotAnObject));
+        assert_eq!(parse_strict(b"[]", 100), Err(JsonError::NotAnObject));
         assert_eq!(
             parse_strict(b"{}  ", 3),
-            Err(StrictJsonError::TooLarge { len: 4, limit: 3 })
+            Err(JsonError::TooLarge { len: 4, limit: 3 })
         );
-        assert!(parse_strict(b"{} x", 100).is_err());
+        assert_eq!(parse_strict(b"{\"\xff\":1}", 100), Err(JsonError::NotUtf8));
+        let Err(JsonError::Syntax(e)) = parse_strict(b"{} x", 100) else {
+            panic!("trailing characters are a syntax error");
+        };
+        assert_eq!((e.line(), e.column()), (1, 4));
+        assert_eq!(
+            crate::error_text::chain(&JsonError::Syntax(e)),
+            "the document is not valid JSON: trailing characters at line 1 column 4"
+        );
     }
 
     #[test]

@@ -109,4 +109,5 @@ pub mod token;
 pub mod webhook;
 
 pub use error_text::ErrorChain;
+pub use json::{JsonError, SyntaxError};
 pub use sts_code::{StsErrorCode, UnknownStsErrorCode};

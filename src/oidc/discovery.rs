@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::issuer::{IssuerError, IssuerUrl, JWKS_PATH};
 use super::jwk::JwkSet;
-use crate::json;
+use crate::json::{self, JsonError};
 
 /// The largest discovery document accepted, in bytes.
 pub const MAX_DISCOVERY_BYTES: usize = 64 * 1024;
@@ -115,13 +115,8 @@ impl OpenIdConfiguration {
     /// [`MAX_DISCOVERY_BYTES`], a valid `issuer`, an `https` `jwks_uri`, and string arrays where
     /// Kubernetes writes them. Other members are kept.
     pub fn parse(bytes: &[u8]) -> Result<Self, DiscoveryError> {
-        let mut members = json::parse_strict(bytes, MAX_DISCOVERY_BYTES).map_err(|e| match e {
-            json::StrictJsonError::TooLarge { len, limit } => {
-                DiscoveryError::TooLarge { len, limit }
-            }
-            json::StrictJsonError::Syntax(reason) => DiscoveryError::Json { reason },
-            json::StrictJsonError::NotAnObject => DiscoveryError::NotAnObject,
-        })?;
+        let mut members =
+            json::parse_strict(bytes, MAX_DISCOVERY_BYTES).map_err(DiscoveryError::Json)?;
         let mut string = |member: &'static str| match members.shift_remove(member) {
             Some(Value::String(s)) => Ok(s),
             Some(_) => Err(DiscoveryError::WrongType {
@@ -251,23 +246,10 @@ fn check_jwks_uri(uri: &str) -> Result<(), DiscoveryError> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiscoveryError {
-    /// The document exceeds [`MAX_DISCOVERY_BYTES`].
-    #[error("the discovery document is {len} bytes, over the limit of {limit} bytes")]
-    TooLarge {
-        /// The document's size.
-        len: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The document is not JSON, or has duplicate members.
-    #[error("the discovery document is not valid JSON: {reason}")]
-    Json {
-        /// The parser's reason.
-        reason: String,
-    },
-    /// The top level is not an object.
-    #[error("the discovery document is not a JSON object")]
-    NotAnObject,
+    /// The document is not one JSON object of at most [`MAX_DISCOVERY_BYTES`], each member
+    /// named once.
+    #[error("the discovery document cannot be read as a JSON object")]
+    Json(#[source] JsonError),
     /// A required member is missing.
     #[error("the discovery document has no {member:?} member")]
     Missing {
@@ -356,9 +338,11 @@ mod tests {
                 expected: "an array of strings"
             }
         );
-        assert!(matches!(
+        assert_eq!(
             parse(r#"{"issuer":"https://a","issuer":"https://a"}"#),
-            DiscoveryError::Json { .. }
-        ));
+            DiscoveryError::Json(JsonError::Duplicate {
+                member: "issuer".to_owned()
+            })
+        );
     }
 }

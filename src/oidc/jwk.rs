@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::key::{Curve, JwsAlgorithm, KeyError, KeyMaterial, PublicKey};
-use crate::json;
+use crate::json::{self, JsonError};
 
 /// The largest key-set document accepted, in bytes.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -286,7 +286,7 @@ impl JwkSet {
     /// members, a `keys` array of at most [`MAX_KEYS`] keys with distinct `kid`s, and no private
     /// key material. Unknown members, key types and algorithms are kept.
     pub fn parse(bytes: &[u8]) -> Result<JwkSet, JwksError> {
-        let mut top = json::parse_strict(bytes, MAX_JWKS_BYTES).map_err(JwksError::from_json)?;
+        let mut top = json::parse_strict(bytes, MAX_JWKS_BYTES).map_err(JwksError::Json)?;
         let keys = match top.shift_remove("keys") {
             Some(Value::Array(keys)) => keys,
             Some(_) => return Err(JwksError::KeysNotAnArray),
@@ -397,25 +397,10 @@ impl fmt::Display for JwkMember {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwksError {
-    /// The document exceeds [`MAX_JWKS_BYTES`].
-    #[error(
-        "the key set is {len} bytes, over the limit of {limit} bytes: publish only the keys in use"
-    )]
-    TooLarge {
-        /// The document's size.
-        len: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The document is not JSON, or has duplicate members.
-    #[error("the key set is not valid JSON: {reason}")]
-    Json {
-        /// The parser's reason.
-        reason: String,
-    },
-    /// The top level is not an object.
-    #[error("the key set is not a JSON object: expected {{\"keys\":[...]}}")]
-    NotAnObject,
+    /// The document is not one JSON object of at most [`MAX_JWKS_BYTES`], each member named
+    /// once.
+    #[error("the key set cannot be read as a JSON object such as {{\"keys\":[...]}}")]
+    Json(#[source] JsonError),
     /// There is no `keys` member.
     #[error("the key set has no \"keys\" member: expected {{\"keys\":[...]}}")]
     NoKeysMember,
@@ -492,16 +477,6 @@ pub enum JwksError {
         /// The repeated kid.
         kid: String,
     },
-}
-
-impl JwksError {
-    fn from_json(e: json::StrictJsonError) -> Self {
-        match e {
-            json::StrictJsonError::TooLarge { len, limit } => JwksError::TooLarge { len, limit },
-            json::StrictJsonError::Syntax(reason) => JwksError::Json { reason },
-            json::StrictJsonError::NotAnObject => JwksError::NotAnObject,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -591,7 +566,10 @@ mod tests {
                 found: 3
             })
         );
-        assert_eq!(JwkSet::parse(b"[]"), Err(JwksError::NotAnObject));
+        assert_eq!(
+            JwkSet::parse(b"[]"),
+            Err(JwksError::Json(JsonError::NotAnObject))
+        );
         assert_eq!(JwkSet::parse(b"{}"), Err(JwksError::NoKeysMember));
         assert_eq!(
             JwkSet::parse(br#"{"keys":{}}"#),
@@ -601,10 +579,12 @@ mod tests {
             JwkSet::parse(br#"{"keys":[1]}"#),
             Err(JwksError::KeyNotAnObject { index: 0 })
         );
-        assert!(matches!(
+        assert_eq!(
             JwkSet::parse(br#"{"keys":[],"keys":[]}"#),
-            Err(JwksError::Json { .. })
-        ));
+            Err(JwksError::Json(JsonError::Duplicate {
+                member: "keys".to_owned()
+            }))
+        );
         let many = format!(r#"{{"keys":[{}]}}"#, vec!["{}"; 101].join(","));
         assert_eq!(
             JwkSet::parse(many.as_bytes()),
@@ -613,10 +593,10 @@ mod tests {
         let big = vec![b' '; MAX_JWKS_BYTES + 1];
         assert_eq!(
             JwkSet::parse(&big),
-            Err(JwksError::TooLarge {
+            Err(JwksError::Json(JsonError::TooLarge {
                 len: MAX_JWKS_BYTES + 1,
                 limit: MAX_JWKS_BYTES
-            })
+            }))
         );
         let dup = r#"{"keys":[{"kty":"X","kid":"a"},{"kty":"Y","kid":"a"}]}"#;
         assert_eq!(

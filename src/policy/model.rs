@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::matcher::{self, IpBlock, Pattern, Tok, wildcard_tokens};
 use super::operator::{BaseOperator, Family, Operator};
 use crate::arn::{AccountId, OidcProviderArn, Partition};
-use crate::json::{StrictJsonError, parse_strict};
+use crate::json::{JsonError, parse_strict};
 
 /// The largest policy document parsed, in bytes. IAM's quota is counted in non-whitespace
 /// characters (2,048 by default, at most 8,192 when raised); this bound leaves room for any
@@ -364,16 +364,13 @@ impl TrustPolicy {
     pub fn parse(document: &[u8]) -> Result<TrustPolicy, MalformedPolicyDocument> {
         let top = |kind| MalformedPolicyDocument::new(kind, "the document");
         if document.len() > MAX_POLICY_BYTES {
-            return Err(top(MalformedKind::TooLarge {
+            return Err(top(MalformedKind::Json(JsonError::TooLarge {
                 len: document.len(),
                 limit: MAX_POLICY_BYTES,
-            }));
+            })));
         }
-        let text = std::str::from_utf8(document).map_err(|_| {
-            top(MalformedKind::Json {
-                reason: "not UTF-8".to_owned(),
-            })
-        })?;
+        let text = std::str::from_utf8(document)
+            .map_err(|_| top(MalformedKind::Json(JsonError::NotUtf8)))?;
         // Bytes below 0x80 are the ASCII characters; only the rest needs decoding.
         let ascii_ok = |b: &u8| *b >= 0x20 && *b < 0x80 || matches!(b, b'\t' | b'\n' | b'\r');
         if !document.iter().all(ascii_ok)
@@ -381,13 +378,8 @@ impl TrustPolicy {
         {
             return Err(top(MalformedKind::Character { ch }));
         }
-        let map = parse_strict(document, MAX_POLICY_BYTES).map_err(|e| {
-            top(match e {
-                StrictJsonError::NotAnObject => MalformedKind::NotAnObject,
-                StrictJsonError::TooLarge { len, limit } => MalformedKind::TooLarge { len, limit },
-                StrictJsonError::Syntax(reason) => MalformedKind::Json { reason },
-            })
-        })?;
+        let map =
+            parse_strict(document, MAX_POLICY_BYTES).map_err(|e| top(MalformedKind::Json(e)))?;
         let mut policy = parse_policy(&map)?;
         policy.size = non_whitespace_len(text);
         Ok(policy)
@@ -491,7 +483,9 @@ impl MalformedPolicyDocument {
     pub fn iam_message(&self) -> Option<String> {
         match &self.kind {
             // AWSCookbook/Security#2 (CreateRole).
-            MalformedKind::Json { reason } if !reason.contains("duplicate member") => {
+            MalformedKind::Json(
+                JsonError::Syntax(_) | JsonError::NotUtf8 | JsonError::NotAnObject,
+            ) => {
                 Some("This policy contains invalid Json".to_owned())
             }
             // terraform-aws-eks#1084 (CreateRole).
@@ -537,23 +531,11 @@ impl MalformedPolicyDocument {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MalformedKind {
-    /// Larger than [`MAX_POLICY_BYTES`].
-    #[error("the document is {len} bytes, over the {limit} bytes read: is it the right file?")]
-    TooLarge {
-        /// The document's length.
-        len: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// Not JSON, or JSON with a duplicate member.
-    #[error("invalid JSON ({reason}): a policy is one JSON object, each member named once")]
-    Json {
-        /// What the JSON reader said.
-        reason: String,
-    },
-    /// JSON, but not an object.
-    #[error("the top level is not a JSON object: a policy is {{\"Version\": …, \"Statement\": …}}")]
-    NotAnObject,
+    /// Not one JSON object of at most [`MAX_POLICY_BYTES`], each member named once.
+    #[error(
+        "not a JSON policy: a policy is one JSON object {{\"Version\": …, \"Statement\": …}}, each member named once"
+    )]
+    Json(#[source] JsonError),
     /// A character IAM does not allow in policies.
     #[error(
         "character {ch:?} (U+{:04X}) is not allowed: IAM policies may contain only tab, line feed, carriage return and U+0020 to U+00FF",
@@ -1384,16 +1366,24 @@ mod tests {
             let err = error(&doc);
             assert!(err.to_string().contains(fragment), "{doc}: {err}");
         }
-        assert!(matches!(
+        assert_eq!(
             error("{\"Statement\":{},\"Statement\":{}}").kind(),
-            MalformedKind::Json { reason } if reason.contains("duplicate member")
-        ));
+            &MalformedKind::Json(JsonError::Duplicate {
+                member: "Statement".to_owned()
+            })
+        );
         assert_eq!(error("{\"a\":1,\"a\":2}").iam_message(), None);
-        assert!(matches!(error("[]").kind(), MalformedKind::NotAnObject));
-        assert!(matches!(
+        assert_eq!(
+            error("[]").kind(),
+            &MalformedKind::Json(JsonError::NotAnObject)
+        );
+        assert_eq!(
             error(&"x".repeat(MAX_POLICY_BYTES + 1)).kind(),
-            MalformedKind::TooLarge { .. }
-        ));
+            &MalformedKind::Json(JsonError::TooLarge {
+                len: MAX_POLICY_BYTES + 1,
+                limit: MAX_POLICY_BYTES
+            })
+        );
         assert!(matches!(
             error("{\"Id\":\"ā\"}").kind(),
             MalformedKind::Character { ch: 'ā' }

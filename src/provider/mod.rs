@@ -176,7 +176,7 @@ impl fmt::Debug for WebIdentityProvider {
         let mut d = f.debug_struct("WebIdentityProvider");
         match &shared.setup {
             Ok(Some(setup)) => d
-                .field("role_arn", &setup.settings.role_arn)
+                .field("role_arn", &format_args!("{}", setup.settings.role_arn))
                 .field("token_file", &setup.settings.token_file)
                 .field("session_name", &setup.settings.session_name)
                 .field("source", &setup.settings.source),
