@@ -8,9 +8,10 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use super::context::ASSUME_ROLE_WITH_WEB_IDENTITY;
+use super::malformed::MalformedKind;
 use super::model::{
-    Condition, DEFAULT_SIZE_QUOTA, Effect, MalformedKind, PrincipalEntry, PrincipalType,
-    Principals, Statement, TrustPolicy, Version,
+    Condition, DEFAULT_SIZE_QUOTA, Effect, PrincipalEntry, PrincipalType, Principals, Statement,
+    TrustPolicy, Version,
 };
 use super::operator::{BaseOperator, Family, Operator, SetQualifier};
 use crate::oidc::ProviderUrl;
@@ -254,9 +255,7 @@ pub fn lint_document(document: &[u8], options: &LintOptions) -> Vec<Finding> {
             };
             let statement = e
                 .location()
-                .strip_prefix("Statement[")
-                .and_then(|rest| rest.split(']').next())
-                .and_then(|index| index.parse().ok())
+                .statement()
                 .map(|index| StatementRef { index, sid: None });
             vec![Finding {
                 code,

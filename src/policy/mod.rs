@@ -100,9 +100,11 @@ mod doctor;
 mod eval;
 mod generate;
 mod lint;
+mod malformed;
 mod matcher;
 mod model;
 mod operator;
+mod parse;
 
 pub use context::{ASSUME_ROLE_WITH_WEB_IDENTITY, ContextEntry, ContextValue, Request};
 pub use doctor::{
@@ -112,10 +114,10 @@ pub use doctor::{
 pub use eval::{ConditionExplanation, Decision, Evaluation, StatementExplanation};
 pub use generate::{ClusterGrant, GenerateError, GeneratedPolicy, ServiceAccounts, generate};
 pub use lint::{Finding, LintCode, LintOptions, Severity, StatementRef, lint, lint_document};
+pub use malformed::{MalformedKind, MalformedPolicyDocument, PolicyLocation};
 pub use matcher::string_like;
 pub use model::{
     ActionElement, ActionPattern, Condition, DEFAULT_SIZE_QUOTA, Effect, MAX_POLICY_BYTES,
-    MalformedKind, MalformedPolicyDocument, PrincipalElement, PrincipalEntry, PrincipalType,
-    Principals, Statement, TrustPolicy, Version, non_whitespace_len,
+    PrincipalElement, PrincipalEntry, PrincipalType, Principals, Statement, TrustPolicy, Version,
 };
 pub use operator::{BaseOperator, Family, Operator, SetQualifier, UnknownOperator};
