@@ -695,7 +695,8 @@ pub struct Subject {
     name_start: usize,
 }
 
-const SUBJECT_PREFIX: &str = "system:serviceaccount:";
+/// What every service account's subject starts with: `system:serviceaccount:NS:NAME`.
+pub const SUBJECT_PREFIX: &str = "system:serviceaccount:";
 
 impl Subject {
     /// Parses and validates a subject: a DNS-1123 label as namespace and a DNS-1123 subdomain

@@ -31,7 +31,7 @@ mod verify;
 
 pub use claims::{
     Audience, Claims, ClaimsError, Header, KubernetesClaims, LEGACY_ISSUER, LegacyClaims,
-    ObjectRef, STS_MAX_SUBJECT_LEN, Subject, SubjectError, TokenKind,
+    ObjectRef, STS_MAX_SUBJECT_LEN, SUBJECT_PREFIX, Subject, SubjectError, TokenKind,
 };
 pub use jws::{MAX_TOKEN_LEN, MIN_TOKEN_LEN, MalformedToken, UnverifiedToken};
 pub use secret::{SecretError, WebIdentityToken};
