@@ -13,17 +13,12 @@
 #[path = "support/cli.rs"]
 mod cli;
 
-use cli::{data, irsa, path};
-
-/// What asks for JSON.
-const JSON: &[&str] = &[];
+use cli::{data, irsa_json, path};
 
 /// Runs `irsa` with `args` asking for JSON, checks the exit code and compares stdout with
 /// `tests/data/cli/json/NAME.json`, after replacing `replace.0` with `replace.1`.
 fn check(name: &str, args: &[String], code: i32, replace: Option<(&str, &str)>) {
-    let mut all: Vec<String> = JSON.iter().map(|s| (*s).to_owned()).collect();
-    all.extend(args.iter().cloned());
-    let output = irsa(&all);
+    let output = irsa_json(args);
     assert_eq!(
         output.status.code(),
         Some(code),
@@ -36,7 +31,10 @@ fn check(name: &str, args: &[String], code: i32, replace: Option<(&str, &str)>) 
         stdout = stdout.replace(from, to);
     }
     let file = data(&format!("cli/json/{name}.json"));
-    if std::env::var_os("IRSA_BLESS").is_some() {
+    // The test's own switch, read where the test runs.
+    #[allow(clippy::disallowed_methods)]
+    let bless = std::env::var_os("IRSA_BLESS").is_some();
+    if bless {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, &stdout).unwrap();
     }
