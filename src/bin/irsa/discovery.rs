@@ -255,14 +255,15 @@ fn write_files(dir: &Path, plan: &PublishingPlan, notes: Vec<String>) -> Result<
 fn human(plan: &PublishingPlan, notes: &[String]) -> String {
     let mut text = Text::default();
     let url = plan.provider_url();
+    // Cleaned here, so that the placeholder's style survives.
     let rows = [
-        ("issuer", plan.issuer().as_str().to_owned()),
-        ("provider URL", url.as_str().to_owned()),
+        ("issuer", clean(plan.issuer().as_str()).into_owned()),
+        ("provider URL", clean(url.as_str()).into_owned()),
         (
             "provider ARN",
             plan.provider_arn().map_or_else(
                 || paint(DIM, "(give --account to get it)"),
-                ToString::to_string,
+                |arn| clean(&arn.to_string()).into_owned(),
             ),
         ),
         (
@@ -274,9 +275,8 @@ fn human(plan: &PublishingPlan, notes: &[String]) -> String {
     for (label, value) in rows {
         // Padded before styling: escape codes have no width on screen.
         text.line(format_args!(
-            "{}{}",
-            paint(BOLD, format_args!("{label:<15}")),
-            clean(&value)
+            "{}{value}",
+            paint(BOLD, format_args!("{label:<16}"))
         ));
     }
     text.gap();

@@ -172,8 +172,9 @@ fn human(diagnosis: &Diagnosis) -> String {
         }
     }
     text.gap();
-    let signature = match diagnosis.signature {
-        SignatureCheck::Checked => "checked against the key set".to_owned(),
+    let signature = match (diagnosis.signature, &diagnosis.evaluation) {
+        (SignatureCheck::Checked, Some(_)) => "checked against the key set".to_owned(),
+        (SignatureCheck::Checked, None) => paint(DIM, "not reached: the token could not be read"),
         _ => paint(
             DIM,
             "skipped: --claims was given, so only the claims were judged",
@@ -197,12 +198,14 @@ fn statement_tree(text: &mut Text, statement: &StatementExplanation, last: bool)
     let sid = statement
         .sid
         .as_ref()
-        .map(|sid| format!(" {}", clean(sid)))
+        .map(|sid| format!(" \"{}\"", clean(sid)))
         .unwrap_or_default();
-    let verdict = if statement.applies {
-        paint(OK, "applies")
-    } else {
-        paint(BAD, "does not apply")
+    let deny = statement.effect.as_str() == "Deny";
+    let verdict = match (statement.applies, deny) {
+        (true, false) => paint(OK, "applies"),
+        (true, true) => paint(BAD, "applies, and denies"),
+        (false, false) => paint(BAD, "does not apply"),
+        (false, true) => paint(OK, "does not apply"),
     };
     text.line(format_args!(
         "{branch} statement {}{sid} ({}): {verdict}",
@@ -251,9 +254,8 @@ fn condition_row(condition: &ConditionExplanation) -> (bool, String, Vec<String>
     }
     details.push(format!("policy: {}", list(&condition.policy_values)));
     let token = match &condition.context_values {
-        _ if condition.missing => paint(BAD, "(missing from the token)"),
-        Some(values) => paint(BAD, list(values)),
-        None => paint(BAD, "(missing from the token)"),
+        Some(values) if !condition.missing => paint(BAD, list(values)),
+        _ => paint(BAD, "(not in the token)"),
     };
     details.push(format!("token:  {token}"));
     if let Some(note) = &condition.note {

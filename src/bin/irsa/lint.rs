@@ -52,12 +52,12 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     if findings.is_empty() {
         text.line(paint(OK, format_args!("{PASS} no findings")));
     } else {
+        let (style, mark) = if errors > 0 { (BAD, FAIL) } else { (WARN, "!") };
         let summary = format!(
-            "{FAIL} {}, {}",
+            "{mark} {}, {}",
             count(errors, "error", "errors"),
             count(warnings, "warning", "warnings")
         );
-        let style = if errors > 0 { BAD } else { WARN };
         text.line(paint(style, summary));
         text.gap();
         findings_text(&mut text, &findings, "");
@@ -86,7 +86,7 @@ pub(crate) fn findings_text(text: &mut Text, findings: &[Finding], indent: &str)
         let heading = match group.first().and_then(|f| f.statement.as_ref()) {
             None => "document".to_owned(),
             Some(statement) => match &statement.sid {
-                Some(sid) => format!("statement {} ({})", statement.index, clean(sid)),
+                Some(sid) => format!("statement {} \"{}\"", statement.index, clean(sid)),
                 None => format!("statement {}", statement.index),
             },
         };
