@@ -568,6 +568,24 @@ async fn credential_process_prints_the_aws_cli_format() {
     assert_eq!(request.token, "eyJ.header.sig");
     assert_eq!(request.session_name, "irsa-orders-api-7d9f8b6c5-x2kq");
 
+    // `--token-file -` takes the token from standard input.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/reader")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .args(["credential-process", "--timeout", "5s", "--token-file", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"eyJ.from.stdin\n").unwrap();
+    let piped = stdout_json(&child.wait_with_output().unwrap());
+    assert_eq!(piped["Version"], 1);
+    assert_eq!(sts.requests().last().unwrap().token, "eyJ.from.stdin");
+
     // STS refuses: exit 1, one line that says what to do.
     sts.set_default(local_sts::Reply::Error(
         403,

@@ -14,7 +14,7 @@ use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
 use irsa::provider::WebIdentityProvider;
 use serde_json::json;
 
-use crate::io::CliError;
+use crate::io::{CliError, read_input};
 use crate::render::Report;
 use crate::value;
 
@@ -25,7 +25,8 @@ pub(crate) struct Args {
     /// The role to assume (default: AWS_ROLE_ARN, else the profile's role_arn).
     #[arg(long, value_name = "ARN")]
     role_arn: Option<irsa::arn::RoleArn>,
-    /// The projected token file (default: AWS_WEB_IDENTITY_TOKEN_FILE, else the profile's).
+    /// The projected token file (default: AWS_WEB_IDENTITY_TOKEN_FILE, else the profile's); `-`
+    /// reads the token from stdin.
     #[arg(long, value_name = "FILE", visible_alias = "token")]
     token_file: Option<PathBuf>,
     /// The STS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region).
@@ -61,8 +62,17 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     if let Some(v) = args.role_arn {
         builder = builder.role_arn(v.to_string());
     }
+    // The provider reads the token from a file (and would re-read it): a token on standard
+    // input goes into a private temporary file that lives as long as this command.
+    let mut _stdin_token = None;
     if let Some(v) = args.token_file {
-        builder = builder.token_file(v);
+        if v == std::path::Path::new("-") {
+            let file = stdin_token()?;
+            builder = builder.token_file(file.path());
+            _stdin_token = Some(file);
+        } else {
+            builder = builder.token_file(v);
+        }
     }
     if let Some(v) = args.region {
         builder = builder.region(v);
@@ -98,4 +108,18 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
         "Expiration": expiration,
     });
     Ok(Report::document(output.to_string()))
+}
+
+/// The token on standard input, in a temporary file only this user can read.
+fn stdin_token() -> Result<tempfile::NamedTempFile, CliError> {
+    let token = zeroize::Zeroizing::new(read_input("--token-file", std::path::Path::new("-"))?);
+    let fail = |e: std::io::Error| {
+        CliError::input("--token-file -", format!("cannot keep the token ({e})"))
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".irsa-token-")
+        .tempfile()
+        .map_err(fail)?;
+    std::io::Write::write_all(&mut file, &token).map_err(fail)?;
+    Ok(file)
 }

@@ -169,7 +169,11 @@ fn claims_block(text: &mut Text, title: &str, claims: &Value) {
     text.line(paint(BOLD, format_args!("{title}:")));
     if let Value::Object(members) = claims {
         let width = width(members);
-        for (key, value) in members {
+        // What the trust policy and STS read first, then the rest as the token has it.
+        let first = ["iss", "sub", "aud", "exp", "nbf", "iat"];
+        let known = first.iter().filter_map(|k| members.get_key_value(*k));
+        let rest = members.iter().filter(|(k, _)| !first.contains(&k.as_str()));
+        for (key, value) in known.chain(rest) {
             member(text, 1, width, key, value);
         }
     }
