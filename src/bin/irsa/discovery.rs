@@ -13,6 +13,9 @@ use crate::value;
 
 /// Arguments of `irsa discovery`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "With -o json: {\"issuer\",\"provider_url\",\"provider_arn\",\"condition_keys\",\"objects\",\"bucket_policy\",\"iam_oidc_provider\",\"kube_apiserver_flags\",\"notes\"}; with --out: {\"issuer\",\"provider_arn\",\"written\",\"notes\"}. Described in docs/cli-json.md#irsa-discovery."
+)]
 #[command(group(clap::ArgGroup::new("issuer-source").required(true).args(["issuer", "s3_bucket"])))]
 pub(crate) struct Args {
     /// The issuer URL, exactly as kube-apiserver will put it in tokens (https, no port).

@@ -19,6 +19,9 @@ use crate::verify::system_now;
 
 /// Arguments of `irsa explain`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "With -o json: {\"decision\",\"sts_error\",\"statements\",\"signature\",\"findings\"}. Described in docs/cli-json.md#irsa-explain."
+)]
 #[command(group(clap::ArgGroup::new("token-source").required(true).args(["claims", "token"])))]
 pub(crate) struct Args {
     /// The role's trust policy (JSON); `-` reads stdin.

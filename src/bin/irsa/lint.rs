@@ -14,6 +14,9 @@ use crate::value;
 
 /// Arguments of `irsa lint`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "With -o json: {\"findings\":[{\"code\",\"severity\",\"statement\",\"message\",\"fix\"}]}. Described in docs/cli-json.md#irsa-lint."
+)]
 pub(crate) struct Args {
     /// The trust policy document (JSON); `-` reads stdin.
     #[arg(long, value_name = "FILE")]

@@ -50,6 +50,7 @@ pub(crate) struct Cli {
         short = 'o',
         long,
         global = true,
+        help_heading = "Global options",
         value_enum,
         value_name = "FORMAT",
         default_value = "human"
@@ -60,6 +61,7 @@ pub(crate) struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         value_enum,
         value_name = "WHEN",
         default_value = "auto"

@@ -16,6 +16,9 @@ use crate::value;
 
 /// Arguments of `irsa patch`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "With -o json: the JSON patch [{\"op\",\"path\",\"value\"}], or the AdmissionReview response. Described in docs/cli-json.md#irsa-patch."
+)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["pod", "admission_review"])))]
 pub(crate) struct Args {
     /// The pod manifest (YAML or JSON); `-` reads stdin.
@@ -116,15 +119,21 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
         // denied, with the message saying how to register the webhook.
         Err(e) if matches!(e.kind(), AdmissionErrorKind::NotAPod { .. }) => {
             let response = e.response(false);
+            let json = review_json(&response, &review_flag)?;
+            let uid = serde_json::from_str::<Value>(&json)
+                .ok()
+                .and_then(|v| v.pointer("/response/uid")?.as_str().map(str::to_owned))
+                .unwrap_or_default();
             let mut text = Text::default();
             text.line(format_args!(
-                "{} {}",
+                "{} review {}: {}",
                 paint(BAD, format_args!("{FAIL} denied:")),
+                clean(&uid),
                 clean(response.message().unwrap_or_default())
             ));
             return Ok(Report {
                 human: text.into_string(),
-                json: review_json(&response, &review_flag)?,
+                json,
                 refused: false,
             });
         }

@@ -15,6 +15,9 @@ use crate::value;
 
 /// Arguments of `irsa verify`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "With -o json: {\"valid\":true,\"alg\",\"kid\",\"claims\",\"warnings\"} or {\"valid\":false,\"error\":{\"code\",\"message\",\"reason\"}}. Described in docs/cli-json.md#irsa-verify."
+)]
 pub(crate) struct Args {
     /// The token file (e.g. /var/run/secrets/eks.amazonaws.com/serviceaccount/token); `-` reads
     /// stdin.
@@ -32,8 +35,8 @@ pub(crate) struct Args {
     /// Judge the token at this time: RFC 3339 or seconds since the Unix epoch. Default: now.
     #[arg(long, value_name = "TIME", value_parser = value::time)]
     now: Option<i64>,
-    /// Clock skew allowed around exp, nbf and iat (900s, 5m, or plain seconds). Default: 300,
-    /// as STS.
+    /// Clock skew allowed around exp, nbf and iat, 300 s as STS allows by default (900s, 5m, or
+    /// plain seconds).
     #[arg(
         long,
         value_name = "DURATION",
