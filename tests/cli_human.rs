@@ -153,6 +153,9 @@ fn colour_only_on_a_terminal_or_when_forced() {
     // stdout is a pipe here: no colour by default.
     assert!(!run(&[]).contains('\u{1b}'));
     assert!(run(&[("CLICOLOR_FORCE", "1")]).contains('\u{1b}'));
+    // NO_COLOR wins over a forced colour from the environment.
+    let no_color = run(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]);
+    assert!(!no_color.contains('\u{1b}'));
     // JSON is never styled.
     let json = irsa_json(&[&["--color", "always"], &strs(&args)[..]].concat());
     serde_json::from_slice::<Value>(&json.stdout).unwrap();
