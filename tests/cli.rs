@@ -15,7 +15,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use cli::{data, irsa, path};
+use cli::{data, irsa, irsa_json, path};
 
 use serde_json::{Value, json};
 
@@ -52,7 +52,7 @@ fn out_dir_holds_kube_apiserver_identical_documents() {
         path("k8s-vectors/rsa-public.pem"),
         path("k8s-vectors/ecdsa-p256-private.pem"),
     );
-    let summary = stdout_json(&irsa(&[
+    let summary = stdout_json(&irsa_json(&[
         "discovery",
         "--issuer",
         "https://issuer.example.com",
@@ -96,7 +96,7 @@ fn out_dir_holds_kube_apiserver_identical_documents() {
 
 #[test]
 fn s3_issuer_with_prefix_trailing_slash_and_migration() {
-    let summary = stdout_json(&irsa(&[
+    let summary = stdout_json(&irsa_json(&[
         "discovery",
         "--s3-bucket",
         "acme-irsa",
@@ -265,7 +265,7 @@ fn verify_args(token: &str, extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn verify_accepts_the_vector_token() {
-    let output = irsa(&verify_args("token.bound.rs256.jwt", &[]));
+    let output = irsa_json(&verify_args("token.bound.rs256.jwt", &[]));
     let verdict = stdout_json(&output);
     let claims: Value =
         serde_json::from_slice(&fs::read(data("k8s-vectors/claims.bound.json")).unwrap()).unwrap();
@@ -284,7 +284,7 @@ fn verify_accepts_the_vector_token() {
 #[test]
 fn verify_refusals_exit_1_with_the_sts_error() {
     let refused = |args: Vec<String>| {
-        let output = irsa(&args);
+        let output = irsa_json(&args);
         assert_eq!(
             output.status.code(),
             Some(1),
@@ -382,7 +382,7 @@ fn patch_reproduces_the_upstream_fixture_in_compatible_style() {
         "    eks.amazonaws.com/role-arn: arn:aws-cn:iam::111122223333:role/s3-reader\n",
     );
     let fixture = path("pod-identity-webhook/rawPodNeedsSTS.pod.yaml");
-    let output = irsa(&[
+    let output = irsa_json(&[
         "patch",
         "--pod",
         &fixture,
@@ -409,7 +409,7 @@ fn patch_reproduces_the_upstream_fixture_in_compatible_style() {
     assert_eq!(actual, expected);
 
     // The default (granular) style touches the container's env and mounts only.
-    let output = irsa(&["patch", "--pod", &fixture, "--service-account", &sa]);
+    let output = irsa_json(&["patch", "--pod", &fixture, "--service-account", &sa]);
     let paths: Vec<String> = stdout_json(&output)
         .as_array()
         .unwrap()
@@ -431,7 +431,7 @@ fn patch_without_a_role_is_empty_and_reviews_get_responses() {
     let dir = tempfile::tempdir().unwrap();
     let sa = service_account_file(dir.path(), "    team: storage\n");
     let fixture = path("pod-identity-webhook/rawPodWithoutVolumes.pod.yaml");
-    let output = irsa(&["patch", "--pod", &fixture, "--service-account", &sa]);
+    let output = irsa_json(&["patch", "--pod", &fixture, "--service-account", &sa]);
     assert_eq!(String::from_utf8(output.stdout).unwrap(), "[]\n");
     assert_eq!(output.status.code(), Some(0));
 
@@ -440,7 +440,7 @@ fn patch_without_a_role_is_empty_and_reviews_get_responses() {
         "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/s3-reader\n",
     );
     let review = path("pod-identity-webhook/hack/request.json");
-    let out = stdout_json(&irsa(&[
+    let out = stdout_json(&irsa_json(&[
         "patch",
         "--admission-review",
         &review,
@@ -567,6 +567,24 @@ async fn credential_process_prints_the_aws_cli_format() {
     let request = &sts.requests()[0];
     assert_eq!(request.token, "eyJ.header.sig");
     assert_eq!(request.session_name, "irsa-orders-api-7d9f8b6c5-x2kq");
+
+    // `--token-file -` takes the token from standard input.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/reader")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .args(["credential-process", "--timeout", "5s", "--token-file", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"eyJ.from.stdin\n").unwrap();
+    let piped = stdout_json(&child.wait_with_output().unwrap());
+    assert_eq!(piped["Version"], 1);
+    assert_eq!(sts.requests().last().unwrap().token, "eyJ.from.stdin");
 
     // STS refuses: exit 1, one line that says what to do.
     sts.set_default(local_sts::Reply::Error(

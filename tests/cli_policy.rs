@@ -12,7 +12,7 @@
 mod cli;
 mod common;
 
-use cli::{irsa, path};
+use cli::{irsa, irsa_json, path};
 use common::{NOW, RSA_KID, Signer, claims, text};
 use serde_json::{Value, json};
 
@@ -21,7 +21,7 @@ const VECTOR_PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/issuer.ex
 
 /// The exit code and stdout as JSON; stderr must be empty.
 fn run_json<S: AsRef<str> + std::fmt::Debug>(args: &[S]) -> (i32, Value) {
-    let output = irsa(args);
+    let output = irsa_json(args);
     assert!(
         output.stderr.is_empty(),
         "{args:?}: {}",
@@ -162,7 +162,7 @@ fn trust_policy_refuses_bad_input_and_an_oversized_policy() {
         &with(&["--namespace", "a", "--size-limit", "100"]),
         1,
         &[
-            "--size-limit 100",
+            "--size-quota 100",
             "323 non-whitespace characters, over the quota",
         ],
     );

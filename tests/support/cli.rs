@@ -12,6 +12,13 @@ pub(crate) fn irsa<S: AsRef<str>>(args: &[S]) -> Output {
         .expect("run irsa")
 }
 
+/// Runs `irsa -o json` with `args`: what machines read.
+pub(crate) fn irsa_json<S: AsRef<str>>(args: &[S]) -> Output {
+    let mut all = vec!["-o", "json"];
+    all.extend(args.iter().map(AsRef::as_ref));
+    irsa(&all)
+}
+
 /// A file under `tests/data`.
 pub(crate) fn data(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

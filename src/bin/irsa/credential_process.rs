@@ -15,7 +15,9 @@ use irsa::StsErrorCode;
 use irsa::provider::{ProviderError, WebIdentityProvider};
 use serde_json::json;
 
-use crate::io::CliError;
+use crate::io::{CliError, read_input};
+use crate::render::Report;
+use crate::value;
 
 /// Arguments of `irsa credential-process`. Without them, the environment
 /// (`AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE`, …) or the profile configures the provider.
@@ -23,9 +25,10 @@ use crate::io::CliError;
 pub(crate) struct Args {
     /// The role to assume (default: AWS_ROLE_ARN, else the profile's role_arn).
     #[arg(long, value_name = "ARN")]
-    role_arn: Option<String>,
-    /// The projected token file (default: AWS_WEB_IDENTITY_TOKEN_FILE, else the profile's).
-    #[arg(long, value_name = "FILE")]
+    role_arn: Option<irsa::arn::RoleArn>,
+    /// The projected token file (default: AWS_WEB_IDENTITY_TOKEN_FILE, else the profile's); `-`
+    /// reads the token from stdin.
+    #[arg(long, value_name = "FILE", visible_alias = "token")]
     token_file: Option<PathBuf>,
     /// The STS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region).
     #[arg(long, value_name = "REGION")]
@@ -33,8 +36,8 @@ pub(crate) struct Args {
     /// The RoleSessionName (default: AWS_ROLE_SESSION_NAME, else irsa-<hostname>).
     #[arg(long, value_name = "NAME")]
     session_name: Option<String>,
-    /// DurationSeconds, 900 to 43200.
-    #[arg(long, value_name = "SECONDS")]
+    /// DurationSeconds, 900 to 43200 seconds: 900, 15m, 1h, 12h.
+    #[arg(long, value_name = "DURATION", value_parser = value::duration)]
     duration: Option<u64>,
     /// The profile to read (default: AWS_PROFILE, else default).
     #[arg(long, value_name = "NAME")]
@@ -42,20 +45,35 @@ pub(crate) struct Args {
     /// An STS endpoint (default: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the regional one).
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
-    /// How long to wait for STS, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    /// How long to wait for STS: 20, 20s, 1m.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        visible_alias = "load-timeout",
+        value_parser = value::duration,
+        default_value = "20"
+    )]
     timeout: u64,
 }
 
-/// The credential_process JSON.
-pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
+/// The credential_process JSON, in both formats: it is the protocol its callers read.
+pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     let mut builder =
         WebIdentityProvider::builder().load_timeout(Duration::from_secs(args.timeout));
     if let Some(v) = args.role_arn {
-        builder = builder.role_arn(v);
+        builder = builder.role_arn(v.to_string());
     }
+    // The provider reads the token from a file (and would re-read it): a token on standard
+    // input goes into a private temporary file that lives as long as this command.
+    let mut _stdin_token = None;
     if let Some(v) = args.token_file {
-        builder = builder.token_file(v);
+        if v == std::path::Path::new("-") {
+            let file = stdin_token()?;
+            builder = builder.token_file(file.path());
+            _stdin_token = Some(file);
+        } else {
+            builder = builder.token_file(v);
+        }
     }
     if let Some(v) = args.region {
         builder = builder.region(v);
@@ -94,7 +112,21 @@ pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
         "SessionToken": credentials.session_token(),
         "Expiration": expiration,
     });
-    Ok((output.to_string(), false))
+    Ok(Report::document(output.to_string()))
+}
+
+/// The token on standard input, in a temporary file only this user can read.
+fn stdin_token() -> Result<tempfile::NamedTempFile, CliError> {
+    let token = zeroize::Zeroizing::new(read_input("--token-file", std::path::Path::new("-"))?);
+    let fail = |e: std::io::Error| {
+        CliError::input("--token-file -", format!("cannot keep the token ({e})"))
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".irsa-token-")
+        .tempfile()
+        .map_err(fail)?;
+    std::io::Write::write_all(&mut file, &token).map_err(fail)?;
+    Ok(file)
 }
 
 /// The `irsa` command that says more about STS's refusal, where one does.

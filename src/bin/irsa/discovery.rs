@@ -7,14 +7,20 @@ use irsa::oidc::{IssuerUrl, JwkSet, OpenIdConfiguration, PublicKey, PublishingPl
 use serde_json::{Value, json};
 
 use crate::io::{CliError, read_input, read_text, write_atomic};
+use crate::progress::Progress;
+use crate::render::{BOLD, DIM, OK, PASS, Report, Text, WARN, clean, list, paint, pretty};
+use crate::value;
 
 /// Arguments of `irsa discovery`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "With -o json: {\"issuer\",\"provider_url\",\"provider_arn\",\"condition_keys\",\"objects\",\"bucket_policy\",\"iam_oidc_provider\",\"kube_apiserver_flags\",\"notes\"}; with --out: {\"issuer\",\"provider_arn\",\"written\",\"notes\"}. Described in docs/cli-json.md#irsa-discovery."
+)]
 #[command(group(clap::ArgGroup::new("issuer-source").required(true).args(["issuer", "s3_bucket"])))]
 pub(crate) struct Args {
     /// The issuer URL, exactly as kube-apiserver will put it in tokens (https, no port).
-    #[arg(long, value_name = "URL")]
-    issuer: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = value::issuer)]
+    issuer: Option<IssuerUrl>,
     /// Host the issuer in this S3 bucket (virtual-hosted: https://BUCKET.s3.REGION.amazonaws.com).
     #[arg(long, value_name = "BUCKET", requires = "s3_region")]
     s3_bucket: Option<String>,
@@ -28,14 +34,15 @@ pub(crate) struct Args {
     #[arg(long, requires = "s3_bucket")]
     trailing_slash: bool,
     /// A PEM file with public or private keys (e.g. /etc/kubernetes/pki/sa.pub); repeatable.
-    /// Only public halves are ever written.
+    /// Only public halves are ever written. `-` reads stdin.
     #[arg(long, value_name = "FILE")]
     public_key: Vec<PathBuf>,
-    /// A key set, e.g. from `kubectl get --raw /openid/v1/jwks`; repeatable, merged by kid.
+    /// A key set, e.g. from `kubectl get --raw /openid/v1/jwks`; repeatable, merged by kid. `-`
+    /// reads stdin.
     #[arg(long, value_name = "FILE")]
     jwks: Vec<PathBuf>,
     /// The apiserver's discovery document (`kubectl get --raw /.well-known/openid-configuration`),
-    /// rehosted at the issuer.
+    /// rehosted at the issuer; `-` reads stdin.
     #[arg(long, value_name = "FILE")]
     openid_configuration: Option<PathBuf>,
     /// An audience (IAM client ID) STS accepts; repeatable. Default: sts.amazonaws.com.
@@ -43,20 +50,21 @@ pub(crate) struct Args {
     audience: Vec<String>,
     /// The AWS account ID, to print the OIDC provider's ARN.
     #[arg(long, value_name = "ID")]
-    account: Option<String>,
+    account: Option<AccountId>,
     /// The partition of the provider ARN (aws, aws-cn, aws-us-gov). Default: the bucket's, or aws.
     #[arg(long, value_name = "PARTITION")]
-    partition: Option<String>,
+    partition: Option<Partition>,
     /// An issuer the cluster uses today; repeatable. Kept after the new one so its tokens stay
     /// valid while pods pick up new tokens.
     #[arg(long, value_name = "URL")]
     existing_issuer: Vec<String>,
-    /// Write the files into DIR instead of printing one JSON object.
+    /// Write the files into DIR instead of printing them.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
 
-pub(crate) fn run(args: Args) -> Result<String, CliError> {
+/// The plan, or what was written into `--out`.
+pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     let issuer = issuer(&args)?;
     let keys = keys(&args)?;
     let mut builder = PublishingPlan::builder(issuer.clone(), keys);
@@ -76,15 +84,9 @@ pub(crate) fn run(args: Args) -> Result<String, CliError> {
         builder = builder.existing_issuer(existing.clone());
     }
     if let Some(account) = &args.account {
-        let account: AccountId = account
-            .parse()
-            .map_err(|e| CliError::input(format!("--account {account}"), e))?;
-        builder = builder.account(account);
+        builder = builder.account(account.clone());
     }
-    if let Some(partition) = &args.partition {
-        let partition: Partition = partition
-            .parse()
-            .map_err(|e| CliError::input(format!("--partition {partition}"), e))?;
+    if let Some(partition) = args.partition {
         builder = builder.partition(partition);
     }
     let plan = builder
@@ -92,14 +94,18 @@ pub(crate) fn run(args: Args) -> Result<String, CliError> {
         .map_err(|e| CliError::input(issuer_flag(&args), e))?;
     let notes = notes(&args, &plan, apiserver_issuer.as_ref());
     match &args.out {
-        None => Ok(pretty(&summary(&plan, notes))),
+        None => Ok(Report {
+            human: human(&plan, &notes),
+            json: pretty(&summary(&plan, notes)),
+            refused: false,
+        }),
         Some(dir) => write_files(dir, &plan, notes),
     }
 }
 
 fn issuer_flag(args: &Args) -> String {
     match (&args.issuer, &args.s3_bucket) {
-        (Some(issuer), _) => format!("--issuer {issuer}"),
+        (Some(issuer), _) => format!("--issuer {}", issuer.as_str()),
         (None, Some(bucket)) => format!("--s3-bucket {bucket}"),
         (None, None) => "issuer".to_owned(),
     }
@@ -107,7 +113,7 @@ fn issuer_flag(args: &Args) -> String {
 
 fn issuer(args: &Args) -> Result<IssuerUrl, CliError> {
     if let Some(url) = &args.issuer {
-        return IssuerUrl::parse(url).map_err(|e| CliError::input(format!("--issuer {url}"), e));
+        return Ok(url.clone());
     }
     let (Some(bucket), Some(region)) = (&args.s3_bucket, &args.s3_region) else {
         return Err(CliError::input(
@@ -159,7 +165,8 @@ fn keys(args: &Args) -> Result<JwkSet, CliError> {
     })
 }
 
-/// Remarks about the inputs that do not stop the plan but need a person's attention.
+/// The plan's next steps, then remarks about the inputs that do not stop the plan but need a
+/// person's attention.
 fn notes(args: &Args, plan: &PublishingPlan, apiserver_issuer: Option<&IssuerUrl>) -> Vec<String> {
     let mut notes = plan.next_steps();
     if let Some(current) = apiserver_issuer
@@ -193,11 +200,7 @@ fn summary(plan: &PublishingPlan, notes: Vec<String>) -> Value {
     })
 }
 
-fn pretty(value: &impl serde::Serialize) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default()
-}
-
-fn write_files(dir: &Path, plan: &PublishingPlan, notes: Vec<String>) -> Result<String, CliError> {
+fn write_files(dir: &Path, plan: &PublishingPlan, notes: Vec<String>) -> Result<Report, CliError> {
     let [discovery, jwks] = plan.objects();
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
         (
@@ -218,14 +221,117 @@ fn write_files(dir: &Path, plan: &PublishingPlan, notes: Vec<String>) -> Result<
     ));
     let flags = plan.apiserver_flags().join("\n") + "\n";
     files.push((dir.join("kube-apiserver-flags.txt"), flags.into_bytes()));
+    let mut progress = Progress::stderr();
     for (path, bytes) in &files {
+        progress.step(format_args!("writing {}", path.display()));
         write_atomic(path, bytes)?;
     }
     let written: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
-    Ok(pretty(&json!({
-        "issuer": plan.issuer(),
-        "provider_arn": plan.provider_arn(),
-        "written": written,
-        "notes": notes,
-    })))
+    let mut text = Text::default();
+    text.line(format_args!(
+        "{} {} for {}",
+        paint(OK, PASS),
+        paint(BOLD, format_args!("wrote {} files", written.len())),
+        clean(plan.issuer().as_str())
+    ));
+    for path in &written {
+        text.line(format_args!("  {}", clean(path)));
+    }
+    if let Some(arn) = plan.provider_arn() {
+        text.line(format_args!("provider ARN: {}", clean(&arn.to_string())));
+    }
+    next_steps(&mut text, plan, &notes);
+    Ok(Report {
+        human: text.into_string(),
+        json: pretty(&json!({
+            "issuer": plan.issuer(),
+            "provider_arn": plan.provider_arn(),
+            "written": written,
+            "notes": notes,
+        })),
+        refused: false,
+    })
+}
+
+/// The plan without `--out`: where things go and what to do, the documents themselves with
+/// `-o json` or `--out`.
+fn human(plan: &PublishingPlan, notes: &[String]) -> String {
+    let mut text = Text::default();
+    let url = plan.provider_url();
+    // Cleaned here, so that the placeholder's style survives.
+    let rows = [
+        ("issuer", clean(plan.issuer().as_str()).into_owned()),
+        ("provider URL", clean(url.as_str()).into_owned()),
+        (
+            "provider ARN",
+            plan.provider_arn().map_or_else(
+                || paint(DIM, "(give --account to get it)"),
+                |arn| clean(&arn.to_string()).into_owned(),
+            ),
+        ),
+        (
+            "condition keys",
+            list(&[url.condition_key("aud"), url.condition_key("sub")]),
+        ),
+        ("client IDs", list(&plan.oidc_provider().client_ids)),
+    ];
+    for (label, value) in rows {
+        // Padded before styling: escape codes have no width on screen.
+        text.line(format_args!(
+            "{}{value}",
+            paint(BOLD, format_args!("{label:<16}"))
+        ));
+    }
+    text.gap();
+    text.line(paint(BOLD, "documents to publish:"));
+    for object in plan.objects() {
+        text.line(format_args!("  {}", clean(&object.url)));
+        text.line(format_args!(
+            "    {}",
+            paint(
+                DIM,
+                format_args!(
+                    "{} bytes, {}, Cache-Control: {}",
+                    object.body.len(),
+                    object.content_type,
+                    object.cache_control
+                )
+            )
+        ));
+    }
+    if plan.bucket_policy().is_some() {
+        text.line(format_args!(
+            "  {}",
+            paint(
+                DIM,
+                "and a bucket policy allowing public s3:GetObject of both"
+            )
+        ));
+    }
+    text.gap();
+    text.line(paint(BOLD, "kube-apiserver flags:"));
+    for flag in plan.apiserver_flags() {
+        text.line(format_args!("  {}", clean(flag)));
+    }
+    next_steps(&mut text, plan, notes);
+    text.gap();
+    text.line(paint(
+        DIM,
+        "--out DIR writes the documents, policy and flags as files; -o json prints them all.",
+    ));
+    text.into_string()
+}
+
+/// The plan's next steps numbered, then the remarks about the inputs `notes` adds after them.
+fn next_steps(text: &mut Text, plan: &PublishingPlan, notes: &[String]) {
+    let steps = plan.next_steps().len();
+    text.gap();
+    text.line(paint(BOLD, "next steps:"));
+    for (i, note) in notes.iter().enumerate() {
+        if i < steps {
+            text.line(format_args!("  {}. {}", i + 1, clean(note)));
+        } else {
+            text.line(format_args!("  {} {}", paint(WARN, "note:"), clean(note)));
+        }
+    }
 }

@@ -2,45 +2,58 @@
 
 use std::path::PathBuf;
 
+use irsa::arn::OidcProviderArn;
 use irsa::oidc::{DEFAULT_AUDIENCE, JwkSet};
 use irsa::policy::{
-    Decision, Diagnosis, RegisteredProvider, SignatureCheck, TrustPolicy, diagnose, diagnose_claims,
+    ConditionExplanation, Decision, Diagnosis, RegisteredProvider, SignatureCheck,
+    StatementExplanation, TrustPolicy, diagnose, diagnose_claims,
 };
 use irsa::token::{Claims, WebIdentityToken};
 use serde_json::{Value, json};
 
 use crate::io::{CliError, read_input};
+use crate::lint;
+use crate::render::{BAD, BOLD, DIM, FAIL, OK, PASS, Report, Text, clean, list, paint, pretty};
+use crate::value;
 use crate::verify::system_now;
 
 /// Arguments of `irsa explain`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "With -o json: {\"decision\",\"sts_error\",\"statements\",\"signature\",\"findings\"}. Described in docs/cli-json.md#irsa-explain."
+)]
 #[command(group(clap::ArgGroup::new("token-source").required(true).args(["claims", "token"])))]
 pub(crate) struct Args {
-    /// The role's trust policy (JSON).
+    /// The role's trust policy (JSON); `-` reads stdin.
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
     /// The IAM OIDC provider's ARN, as registered (its URL is the issuer tokens must carry).
     #[arg(long, value_name = "ARN")]
-    provider_arn: String,
-    /// The token's claims (JSON): the signature phase is skipped.
+    provider_arn: OidcProviderArn,
+    /// The token's claims (JSON): the signature phase is skipped; `-` reads stdin.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["token", "jwks"])]
     claims: Option<PathBuf>,
-    /// The token file.
-    #[arg(long, value_name = "FILE", requires = "jwks")]
+    /// The token file; `-` reads stdin.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "jwks",
+        visible_alias = "token-file"
+    )]
     token: Option<PathBuf>,
-    /// The issuer's key set, e.g. from `kubectl get --raw /openid/v1/jwks`.
+    /// The issuer's key set, e.g. from `kubectl get --raw /openid/v1/jwks`; `-` reads stdin.
     #[arg(long, value_name = "FILE", requires = "token")]
     jwks: Option<PathBuf>,
     /// A client ID registered with the provider; repeatable. Default: sts.amazonaws.com.
-    #[arg(long, value_name = "AUDIENCE")]
-    client_id: Vec<String>,
-    /// Judge at this time, in seconds since the Unix epoch. Default: now.
-    #[arg(long, value_name = "UNIX_SECONDS")]
+    #[arg(long, value_name = "AUDIENCE", visible_alias = "client-id")]
+    audience: Vec<String>,
+    /// Judge at this time: RFC 3339 or seconds since the Unix epoch. Default: now.
+    #[arg(long, value_name = "TIME", value_parser = value::time)]
     now: Option<i64>,
 }
 
 /// The explanation and whether STS would refuse.
-pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
+pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     let policy_flag = format!("--policy {}", args.policy.display());
     let policy = TrustPolicy::parse(&read_input("--policy", &args.policy)?).map_err(|e| match e
         .iam_message()
@@ -48,17 +61,13 @@ pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
         Some(iam) => CliError::input(policy_flag.clone(), format!("{e} (IAM: \"{iam}\")")),
         None => CliError::input(policy_flag.clone(), e),
     })?;
-    let arn = args
-        .provider_arn
-        .parse()
-        .map_err(|e| CliError::input(format!("--provider-arn {}", args.provider_arn), e))?;
-    let client_ids = if args.client_id.is_empty() {
+    let client_ids = if args.audience.is_empty() {
         vec![DEFAULT_AUDIENCE.to_owned()]
     } else {
-        args.client_id.clone()
+        args.audience.clone()
     };
-    let provider =
-        RegisteredProvider::new(arn, client_ids).map_err(|e| CliError::input("--client-id", e))?;
+    let provider = RegisteredProvider::new(args.provider_arn.clone(), client_ids)
+        .map_err(|e| CliError::input("--audience", e))?;
     let now = args.now.unwrap_or_else(system_now);
 
     let diagnosis = match (&args.claims, &args.token, &args.jwks) {
@@ -83,11 +92,15 @@ pub(crate) fn run(args: Args) -> Result<(String, bool), CliError> {
             ));
         }
     };
-    let refused = !diagnosis.allowed();
-    Ok((render(&diagnosis), refused))
+    Ok(Report {
+        human: human(&diagnosis),
+        json: json(&diagnosis),
+        refused: !diagnosis.allowed(),
+    })
 }
 
-fn render(diagnosis: &Diagnosis) -> String {
+/// The JSON, member for member as it has always been (docs/cli-json.md).
+fn json(diagnosis: &Diagnosis) -> String {
     // `null` when the policy was not evaluated (the token could not be decoded): STS refuses
     // the token before the policy, and no decision of the policy can be reported.
     let decision: Option<Decision> = diagnosis.evaluation.as_ref().map(|e| e.decision);
@@ -103,12 +116,153 @@ fn render(diagnosis: &Diagnosis) -> String {
         SignatureCheck::Checked => "checked",
         _ => "skipped: --claims was given, so only the claims were judged",
     };
-    let output = json!({
+    pretty(&json!({
         "decision": decision,
         "sts_error": sts_error,
         "statements": statements,
         "signature": signature,
         "findings": diagnosis.findings,
-    });
-    serde_json::to_string_pretty(&output).unwrap_or_default()
+    }))
+}
+
+/// A tree: STS's answer first, then the policy's decision and every statement under it, each
+/// condition marked, a failing one with the policy's values against the token's.
+fn human(diagnosis: &Diagnosis) -> String {
+    let mut text = Text::default();
+    match &diagnosis.sts_error {
+        None => text.line(format_args!(
+            "{} STS would issue credentials",
+            paint(OK, format_args!("{PASS} allowed:"))
+        )),
+        Some(error) => {
+            text.line(format_args!(
+                "{} STS would answer {}",
+                paint(BAD, format_args!("{FAIL} refused:")),
+                paint(BOLD, error.code.as_str())
+            ));
+            if let Some(message) = &error.message {
+                text.line(format_args!("  message: {}", clean(message)));
+            }
+            text.line(format_args!("  reason:  {}", clean(&error.reason)));
+        }
+    }
+    text.gap();
+    match &diagnosis.evaluation {
+        None => text.line(format_args!(
+            "{} {}",
+            paint(BOLD, "trust policy:"),
+            paint(DIM, "not evaluated (the token could not be read)")
+        )),
+        Some(evaluation) => {
+            let decision = match evaluation.decision {
+                Decision::Allow => paint(OK, "Allow"),
+                other => paint(BAD, other.as_str()),
+            };
+            let why = match evaluation.decision {
+                Decision::Allow => "an Allow statement applies",
+                Decision::ExplicitDeny => "a Deny statement applies",
+                _ => "no statement applies",
+            };
+            text.line(format_args!(
+                "{} {decision} {}",
+                paint(BOLD, "trust policy:"),
+                paint(DIM, format_args!("({why})"))
+            ));
+            let last = evaluation.statements.len().saturating_sub(1);
+            for (i, statement) in evaluation.statements.iter().enumerate() {
+                statement_tree(&mut text, statement, i == last);
+            }
+        }
+    }
+    text.gap();
+    let signature = match (diagnosis.signature, &diagnosis.evaluation) {
+        (SignatureCheck::Checked, Some(_)) => "checked against the key set".to_owned(),
+        (SignatureCheck::Checked, None) => paint(DIM, "not reached: the token could not be read"),
+        _ => paint(
+            DIM,
+            "skipped: --claims was given, so only the claims were judged",
+        ),
+    };
+    text.line(format_args!("{} {signature}", paint(BOLD, "signature:")));
+    if !diagnosis.findings.is_empty() {
+        text.gap();
+        text.line(paint(BOLD, "lint findings:"));
+        lint::findings_text(&mut text, &diagnosis.findings, "  ");
+    }
+    text.into_string()
+}
+
+fn statement_tree(text: &mut Text, statement: &StatementExplanation, last: bool) {
+    let (branch, rail) = if last {
+        ("└─", "   ")
+    } else {
+        ("├─", "│  ")
+    };
+    let sid = statement
+        .sid
+        .as_ref()
+        .map(|sid| format!(" \"{}\"", clean(sid)))
+        .unwrap_or_default();
+    let deny = statement.effect.as_str() == "Deny";
+    let verdict = match (statement.applies, deny) {
+        (true, false) => paint(OK, "applies"),
+        (true, true) => paint(BAD, "applies, and denies"),
+        (false, false) => paint(BAD, "does not apply"),
+        (false, true) => paint(OK, "does not apply"),
+    };
+    text.line(format_args!(
+        "{branch} statement {}{sid} ({}): {verdict}",
+        statement.index,
+        statement.effect.as_str()
+    ));
+    let mut rows: Vec<(bool, String, Vec<String>)> = vec![
+        (statement.principal, "principal".to_owned(), Vec::new()),
+        (statement.action, "action".to_owned(), Vec::new()),
+    ];
+    for condition in &statement.conditions {
+        rows.push(condition_row(condition));
+    }
+    let last_row = rows.len().saturating_sub(1);
+    for (i, (matched, label, details)) in rows.into_iter().enumerate() {
+        let (branch, inner) = if i == last_row {
+            ("└─", "   ")
+        } else {
+            ("├─", "│  ")
+        };
+        let mark = if matched {
+            paint(OK, PASS)
+        } else {
+            paint(BAD, FAIL)
+        };
+        text.line(format_args!("{rail}{branch} {mark} {label}"));
+        for detail in details {
+            text.line(format_args!("{rail}{inner}   {detail}"));
+        }
+    }
+}
+
+/// The label of a condition and what is shown under it: the values when it failed, the note.
+fn condition_row(condition: &ConditionExplanation) -> (bool, String, Vec<String>) {
+    let label = format!("{} {}", clean(&condition.operator), clean(&condition.key));
+    let mut details = Vec::new();
+    if condition.matched {
+        let label = format!(
+            "{label} {}",
+            paint(DIM, format_args!("({})", list(&condition.policy_values)))
+        );
+        if let Some(note) = &condition.note {
+            details.push(paint(DIM, format_args!("note: {note}")));
+        }
+        return (true, label, details);
+    }
+    details.push(format!("policy: {}", list(&condition.policy_values)));
+    let token = match &condition.context_values {
+        Some(values) if !condition.missing => paint(BAD, list(values)),
+        _ => paint(BAD, "(not in the token)"),
+    };
+    details.push(format!("token:  {token}"));
+    if let Some(note) = &condition.note {
+        details.push(paint(DIM, format_args!("note: {note}")));
+    }
+    (false, label, details)
 }

@@ -1,11 +1,12 @@
-//! File input and output for the command line: bounded reads, atomic writes, and the error type
-//! that names the input at fault.
+//! File input and output for the command line: bounded reads (`-` is standard input), atomic
+//! writes, and the error type that names the input at fault.
 
 use std::error::Error;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The largest input file read, in bytes: keys and documents are a few KiB at most.
 const MAX_INPUT_BYTES: u64 = 1024 * 1024;
@@ -69,19 +70,36 @@ impl fmt::Display for CliError {
     }
 }
 
-/// Reads a whole input file of at most 1 MiB.
+/// Whether an input already took standard input (`-`): it can be read once.
+static STDIN_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Reads a whole input file of at most 1 MiB; `-` reads standard input, for one input only.
 pub(crate) fn read_input(flag: &str, path: &Path) -> Result<Vec<u8>, CliError> {
     let name = || format!("{flag} {}", path.display());
-    let file = File::open(path)
-        .map_err(|e| CliError::input(name(), format!("cannot read the file ({e})")))?;
     let mut bytes = Vec::new();
-    file.take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| CliError::input(name(), format!("cannot read the file ({e})")))?;
+    if path == Path::new("-") {
+        if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
+            return Err(CliError::input(
+                name(),
+                "standard input is already read by another input: give only one input as -, the others as files",
+            ));
+        }
+        std::io::stdin()
+            .lock()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::input(name(), format!("cannot read standard input ({e})")))?;
+    } else {
+        let file = File::open(path)
+            .map_err(|e| CliError::input(name(), format!("cannot read the file ({e})")))?;
+        file.take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::input(name(), format!("cannot read the file ({e})")))?;
+    }
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(CliError::input(
             name(),
-            "the file is larger than 1 MiB: is it the right file?",
+            "the input is larger than 1 MiB: is it the right file?",
         ));
     }
     Ok(bytes)
@@ -92,7 +110,7 @@ pub(crate) fn read_text(flag: &str, path: &Path) -> Result<String, CliError> {
     String::from_utf8(read_input(flag, path)?).map_err(|_| {
         CliError::input(
             format!("{flag} {}", path.display()),
-            "the file is not UTF-8 text",
+            "the input is not UTF-8 text",
         )
     })
 }

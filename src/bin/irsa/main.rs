@@ -1,31 +1,94 @@
 //! `irsa`: IAM Roles for Service Accounts on any Kubernetes cluster, from the command line.
 //!
-//! Every subcommand prints JSON on stdout for machines. Exit codes: 0 success, 1 refused (a
-//! check that ran and said no), 2 unusable input, with one line on stderr naming the input and
-//! the fix.
+//! Every subcommand prints for people by default and, with `-o json`, the JSON documented in
+//! `docs/cli-json.md` for machines. Exit codes: 0 success, 1 refused (a check that ran and said
+//! no), 2 unusable input, with one line on stderr naming the input and the fix.
 
 // The command line is where the process meets its environment and terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
+mod completions;
 mod credential_process;
 mod discovery;
 mod explain;
 mod io;
 mod lint;
 mod patch;
+mod progress;
+mod render;
 mod trust_policy;
+mod value;
 mod verify;
 
+use std::error::Error as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::render::Report;
+
+/// Where the JSON of every subcommand is described.
+const JSON_DOCS: &str = "With -o json, each subcommand prints one JSON document; its members are described in docs/cli-json.md (https://github.com/irsa-rs/irsa/blob/main/docs/cli-json.md). `-` reads standard input for any one file input. Exit codes: 0 success, 1 refused (a check that ran and said no), 2 unusable input.";
 
 /// IAM Roles for Service Accounts on any Kubernetes cluster.
 #[derive(Debug, Parser)]
-#[command(name = "irsa", version, about, long_about = None)]
-struct Cli {
+#[command(name = "irsa", version, about, long_about = None, after_long_help = JSON_DOCS)]
+pub(crate) struct Cli {
+    /// How to print: human (for people) or json (for machines; see docs/cli-json.md).
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "human"
+    )]
+    output: Format,
+    /// When to colour human output: auto (stdout is a terminal and NO_COLOR is unset), always,
+    /// never.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    color: ColorWhen,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// For people: a rendering meant to be read.
+    Human,
+    /// For machines: one JSON document, as described in docs/cli-json.md.
+    Json,
+}
+
+/// When to colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    /// When stdout is a terminal and NO_COLOR is unset (CLICOLOR_FORCE forces it).
+    Auto,
+    /// Always, even into a pipe.
+    Always,
+    /// Never.
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,19 +99,25 @@ enum Command {
     /// Judge a service-account token as STS would: exit 0 valid, 1 refused (with the STS error
     /// and the precise reason).
     Verify(verify::Args),
-    /// Print the JSON patch a pod identity webhook applies to a pod (`[]` when nothing to do),
-    /// or the AdmissionReview response to a request.
+    /// Show what a pod identity webhook adds to a pod (the JSON patch with -o json, `[]` when
+    /// nothing to do), or answer an AdmissionReview request.
     Patch(patch::Args),
     /// Print web-identity credentials in the credential_process format, for any AWS tool:
-    /// `credential_process = irsa credential-process` in a profile.
+    /// `credential_process = irsa credential-process` in a profile. Always JSON: it is the
+    /// protocol its callers read.
     CredentialProcess(credential_process::Args),
     /// Generate the least-privilege trust policy for service accounts of one or more clusters.
+    /// The policy document is the output, whatever -o says.
     TrustPolicy(trust_policy::Args),
     /// Lint a trust policy: exit 0 without error-level findings, 1 with.
     Lint(lint::Args),
     /// Predict STS's answer for a token and a trust policy, and explain every statement: exit 0
     /// allowed, 1 refused.
     Explain(explain::Args),
+    /// Print a shell completion script: `irsa completions bash > /etc/bash_completion.d/irsa`.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff), or write one page per subcommand into a directory.
+    Man(completions::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,43 +129,87 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // Clap explains over several lines; keep the promise of one line on stderr.
-            let rendered = e.to_string();
-            let message: Vec<&str> = rendered
-                .lines()
-                .take_while(|line| !line.starts_with("Usage:"))
-                .map(str::trim)
-                .filter(|line| !line.is_empty())
-                .collect();
-            let message = message.join(" ");
-            eprintln!(
-                "irsa: {} (see irsa --help)",
-                message.trim_start_matches("error: ")
-            );
+            eprintln!("irsa: {}", one_line(&e));
             return ExitCode::from(2);
         }
     };
+    let (format, color) = (cli.output, cli.color);
     let result = match cli.command {
-        Command::Discovery(args) => discovery::run(args).map(|output| (output, false)),
+        Command::Discovery(args) => discovery::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Patch(args) => patch::run(args),
         Command::CredentialProcess(args) => credential_process::run(args),
-        Command::TrustPolicy(args) => trust_policy::run(args).map(|output| (output, false)),
+        Command::TrustPolicy(args) => trust_policy::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     };
     match result {
-        Ok((output, refused)) => {
-            println!("{output}");
-            if refused {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
+        Ok(report) => print_report(&report, format, color),
         Err(e) => {
             eprintln!("irsa: {e}");
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+fn print_report(report: &Report, format: Format, color: ColorWhen) -> ExitCode {
+    let written = match format {
+        Format::Json => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", report.json).and_then(|()| out.flush())
+        }
+        Format::Human => {
+            let choice = match color {
+                ColorWhen::Auto => anstream::ColorChoice::Auto,
+                ColorWhen::Always => anstream::ColorChoice::Always,
+                ColorWhen::Never => anstream::ColorChoice::Never,
+            };
+            let mut out = anstream::AutoStream::new(std::io::stdout(), choice).lock();
+            out.write_all(report.human.as_bytes())
+                .and_then(|()| out.flush())
+        }
+    };
+    match written {
+        // A closed pipe (`irsa … | head`) is the reader's choice, not a failure to report.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("irsa: stdout: cannot write ({e})");
+            ExitCode::from(2)
+        }
+        _ if report.refused => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// Clap explains over several lines; keep the promise of one line on stderr. A value that a
+/// typed parser refused reads as the command's own errors do: `--issuer URL: why; the fix`.
+fn one_line(e: &clap::Error) -> String {
+    if e.kind() == ErrorKind::ValueValidation
+        && let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
+            e.get(ContextKind::InvalidArg),
+            e.get(ContextKind::InvalidValue),
+        )
+        && let Some(source) = e.source()
+    {
+        let flag = arg.split(' ').next().unwrap_or(arg);
+        let mut line = format!("{flag} {value}: {source}");
+        let mut cause = source.source();
+        while let Some(inner) = cause {
+            line.push_str(&format!(": {inner}"));
+            cause = inner.source();
+        }
+        return line;
+    }
+    let rendered = e.to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    format!(
+        "{} (see irsa --help)",
+        message.join(" ").trim_start_matches("error: ")
+    )
 }

@@ -6,6 +6,8 @@ use irsa::policy::{ClusterGrant, DEFAULT_SIZE_QUOTA, generate};
 use irsa::token::Subject;
 
 use crate::io::CliError;
+use crate::render::Report;
+use crate::value;
 
 /// Arguments of `irsa trust-policy`.
 #[derive(Debug, clap::Args)]
@@ -14,18 +16,19 @@ use crate::io::CliError;
 pub(crate) struct Args {
     /// The IAM OIDC provider's ARN; repeatable, one statement per provider (cluster).
     #[arg(long, value_name = "ARN")]
-    provider_arn: Vec<String>,
+    provider_arn: Vec<OidcProviderArn>,
     /// The cluster's issuer URL (instead of --provider-arn), with --account.
     #[arg(
         long,
         value_name = "URL",
         requires = "account",
-        conflicts_with = "provider_arn"
+        conflicts_with = "provider_arn",
+        value_parser = value::issuer
     )]
-    issuer: Option<String>,
+    issuer: Option<IssuerUrl>,
     /// The AWS account of the provider (with --issuer).
     #[arg(long, value_name = "ID", requires = "issuer")]
-    account: Option<String>,
+    account: Option<AccountId>,
     /// The partition of the provider (with --issuer): aws, aws-cn or aws-us-gov.
     #[arg(
         long,
@@ -33,10 +36,15 @@ pub(crate) struct Args {
         requires = "issuer",
         default_value = "aws"
     )]
-    partition: String,
+    partition: Partition,
     /// A service account allowed to assume the role, NAMESPACE:NAME; repeatable.
-    #[arg(long, value_name = "NS:NAME", conflicts_with = "namespace")]
-    service_account: Vec<String>,
+    #[arg(
+        long,
+        value_name = "NS:NAME",
+        conflicts_with = "namespace",
+        value_parser = value::service_account
+    )]
+    service_account: Vec<Subject>,
     /// Allow every service account of this namespace instead.
     #[arg(long, value_name = "NS")]
     namespace: Option<String>,
@@ -44,26 +52,25 @@ pub(crate) struct Args {
     #[arg(long, value_name = "AUDIENCE", default_value = DEFAULT_AUDIENCE)]
     audience: String,
     /// The account's trust policy length quota, in non-whitespace characters.
-    #[arg(long, value_name = "CHARS", default_value_t = DEFAULT_SIZE_QUOTA)]
-    size_limit: usize,
+    #[arg(
+        long,
+        value_name = "CHARS",
+        visible_alias = "size-limit",
+        default_value_t = DEFAULT_SIZE_QUOTA
+    )]
+    size_quota: usize,
 }
 
-pub(crate) fn run(args: Args) -> Result<String, CliError> {
+/// The policy document: the same in both formats, since it is what gets saved.
+pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     let providers = providers(&args)?;
     let mut grants = Vec::with_capacity(providers.len());
     for provider in providers {
         let grant = match &args.namespace {
             Some(namespace) => ClusterGrant::namespace(provider, namespace)
                 .map_err(|e| CliError::input(format!("--namespace {namespace}"), e))?,
-            None => {
-                let subjects = args
-                    .service_account
-                    .iter()
-                    .map(|sa| subject(sa))
-                    .collect::<Result<Vec<_>, _>>()?;
-                ClusterGrant::service_accounts(provider, subjects)
-                    .map_err(|e| CliError::input("--service-account", e))?
-            }
+            None => ClusterGrant::service_accounts(provider, args.service_account.clone())
+                .map_err(|e| CliError::input("--service-account", e))?,
         };
         let grant = grant
             .with_audience(&args.audience)
@@ -71,50 +78,28 @@ pub(crate) fn run(args: Args) -> Result<String, CliError> {
         grants.push(grant);
     }
     let policy =
-        generate(&grants, args.size_limit).map_err(|e| CliError::input("--provider-arn", e))?;
+        generate(&grants, args.size_quota).map_err(|e| CliError::input("--provider-arn", e))?;
     if !policy.fits() {
         return Err(CliError::refused(
-            format!("--size-limit {}", args.size_limit),
+            format!("--size-quota {}", args.size_quota),
             format!(
                 "the policy has {} non-whitespace characters, over the quota: IAM would answer LimitExceeded; use --namespace, split the clusters across roles, or raise the quota (up to 8192) and pass it here",
                 policy.size()
             ),
         ));
     }
-    Ok(policy.json().to_owned())
+    Ok(Report::document(policy.json().to_owned()))
 }
 
 fn providers(args: &Args) -> Result<Vec<OidcProviderArn>, CliError> {
     if let Some(issuer) = &args.issuer {
-        let flag = || format!("--issuer {issuer}");
-        let url = IssuerUrl::parse(issuer)
-            .and_then(|i| i.aws_provider_url())
-            .map_err(|e| CliError::input(flag(), e))?;
-        let account: AccountId = args
-            .account
-            .as_deref()
-            .unwrap_or_default()
-            .parse()
-            .map_err(|e| CliError::input("--account", e))?;
-        let partition: Partition = args
-            .partition
-            .parse()
-            .map_err(|e| CliError::input(format!("--partition {}", args.partition), e))?;
-        return Ok(vec![url.arn(partition, account)]);
+        let url = issuer
+            .aws_provider_url()
+            .map_err(|e| CliError::input(format!("--issuer {}", issuer.as_str()), e))?;
+        let account = args.account.clone().ok_or_else(|| {
+            CliError::input("--account", "give the provider's account with --issuer")
+        })?;
+        return Ok(vec![url.arn(args.partition, account)]);
     }
-    args.provider_arn
-        .iter()
-        .map(|arn| {
-            arn.parse()
-                .map_err(|e| CliError::input(format!("--provider-arn {arn}"), e))
-        })
-        .collect()
-}
-
-fn subject(value: &str) -> Result<Subject, CliError> {
-    let flag = || format!("--service-account {value}");
-    let (namespace, name) = value
-        .split_once(':')
-        .ok_or_else(|| CliError::input(flag(), "expected NAMESPACE:NAME, e.g. payments:api"))?;
-    Subject::new(namespace, name).map_err(|e| CliError::input(flag(), e))
+    Ok(args.provider_arn.clone())
 }
