@@ -99,7 +99,8 @@ pub enum Rejection {
     },
     /// The signature does not verify.
     #[error(
-        "the signature does not verify with the key {kid:?}: the token was altered or signed by another key"
+        "the signature does not verify with the key {}: the token was altered or signed by another key",
+        kid.as_deref().map_or_else(|| "without a kid".to_owned(), |kid| format!("{kid:?}"))
     )]
     BadSignature {
         /// The kid of the key tried.

@@ -193,13 +193,7 @@ fn one_line(e: &clap::Error) -> String {
         && let Some(source) = e.source()
     {
         let flag = arg.split(' ').next().unwrap_or(arg);
-        let mut line = format!("{flag} {value}: {source}");
-        let mut cause = source.source();
-        while let Some(inner) = cause {
-            line.push_str(&format!(": {inner}"));
-            cause = inner.source();
-        }
-        return line;
+        return format!("{flag} {value}: {}", irsa::ErrorChain(source));
     }
     let rendered = e.to_string();
     let message: Vec<&str> = rendered

@@ -1,6 +1,5 @@
 //! `irsa verify`: judge a token as STS would, offline, with the precise reason.
 
-use std::error::Error as _;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -105,13 +104,7 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
             })
         }
         Err(rejection) => {
-            let mut reason = rejection.to_string();
-            let mut cause = rejection.source();
-            while let Some(e) = cause {
-                reason.push_str(": ");
-                reason.push_str(&e.to_string());
-                cause = e.source();
-            }
+            let reason = irsa::ErrorChain(&rejection).to_string();
             let code = rejection.sts_code().as_str();
             let message = rejection.sts_message();
             let verdict = json!({
