@@ -8,8 +8,7 @@ use super::model::TrustPolicy;
 use crate::arn::OidcProviderArn;
 use crate::oidc::{IssuerError, IssuerUrl, JwkSet};
 use crate::token::{
-    Claims, DEFAULT_CLOCK_SKEW, Rejection, StsErrorCode, TokenKind, UnverifiedToken, Verifier,
-    VerifierError,
+    Claims, DEFAULT_CLOCK_SKEW, Rejection, StsErrorCode, UnverifiedToken, Verifier, VerifierError,
 };
 
 /// The message STS answers when the trust policy does not allow the request.
@@ -203,19 +202,7 @@ fn check_unsigned(
     provider: &RegisteredProvider,
     now: i64,
 ) -> Result<(), Rejection> {
-    if claims.kind() == TokenKind::Legacy {
-        return Err(Rejection::LegacyToken {
-            iss: claims.iss.as_deref().unwrap_or_default().to_owned(),
-        });
-    }
-    let iss = claims.iss.as_deref().ok_or(Rejection::MissingIssuer)?;
-    let issuer = provider.issuer();
-    if iss != issuer {
-        return Err(Rejection::UnknownIssuer {
-            iss: iss.to_owned(),
-            expected: vec![issuer],
-        });
-    }
+    crate::token::check_provider(claims, &[provider.issuer()])?;
     let skew = i64::try_from(DEFAULT_CLOCK_SKEW.as_secs()).unwrap_or(i64::MAX);
     crate::token::check_claims(claims, &provider.client_ids, now, skew)
 }

@@ -366,11 +366,19 @@ fn owned(s: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
 #[non_exhaustive]
 pub enum ClaimsError {
     /// Not JSON, or not an object.
-    #[error("not a JSON object: {reason}")]
-    Json {
-        /// The parser's reason.
-        reason: String,
+    #[error("not a JSON object: expected {expected} at byte {offset}")]
+    Syntax {
+        /// What the reader expected.
+        expected: &'static str,
+        /// Where, in bytes from the start of the decoded segment.
+        offset: usize,
     },
+    /// Nested more than 128 arrays and objects deep.
+    #[error("nested more than {} levels deep", super::scan::MAX_DEPTH)]
+    TooDeep,
+    /// The bytes are not UTF-8.
+    #[error("not UTF-8")]
+    NotUtf8,
     /// A member name appears twice in one object.
     #[error("member {member:?} appears twice")]
     Duplicate {
@@ -400,17 +408,14 @@ impl From<ScanError> for ClaimsError {
     fn from(e: ScanError) -> Self {
         match e {
             ScanError::Duplicate { member } => ClaimsError::Duplicate { member },
-            other => ClaimsError::Json {
-                reason: other.to_string(),
-            },
+            ScanError::Syntax { expected, offset } => ClaimsError::Syntax { expected, offset },
+            ScanError::TooDeep => ClaimsError::TooDeep,
         }
     }
 }
 
 fn utf8(json: &[u8]) -> Result<&str, ClaimsError> {
-    std::str::from_utf8(json).map_err(|e| ClaimsError::Json {
-        reason: format!("not UTF-8 ({e})"),
-    })
+    std::str::from_utf8(json).map_err(|_| ClaimsError::NotUtf8)
 }
 
 fn wrong(claim: &str, expected: &'static str) -> ClaimsError {
@@ -873,8 +878,25 @@ mod tests {
                 expected: "an object"
             }
         );
-        assert!(matches!(err("[]"), ClaimsError::Json { .. }));
-        assert!(matches!(err("{} {}"), ClaimsError::Json { .. }));
+        assert_eq!(
+            err("[]"),
+            ClaimsError::Syntax {
+                expected: "an object",
+                offset: 0
+            }
+        );
+        assert!(matches!(
+            err("{} {}"),
+            ClaimsError::Syntax { offset: 3, .. }
+        ));
+        assert_eq!(
+            err(&format!(
+                "{{\"a\":{}1{}}}",
+                "[".repeat(130),
+                "]".repeat(130)
+            )),
+            ClaimsError::TooDeep
+        );
         let many: String = (0..40).map(|i| format!(r#""k{i}":1,"#)).collect();
         assert_eq!(
             err(&format!("{{{many}\"k7\":2}}")),

@@ -35,10 +35,10 @@ pub use claims::{
 };
 pub use jws::{MAX_TOKEN_LEN, MIN_TOKEN_LEN, MalformedToken, UnverifiedToken};
 pub use secret::{SecretError, WebIdentityToken};
-pub(crate) use verify::check_claims;
 pub use verify::{
     DEFAULT_CLOCK_SKEW, Rejection, VerifiedToken, Verifier, VerifierBuilder, VerifierError,
 };
+pub(crate) use verify::{check_claims, check_provider};
 
 /// The STS error codes, shared with the rest of the crate (also at the crate root).
 pub use crate::StsErrorCode;

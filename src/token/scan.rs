@@ -12,7 +12,7 @@ use std::fmt;
 use super::simd::string_stop;
 
 /// Nesting deeper than this is refused (serde_json's limit too).
-const MAX_DEPTH: u32 = 128;
+pub(crate) const MAX_DEPTH: u32 = 128;
 
 /// Why the bytes are not acceptable JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -479,27 +479,13 @@ impl Verifier {
         let cell = ClaimsCell::try_new(payload, |payload| {
             // simdutf8 checks the ~0.5 KB of a projected payload several times faster than
             // the standard library.
-            let json = simdutf8::basic::from_utf8(payload).map_err(|_| ClaimsError::Json {
-                reason: "not UTF-8".to_owned(),
-            })?;
+            let json = simdutf8::basic::from_utf8(payload).map_err(|_| ClaimsError::NotUtf8)?;
             Claims::from_json_str(json)
         })
         .map_err(json_error("payload"))?;
         let claims = cell.borrow_dependent();
 
-        // STS finds the provider by the (not yet verified) issuer.
-        if claims.kind() == TokenKind::Legacy {
-            return Err(Rejection::LegacyToken {
-                iss: claims.iss.as_deref().unwrap_or_default().to_owned(),
-            });
-        }
-        let iss = claims.iss.as_deref().ok_or(Rejection::MissingIssuer)?;
-        if !self.issuers.iter().any(|i| i == iss) {
-            return Err(Rejection::UnknownIssuer {
-                iss: iss.to_owned(),
-                expected: self.issuers.clone(),
-            });
-        }
+        check_provider(claims, &self.issuers)?;
 
         // Held through the signature check; replacing keys waits for it (microseconds).
         let store = self.keys.read().unwrap_or_else(PoisonError::into_inner);
@@ -581,6 +567,25 @@ fn select_key<'s>(
     }
 }
 
+/// STS's first rule: the provider is found by the (not yet verified) issuer, which a legacy
+/// token does not have.
+pub(crate) fn check_provider(claims: &Claims<'_>, issuers: &[String]) -> Result<(), Rejection> {
+    if claims.kind() == TokenKind::Legacy {
+        return Err(Rejection::LegacyToken {
+            iss: claims.iss.as_deref().unwrap_or_default().to_owned(),
+        });
+    }
+    let iss = claims.iss.as_deref().ok_or(Rejection::MissingIssuer)?;
+    if !issuers.iter().any(|i| i == iss) {
+        return Err(Rejection::UnknownIssuer {
+            iss: iss.to_owned(),
+            expected: issuers.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// The rules on the claims once the provider is known: audience, subject and the times.
 pub(crate) fn check_claims(
     claims: &Claims<'_>,
     audiences: &[String],
