@@ -3,7 +3,8 @@
 
 use std::mem::MaybeUninit;
 
-use super::claims::{Claims, ClaimsError, Header};
+use super::claims::{Claims, Header};
+use super::read::ClaimsError;
 use super::simd;
 use crate::base64 as b64;
 

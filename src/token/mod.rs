@@ -24,17 +24,21 @@
 mod cache;
 mod claims;
 mod jws;
+mod read;
 mod scan;
 mod secret;
 mod simd;
+mod subject;
 mod verify;
 
 pub use claims::{
-    Audience, Claims, ClaimsError, Header, KubernetesClaims, LEGACY_ISSUER, LegacyClaims,
-    ObjectRef, STS_MAX_SUBJECT_LEN, SUBJECT_PREFIX, Subject, SubjectError, TokenKind,
+    Audience, Claims, Header, KubernetesClaims, LEGACY_ISSUER, LegacyClaims, ObjectRef,
+    STS_MAX_SUBJECT_LEN, TokenKind,
 };
 pub use jws::{MAX_TOKEN_LEN, MIN_TOKEN_LEN, MalformedToken, UnverifiedToken};
+pub use read::ClaimsError;
 pub use secret::{SecretError, WebIdentityToken};
+pub use subject::{SUBJECT_PREFIX, Subject, SubjectError};
 pub use verify::{
     DEFAULT_CLOCK_SKEW, Rejection, VerifiedToken, Verifier, VerifierBuilder, VerifierError,
 };

@@ -9,8 +9,10 @@ use std::time::Duration;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 
 use super::cache::TokenCache;
-use super::claims::{Claims, ClaimsError, Header, Subject, TokenKind};
+use super::claims::{Claims, Header, TokenKind};
 use super::jws::{self, MalformedToken};
+use super::read::ClaimsError;
+use super::subject::Subject;
 use crate::StsErrorCode;
 use crate::base64 as b64;
 use crate::oidc::{Curve, DEFAULT_AUDIENCE, IssuerUrl, JwkSet, JwsAlgorithm};
