@@ -4,25 +4,25 @@
 use std::time::{Duration, SystemTime};
 
 /// The longest advisory window: 15 minutes before expiry for long-lived credentials.
-pub const MAX_ADVISORY_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub(super) const MAX_ADVISORY_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// The longest mandatory window: in the last minute callers wait for a refresh.
-pub const MAX_MANDATORY_WINDOW: Duration = Duration::from_secs(60);
+pub(super) const MAX_MANDATORY_WINDOW: Duration = Duration::from_secs(60);
 /// The first retry delay after a failure.
-pub const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+pub(super) const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest retry delay.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long a non-retryable STS error is answered from memory before a caller's demand
 /// tries again.
-pub const ERROR_CACHE: Duration = Duration::from_secs(5);
+pub(super) const ERROR_CACHE: Duration = Duration::from_secs(5);
 
 /// When credentials of this lifetime are refreshed: the advisory point (refresh in the
 /// background, callers keep the current ones) and the mandatory point (callers wait).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Schedule {
+pub(super) struct Schedule {
     /// From here the background task refreshes.
-    pub refresh_at: SystemTime,
+    pub(super) refresh_at: SystemTime,
     /// From here callers wait for the refresh (bounded by the load timeout).
-    pub mandatory_at: SystemTime,
+    pub(super) mandatory_at: SystemTime,
 }
 
 /// The windows for credentials obtained at `now` that expire at `expiry`. The advisory window
@@ -30,16 +30,8 @@ pub struct Schedule {
 /// with `random` (uniform in `[0, 1)`) so a fleet does not refresh at once; the mandatory
 /// window is a fifteenth of the lifetime, at most one minute.
 ///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// use irsa::provider::refresh::schedule;
-///
-/// let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
-/// let s = schedule(now, now + Duration::from_secs(3600), 0.0);
-/// assert_eq!(s.refresh_at, now + Duration::from_secs(2700)); // 15 min before expiry
-/// assert_eq!(s.mandatory_at, now + Duration::from_secs(3540)); // 1 min before expiry
-/// ```
-pub fn schedule(now: SystemTime, expiry: SystemTime, random: f64) -> Schedule {
+/// For an hour: refreshed from 15 minutes before expiry, callers wait in the last minute.
+pub(super) fn schedule(now: SystemTime, expiry: SystemTime, random: f64) -> Schedule {
     let lifetime = expiry.duration_since(now).unwrap_or_default();
     let advisory = (lifetime / 4).min(MAX_ADVISORY_WINDOW);
     let jitter = advisory.mul_f64(random.clamp(0.0, 1.0) / 5.0);
@@ -56,16 +48,8 @@ pub fn schedule(now: SystemTime, expiry: SystemTime, random: f64) -> Schedule {
 /// are still valid, never later than a third of their remaining life, so several retries fit
 /// before they expire.
 ///
-/// ```
-/// use std::time::Duration;
-/// use irsa::provider::refresh::backoff;
-///
-/// assert_eq!(backoff(1, 0.0, None), Duration::from_millis(500));
-/// assert_eq!(backoff(4, 1.0, None), Duration::from_secs(8));
-/// assert_eq!(backoff(30, 1.0, None), Duration::from_secs(300));
-/// assert_eq!(backoff(30, 1.0, Some(Duration::from_secs(90))), Duration::from_secs(30));
-/// ```
-pub fn backoff(failures: u32, random: f64, remaining: Option<Duration>) -> Duration {
+/// E.g. 0.5 s to 1 s for the first retry, 4 s to 8 s for the fourth, at most 300 s.
+pub(super) fn backoff(failures: u32, random: f64, remaining: Option<Duration>) -> Duration {
     let exponent = failures.saturating_sub(1).min(16);
     let base = INITIAL_BACKOFF
         .saturating_mul(1 << exponent)
@@ -81,6 +65,21 @@ pub fn backoff(failures: u32, random: f64, remaining: Option<Duration>) -> Durat
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn an_hour_and_the_retries() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let s = schedule(now, now + Duration::from_secs(3600), 0.0);
+        assert_eq!(s.refresh_at, now + Duration::from_secs(2700));
+        assert_eq!(s.mandatory_at, now + Duration::from_secs(3540));
+        assert_eq!(backoff(1, 0.0, None), Duration::from_millis(500));
+        assert_eq!(backoff(4, 1.0, None), Duration::from_secs(8));
+        assert_eq!(backoff(30, 1.0, None), Duration::from_secs(300));
+        assert_eq!(
+            backoff(30, 1.0, Some(Duration::from_secs(90))),
+            Duration::from_secs(30)
+        );
+    }
 
     #[test]
     fn windows_scale_with_lifetime() {
