@@ -19,10 +19,9 @@ use irsa::oidc::JwkSet;
 use irsa::policy::{
     ClusterGrant, ContextValue, DEFAULT_SIZE_QUOTA, Decision, LintCode, LintOptions,
     RegisteredProvider, Request, SignatureCheck, TrustPolicy, diagnose, diagnose_claims, generate,
-    lint, lint_document, string_like,
+    lint, lint_document,
 };
 use irsa::token::{Claims, Subject};
-use proptest::prelude::*;
 use serde_json::{Value, json};
 
 const PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/oidc.example.com";
@@ -202,49 +201,6 @@ fn explanation_shows_operator_key_values_and_missing_keys() {
             }]
         })
     );
-}
-
-/// A plain recursive matcher, exponential but obviously right.
-fn reference_like(pattern: &[char], value: &[char]) -> bool {
-    match pattern.split_first() {
-        None => value.is_empty(),
-        Some(('*', rest)) => {
-            reference_like(rest, value)
-                || matches!(value.split_first(), Some((c, tail)) if *c != '\n' && reference_like(pattern, tail))
-        }
-        Some(('?', rest)) => {
-            matches!(value.split_first(), Some((c, tail)) if *c != '\n' && reference_like(rest, tail))
-        }
-        Some((p, rest)) => {
-            matches!(value.split_first(), Some((c, tail)) if c == p && reference_like(rest, tail))
-        }
-    }
-}
-
-fn chars(alphabet: &'static [char], max: usize) -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(alphabet), 0..max)
-        .prop_map(|v| v.into_iter().collect())
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(4096))]
-
-    #[test]
-    fn string_like_agrees_with_the_reference(
-        pattern in chars(&['a', 'b', ':', '\n', 'é', '*', '?'], 10),
-        value in chars(&['a', 'b', ':', '\n', 'é'], 12),
-    ) {
-        let p: Vec<char> = pattern.chars().collect();
-        let v: Vec<char> = value.chars().collect();
-        prop_assert_eq!(string_like(&pattern, &value), reference_like(&p, &v));
-    }
-
-    #[test]
-    fn a_pattern_without_wildcards_matches_only_itself(value in chars(&['a', 'B', ':', '\n', 'ß'], 12)) {
-        prop_assert!(string_like(&value, &value));
-        let other = format!("{value}x");
-        prop_assert!(!string_like(&value, &other));
-    }
 }
 
 fn golden(name: &str) -> String {

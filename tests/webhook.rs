@@ -97,13 +97,13 @@ fn fixtures() -> Vec<Fixture> {
         let identity = match get("containercredentials/uri").filter(|u| !u.is_empty()) {
             Some(uri) => {
                 let cc = |k: &str| get(&format!("containercredentials/{k}")).cloned();
-                config = config.pod_identity(PodIdentityConfig {
-                    audience: cc("audience").unwrap_or_default(),
-                    mount_path: cc("mountPath").unwrap_or_default(),
-                    volume_name: cc("volumeName").unwrap_or_default(),
-                    token_path: cc("tokenPath").unwrap_or_default(),
-                    full_uri: uri.clone(),
-                });
+                let mut pod_identity = PodIdentityConfig::default();
+                pod_identity.audience = cc("audience").unwrap_or_default();
+                pod_identity.mount_path = cc("mountPath").unwrap_or_default();
+                pod_identity.volume_name = cc("volumeName").unwrap_or_default();
+                pod_identity.token_path = cc("tokenPath").unwrap_or_default();
+                pod_identity.full_uri = uri.clone();
+                config = config.pod_identity(pod_identity);
                 Identity::PodIdentity {
                     settings: sa,
                     expiration_jitter: 0,

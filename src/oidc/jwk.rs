@@ -380,6 +380,7 @@ impl Serialize for JwkSet {
 
 /// Names one member of one key in a key set, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JwkMember {
     /// The key's position in the `keys` array.
     pub index: usize,

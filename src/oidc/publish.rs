@@ -26,6 +26,7 @@ const MAX_AUDIENCE_LEN: usize = 255;
 
 /// One document to host below the issuer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PublishedObject {
     /// The object key (path below the hosting root), e.g. `prod/.well-known/openid-configuration`.
     pub key: String,
@@ -42,6 +43,7 @@ pub struct PublishedObject {
 /// The input of IAM `CreateOpenIDConnectProvider`, in the AWS CLI's `--cli-input-json` shape.
 /// No thumbprint: IAM validates S3 and other publicly trusted hosts against its own CA store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CreateOidcProviderInput {
     /// `Url`: `https://` + the provider URL.
     #[serde(rename = "Url")]

@@ -205,16 +205,8 @@ impl Pattern {
 /// characters (also none), `?` exactly one character, everything else itself, case-sensitively.
 /// Neither wildcard matches a line feed. Policy variables are not substituted here.
 ///
-/// ```
-/// use irsa::policy::string_like;
-///
-/// assert!(string_like("system:serviceaccount:payments:*", "system:serviceaccount:payments:api"));
-/// assert!(string_like("a?c", "abc"));
-/// assert!(!string_like("a+b", "aab"));
-/// assert!(!string_like("*", "two\nlines"));
-/// assert!(!string_like("ABC", "abc"));
-/// ```
-pub fn string_like(pattern: &str, value: &str) -> bool {
+#[cfg(test)]
+fn string_like(pattern: &str, value: &str) -> bool {
     glob(&wildcard_tokens(pattern), value)
 }
 
@@ -476,7 +468,21 @@ impl IpBlock {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    #[test]
+    fn string_like_examples() {
+        assert!(string_like(
+            "system:serviceaccount:payments:*",
+            "system:serviceaccount:payments:api"
+        ));
+        assert!(string_like("a?c", "abc"));
+        assert!(!string_like("a+b", "aab"));
+        assert!(!string_like("*", "two\nlines"));
+        assert!(!string_like("ABC", "abc"));
+    }
 
     fn toks(s: &str) -> Vec<Tok> {
         Pattern::compile(s, true, false, false).toks.unwrap()
@@ -631,5 +637,48 @@ mod tests {
         );
         assert_eq!(IpBlock::parse("192.0.2.1/33"), None);
         assert_eq!(IpBlock::parse("192.0.2.1/"), None);
+    }
+
+    /// A plain recursive matcher, exponential but obviously right.
+    fn reference_like(pattern: &[char], value: &[char]) -> bool {
+        match pattern.split_first() {
+            None => value.is_empty(),
+            Some(('*', rest)) => {
+                reference_like(rest, value)
+                    || matches!(value.split_first(), Some((c, tail)) if *c != '\n' && reference_like(pattern, tail))
+            }
+            Some(('?', rest)) => {
+                matches!(value.split_first(), Some((c, tail)) if *c != '\n' && reference_like(rest, tail))
+            }
+            Some((p, rest)) => {
+                matches!(value.split_first(), Some((c, tail)) if c == p && reference_like(rest, tail))
+            }
+        }
+    }
+
+    fn chars(alphabet: &'static [char], max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(alphabet), 0..max)
+            .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn string_like_agrees_with_the_reference(
+            pattern in chars(&['a', 'b', ':', '\n', 'é', '*', '?'], 10),
+            value in chars(&['a', 'b', ':', '\n', 'é'], 12),
+        ) {
+            let p: Vec<char> = pattern.chars().collect();
+            let v: Vec<char> = value.chars().collect();
+            prop_assert_eq!(string_like(&pattern, &value), reference_like(&p, &v));
+        }
+
+        #[test]
+        fn a_pattern_without_wildcards_matches_only_itself(value in chars(&['a', 'B', ':', '\n', 'ß'], 12)) {
+            prop_assert!(string_like(&value, &value));
+            let other = format!("{value}x");
+            prop_assert!(!string_like(&value, &other));
+        }
     }
 }

@@ -115,7 +115,6 @@ pub use eval::{ConditionExplanation, Decision, Evaluation, StatementExplanation}
 pub use generate::{ClusterGrant, GenerateError, GeneratedPolicy, ServiceAccounts, generate};
 pub use lint::{Finding, LintCode, LintOptions, Severity, StatementRef, lint, lint_document};
 pub use malformed::{MalformedKind, MalformedPolicyDocument, PolicyLocation};
-pub use matcher::string_like;
 pub use model::{
     ActionElement, ActionPattern, Condition, DEFAULT_SIZE_QUOTA, Effect, MAX_POLICY_BYTES,
     PrincipalElement, PrincipalEntry, PrincipalType, Principals, Statement, TrustPolicy, Version,

@@ -5,7 +5,7 @@ use super::WebhookError;
 /// The annotation prefix the EKS pod identity webhook reads by default (`--annotation-prefix`).
 pub const DEFAULT_ANNOTATION_PREFIX: &str = "eks.amazonaws.com";
 /// The projected token's audience when the ServiceAccount names none (`--token-audience`).
-pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+pub use crate::oidc::DEFAULT_AUDIENCE;
 /// The projected token's lifetime in seconds when nothing else is set (`--token-expiration`).
 pub const DEFAULT_TOKEN_EXPIRATION: i64 = 86_400;
 /// The shortest token lifetime the kubelet accepts; shorter requests are raised to it.
@@ -49,6 +49,7 @@ impl std::str::FromStr for PatchStyle {
 /// EKS Pod Identity (container credentials) settings: what a pod gets when its ServiceAccount is
 /// associated with a role through Pod Identity rather than an IRSA annotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PodIdentityConfig {
     /// The token's audience (`--container-credentials-audience`).
     pub audience: String,
