@@ -37,6 +37,7 @@ pub use issuer::{
 pub use jwk::{Jwk, JwkMember, JwkSet, JwksError, MAX_JWKS_BYTES, MAX_KEYS, Unusable};
 pub use key::{Curve, JwsAlgorithm, KeyError, KeyMaterial, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey};
 pub use publish::{
-    CACHE_CONTROL, CreateOidcProviderInput, DEFAULT_AUDIENCE, DISCOVERY_CONTENT_TYPE,
-    JWKS_CONTENT_TYPE, PublishError, PublishedObject, PublishingPlan, PublishingPlanBuilder,
+    BUCKET_POLICY_SID, BucketPolicy, CACHE_CONTROL, CreateOidcProviderInput, DEFAULT_AUDIENCE,
+    DISCOVERY_CONTENT_TYPE, JWKS_CONTENT_TYPE, PublishError, PublishedObject, PublishingPlan,
+    PublishingPlanBuilder,
 };

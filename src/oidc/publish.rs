@@ -2,7 +2,6 @@
 //! policy, the IAM OIDC provider to register, and the kube-apiserver flags.
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use super::discovery::{DiscoveryError, OpenIdConfiguration};
 use super::issuer::{
@@ -38,6 +37,40 @@ pub struct PublishedObject {
     pub cache_control: &'static str,
     /// The exact bytes to serve.
     pub body: String,
+}
+
+/// The `Sid` of the statement irsa writes into an issuer bucket's policy.
+pub const BUCKET_POLICY_SID: &str = "IrsaOidcDiscovery";
+
+/// An S3 issuer's bucket policy: anyone may `s3:GetObject` exactly the two documents and
+/// nothing else. Serialises as the policy document (`serde_json::to_string`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BucketPolicy {
+    version: &'static str,
+    statement: [PublicReadStatement; 1],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PublicReadStatement {
+    sid: &'static str,
+    effect: &'static str,
+    principal: &'static str,
+    action: &'static str,
+    resource: Vec<String>,
+}
+
+impl BucketPolicy {
+    /// The statement's `Sid`: [`BUCKET_POLICY_SID`].
+    pub fn sid(&self) -> &'static str {
+        self.statement[0].sid
+    }
+
+    /// The object ARNs anyone may read.
+    pub fn resources(&self) -> &[String] {
+        &self.statement[0].resource
+    }
 }
 
 /// The input of IAM `CreateOpenIDConnectProvider`, in the AWS CLI's `--cli-input-json` shape.
@@ -83,7 +116,7 @@ pub struct PublishingPlan {
     configuration: OpenIdConfiguration,
     keys: JwkSet,
     objects: [PublishedObject; 2],
-    bucket_policy: Option<Value>,
+    bucket_policy: Option<BucketPolicy>,
     oidc_provider: CreateOidcProviderInput,
     provider_arn: Option<OidcProviderArn>,
     apiserver_flags: Vec<String>,
@@ -135,7 +168,7 @@ impl PublishingPlan {
 
     /// For S3 issuers, the bucket policy that lets anyone `s3:GetObject` exactly the two
     /// documents and nothing else.
-    pub fn bucket_policy(&self) -> Option<&Value> {
+    pub fn bucket_policy(&self) -> Option<&BucketPolicy> {
         self.bucket_policy.as_ref()
     }
 
@@ -277,16 +310,16 @@ impl PublishingPlanBuilder {
         ];
         let bucket_policy = s3.as_ref().map(|s3| {
             let resources: Vec<String> = objects.iter().map(|o| s3.object_arn(&o.key)).collect();
-            json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "IrsaOidcDiscovery",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": resources,
+            BucketPolicy {
+                version: "2012-10-17",
+                statement: [PublicReadStatement {
+                    sid: BUCKET_POLICY_SID,
+                    effect: "Allow",
+                    principal: "*",
+                    action: "s3:GetObject",
+                    resource: resources,
                 }],
-            })
+            }
         });
         let partition = self
             .partition
