@@ -10,6 +10,25 @@ step "formatting"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path fuzz/Cargo.toml
 
+step "rust-version"
+mkdir -p target
+# Cargo refuses to build when the toolchain is older than rust-version; clippy's
+# incompatible_msrv lint (in the clippy runs below) refuses std APIs newer than it. Here: no
+# dependency may need a newer Rust than the crate declares.
+cargo metadata --locked --format-version 1 >target/metadata.json
+python3 - target/metadata.json <<'PY'
+import json, sys
+meta = json.load(open(sys.argv[1]))
+version = lambda v: tuple(int(part) for part in v.split("."))
+ours = next(p for p in meta["packages"] if p["name"] == "irsa")["rust_version"]
+newer = ["%s %s needs %s" % (p["name"], p["version"], p["rust_version"])
+         for p in meta["packages"]
+         if p.get("rust_version") and version(p["rust_version"]) > version(ours)]
+if newer:
+    sys.exit("rust-version %s is below what dependencies need: %s" % (ours, "; ".join(newer)))
+print("rust-version %s: no dependency needs a newer Rust" % ours)
+PY
+
 step "clippy, all features"
 cargo clippy --locked --all-targets --all-features -- -D warnings
 step "clippy, no default features (the typed core alone)"
