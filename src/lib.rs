@@ -95,6 +95,8 @@
 
 pub mod arn;
 mod base64;
+#[cfg(test)]
+mod error_messages;
 mod error_text;
 mod json;
 pub mod oidc;

@@ -492,7 +492,7 @@ pub struct IssuerError {
 }
 
 impl IssuerError {
-    fn new(input: &str, kind: IssuerErrorKind) -> Self {
+    pub(crate) fn new(input: &str, kind: IssuerErrorKind) -> Self {
         IssuerError {
             input: input.to_owned(),
             kind,
@@ -613,7 +613,7 @@ fn describe(input: &str, kind: &IssuerErrorKind) -> String {
         ),
         K::Bucket { reason } => format!("invalid S3 bucket name {input:?}: {reason}"),
         K::DottedBucket => format!(
-            "S3 bucket name {input:?} contains dots: the https certificate of BUCKET.s3.REGION.amazonaws.com does not cover dotted names, so STS cannot fetch the keys; choose a bucket name without dots, or serve the bucket through CloudFront and pass its URL with --issuer"
+            "S3 bucket name {input:?} contains dots: the https certificate of BUCKET.s3.REGION.amazonaws.com does not cover dotted names, so STS cannot fetch the keys; choose a bucket name without dots, or serve the bucket through CloudFront and use its URL as the issuer"
         ),
         K::Region { reason } => format!("invalid AWS region {input:?}: {reason}"),
         K::Prefix { reason } => format!("invalid S3 key prefix {input:?}: {reason}"),

@@ -462,7 +462,10 @@ pub enum JwksError {
         at: JwkMember,
     },
     /// A key's material is invalid.
-    #[error("keys[{index}] (kid {kid:?}) is not a valid key")]
+    #[error(
+        "keys[{index}] ({}) is not a valid key",
+        kid.as_deref().map_or_else(|| "no kid".to_owned(), |kid| format!("kid {kid:?}"))
+    )]
     InvalidKey {
         /// The key's position.
         index: usize,

@@ -192,7 +192,7 @@ pub enum GenerateError {
     #[error("no service account given: name at least one (NAMESPACE:NAME) or a namespace")]
     NoServiceAccount,
     /// The namespace is not a valid Kubernetes namespace.
-    #[error("invalid namespace")]
+    #[error("the namespace's service accounts cannot be granted")]
     Namespace(#[source] SubjectError),
     /// The audience cannot be a client ID.
     #[error(

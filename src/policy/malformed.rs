@@ -15,7 +15,7 @@ pub struct MalformedPolicyDocument {
 }
 
 impl MalformedPolicyDocument {
-    pub(super) fn new(kind: MalformedKind, location: PolicyLocation) -> Self {
+    pub(crate) fn new(kind: MalformedKind, location: PolicyLocation) -> Self {
         MalformedPolicyDocument { kind, location }
     }
 
@@ -201,7 +201,7 @@ pub enum MalformedKind {
         colons: usize,
     },
     /// An unknown condition operator.
-    #[error("{0}")]
+    #[error(transparent)]
     Operator(#[from] super::operator::UnknownOperator),
     /// A condition key with a URL scheme, e.g. `https://oidc.example.com:sub`.
     #[error(
@@ -254,7 +254,7 @@ enum Segment {
 
 impl PolicyLocation {
     /// The whole document.
-    pub(super) fn document() -> Self {
+    pub(crate) fn document() -> Self {
         PolicyLocation {
             statement: None,
             path: Vec::new(),
@@ -262,7 +262,7 @@ impl PolicyLocation {
     }
 
     /// A top-level element, e.g. `Version`.
-    pub(super) fn top(element: &str) -> Self {
+    pub(crate) fn top(element: &str) -> Self {
         PolicyLocation {
             statement: None,
             path: vec![Segment::Member(element.to_owned())],
@@ -270,7 +270,7 @@ impl PolicyLocation {
     }
 
     /// Statement `index` (0 for a lone statement object).
-    pub(super) fn in_statement(index: usize) -> Self {
+    pub(crate) fn in_statement(index: usize) -> Self {
         PolicyLocation {
             statement: Some(index),
             path: Vec::new(),
@@ -278,12 +278,12 @@ impl PolicyLocation {
     }
 
     /// A member of this place.
-    pub(super) fn member(&self, name: &str) -> Self {
+    pub(crate) fn member(&self, name: &str) -> Self {
         self.with(Segment::Member(name.to_owned()))
     }
 
     /// A condition key under this place.
-    pub(super) fn key(&self, key: &str) -> Self {
+    pub(crate) fn key(&self, key: &str) -> Self {
         self.with(Segment::Key(key.to_owned()))
     }
 

@@ -72,12 +72,12 @@ impl ProfileLoadError {
         ProfileLoadError(Some(Arc::new(error)))
     }
 
-    pub(super) fn parse(error: aws_runtime::env_config::parse::EnvConfigParseError) -> Self {
+    pub(crate) fn parse(error: aws_runtime::env_config::parse::EnvConfigParseError) -> Self {
         ProfileLoadError(Some(Arc::new(error)))
     }
 
     /// Loading given contents did not complete at once (it reads no file, so it always does).
-    pub(super) fn pending() -> Self {
+    pub(crate) fn pending() -> Self {
         ProfileLoadError(None)
     }
 }
@@ -215,7 +215,7 @@ pub struct StsFailure {
 
 impl StsFailure {
     /// Classifies STS's answer `code` / `message` (with its HTTP `status`) for `role_arn`.
-    pub(super) fn new(role_arn: RoleArn, code: &str, message: &str, status: u16) -> Self {
+    pub(crate) fn new(role_arn: RoleArn, code: &str, message: &str, status: u16) -> Self {
         let known = code.parse::<StsErrorCode>().ok();
         let (retryable, hint) = classify(known, code, message);
         StsFailure {
@@ -286,11 +286,11 @@ enum TransportCause {
 }
 
 impl TransportError {
-    pub(super) fn not_sts(status: u16) -> Self {
+    pub(crate) fn not_sts(status: u16) -> Self {
         TransportError(TransportCause::NotSts { status })
     }
 
-    pub(super) fn client(error: impl Error + Send + Sync + 'static) -> Self {
+    pub(crate) fn client(error: impl Error + Send + Sync + 'static) -> Self {
         TransportError(TransportCause::Client(Arc::new(error)))
     }
 
