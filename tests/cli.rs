@@ -15,7 +15,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use cli::{data, irsa, irsa_json, path};
+use cli::{assert_bad_input, data, irsa_json, path};
 
 use serde_json::{Value, json};
 
@@ -27,21 +27,6 @@ fn stdout_json(output: &Output) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
-
-/// Asserts exit code 2 and exactly one stderr line containing every fragment.
-fn assert_bad_input<S: AsRef<str> + std::fmt::Debug>(args: &[S], fragments: &[&str]) {
-    let output = irsa(args);
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(output.stdout.is_empty(), "{args:?}");
-    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-    for fragment in fragments {
-        assert!(
-            stderr.contains(fragment),
-            "{args:?}: {stderr:?} lacks {fragment:?}"
-        );
-    }
 }
 
 #[test]

@@ -16,7 +16,7 @@ mod cli;
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-use cli::{irsa, irsa_json, path};
+use cli::{assert_bad_input, discovery_s3_args, irsa, irsa_json, path};
 use serde_json::Value;
 
 const PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/issuer.example.com";
@@ -236,21 +236,7 @@ fn lint_renderings() {
 
 #[test]
 fn discovery_renderings() {
-    let s3 = [
-        "discovery",
-        "--s3-bucket",
-        "acme-irsa",
-        "--s3-region",
-        "eu-west-1",
-        "--s3-prefix",
-        "prod",
-        "--jwks",
-        &path("k8s-vectors/jwks.rsa-ecdsa.json"),
-        "--openid-configuration",
-        &path("k8s-vectors/openid-configuration.issuer-example.json"),
-        "--account",
-        "111122223333",
-    ];
+    let s3 = discovery_s3_args();
     let (code, plan) = human(&s3);
     assert_eq!(code, 0);
     insta::assert_snapshot!("discovery-s3", plan);
@@ -264,7 +250,7 @@ fn discovery_renderings() {
     insta::assert_snapshot!("discovery-issuer", plain);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("issuer").display().to_string();
-    let (code, written) = human(&[&s3[..], &["--out", &out]].concat());
+    let (code, written) = human(&[&s3[..], &["--out".to_owned(), out.clone()]].concat());
     assert_eq!(code, 0);
     // stderr is not a terminal: no progress was shown (human() checks stderr is empty).
     insta::assert_snapshot!("discovery-out", written.replace(&out, "$OUT"));
@@ -446,21 +432,6 @@ fn dash_reads_standard_input() {
         stderr.starts_with("irsa: --jwks -: standard input is already read by another input"),
         "{stderr}"
     );
-}
-
-/// Asserts exit code 2, nothing on stdout, and one stderr line containing every fragment.
-fn assert_bad_input(args: &[&str], fragments: &[&str]) {
-    let output = irsa(args);
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(output.stdout.is_empty(), "{args:?}");
-    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-    for fragment in fragments {
-        assert!(
-            stderr.contains(fragment),
-            "{args:?}: {stderr:?} lacks {fragment:?}"
-        );
-    }
 }
 
 #[test]

@@ -13,7 +13,7 @@
 #[path = "support/cli.rs"]
 mod cli;
 
-use cli::{data, irsa_json, path};
+use cli::{data, discovery_s3_args, irsa_json, path};
 
 /// Runs `irsa` with `args` asking for JSON, checks the exit code and compares stdout with
 /// `tests/data/cli/json/NAME.json`, after replacing `replace.0` with `replace.1`.
@@ -62,26 +62,12 @@ fn discovery_json_is_unchanged() {
         "111122223333",
     ];
     check("discovery", &args(&base), 0, None);
-    let s3 = [
-        "discovery",
-        "--s3-bucket",
-        "acme-irsa",
-        "--s3-region",
-        "eu-west-1",
-        "--s3-prefix",
-        "prod",
-        "--jwks",
-        &path("k8s-vectors/jwks.rsa-ecdsa.json"),
-        "--openid-configuration",
-        &path("k8s-vectors/openid-configuration.issuer-example.json"),
-        "--account",
-        "111122223333",
-    ];
-    check("discovery-s3", &args(&s3), 0, None);
+    let s3 = discovery_s3_args();
+    check("discovery-s3", &s3, 0, None);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("issuer").display().to_string();
-    let written = [&s3[..], &["--out", &out]].concat();
-    check("discovery-out", &args(&written), 0, Some((&out, "$OUT")));
+    let written = [&s3[..], &["--out".to_owned(), out.clone()]].concat();
+    check("discovery-out", &written, 0, Some((&out, "$OUT")));
 }
 
 fn verify(token: &str, now: &str, extra: &[&str]) -> Vec<String> {

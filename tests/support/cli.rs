@@ -30,3 +30,43 @@ pub(crate) fn data(path: &str) -> PathBuf {
 pub(crate) fn path(p: &str) -> String {
     data(p).display().to_string()
 }
+
+/// Asserts exit code 2, nothing on stdout, and exactly one stderr line containing every
+/// fragment: how the binary answers unusable input.
+#[allow(dead_code)] // Not every CLI test binary refuses input.
+pub(crate) fn assert_bad_input<S: AsRef<str> + std::fmt::Debug>(args: &[S], fragments: &[&str]) {
+    let output = irsa(args);
+    let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    for fragment in fragments {
+        assert!(
+            stderr.contains(fragment),
+            "{args:?}: {stderr:?} lacks {fragment:?}"
+        );
+    }
+}
+
+/// `irsa discovery` for the S3 issuer `acme-irsa` (eu-west-1, prefix `prod`) of the vector
+/// keys and discovery document, in account 111122223333.
+#[allow(dead_code)] // Used by the rendering and JSON tests only.
+pub(crate) fn discovery_s3_args() -> Vec<String> {
+    [
+        "discovery",
+        "--s3-bucket",
+        "acme-irsa",
+        "--s3-region",
+        "eu-west-1",
+        "--s3-prefix",
+        "prod",
+        "--jwks",
+        &path("k8s-vectors/jwks.rsa-ecdsa.json"),
+        "--openid-configuration",
+        &path("k8s-vectors/openid-configuration.issuer-example.json"),
+        "--account",
+        "111122223333",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
