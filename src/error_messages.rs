@@ -382,6 +382,8 @@ fn core(out: &mut String) {
             &MalformedPolicyDocument::new(kind, location),
         );
     }
+    let not_json = crate::policy::TrustPolicy::parse(b"{\"Statement\": [}").unwrap_err();
+    line(out, "MalformedPolicyDocument (not JSON)", &not_json);
 }
 
 fn provider(out: &mut String) {
@@ -427,19 +429,19 @@ fn provider(out: &mut String) {
             path: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token".into(),
             source: token_file_io(),
         },
-        Sts => ProviderError::Sts(denied()),
+        Sts => ProviderError::Sts(Box::new(denied())),
         Transport => ProviderError::Transport { role_arn: role(), source: TransportError::not_sts(502) },
         NoCredentials => ProviderError::NoCredentials { role_arn: role() },
         TimedOut => ProviderError::TimedOut {
             after: Duration::from_secs(20),
-            last: Some(Box::new(ProviderError::Sts(denied()))),
+            last: Some(Box::new(ProviderError::Sts(Box::new(denied())))),
         },
     });
     let unknown = StsFailure::new(role(), "SomethingNew", "Try later", 400);
     line(
         out,
         "ProviderError::Sts (no hint)",
-        &ProviderError::Sts(unknown),
+        &ProviderError::Sts(Box::new(unknown)),
     );
     let refused = TransportError::client(io::Error::from(io::ErrorKind::ConnectionRefused));
     let transport = ProviderError::Transport {

@@ -468,7 +468,7 @@ async fn configuration_absent_or_wrong() {
     let message = full_message(&error);
     assert!(
         message.contains(
-            "role ARN \"arn:aws:iam::111122223333:user/alice\" is not usable: expected arn:PARTITION:iam::ACCOUNT:role/NAME: \"arn:aws:iam::111122223333:user/alice\" names the wrong kind of resource: expected role/NAME"
+            "the role ARN is not usable: give arn:PARTITION:iam::ACCOUNT:role/NAME: \"arn:aws:iam::111122223333:user/alice\" names the wrong kind of resource: expected role/NAME"
         ),
         "{message}"
     );

@@ -7,8 +7,7 @@ use crate::json::JsonError;
 /// A policy document IAM would refuse, named after IAM's error code.
 ///
 /// [`MalformedPolicyDocument::iam_message`] gives IAM's own message where it is known.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed policy document at {location}: {kind}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MalformedPolicyDocument {
     kind: MalformedKind,
     location: PolicyLocation,
@@ -79,6 +78,24 @@ impl MalformedPolicyDocument {
             }
             _ => None,
         }
+    }
+}
+
+impl fmt::Display for MalformedPolicyDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "malformed policy document at {}: {}",
+            self.location, self.kind
+        )
+    }
+}
+
+/// The kind is part of the message; its own cause (the JSON reader's, for a document that is
+/// not JSON) is this error's source.
+impl std::error::Error for MalformedPolicyDocument {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.kind)
     }
 }
 

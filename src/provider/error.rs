@@ -37,7 +37,7 @@ pub enum ConfigError {
     #[error("the shared config file cannot be loaded")]
     Profile(#[source] ProfileLoadError),
     /// The role ARN is not an IAM role ARN.
-    #[error("role ARN {input:?} is not usable: expected arn:PARTITION:iam::ACCOUNT:role/NAME")]
+    #[error("the role ARN is not usable: give arn:PARTITION:iam::ACCOUNT:role/NAME")]
     InvalidRoleArn {
         /// The value given.
         input: String,
@@ -141,9 +141,9 @@ pub enum ProviderError {
         #[source]
         source: TokenFileError,
     },
-    /// STS answered with an error.
+    /// STS answered with an error (boxed: the answer is larger than every other variant).
     #[error(transparent)]
-    Sts(StsFailure),
+    Sts(Box<StsFailure>),
     /// STS could not be reached, or answered with something that is not STS's.
     #[error("sts:AssumeRoleWithWebIdentity for {role_arn} could not be sent or answered")]
     Transport {
@@ -462,11 +462,11 @@ mod tests {
             (
                 Box::new(ProviderError::TimedOut {
                     after: Duration::from_secs(20),
-                    last: Some(Box::new(ProviderError::Sts(failure(
+                    last: Some(Box::new(ProviderError::Sts(Box::new(failure(
                         "Throttling",
                         "Rate exceeded",
                         400,
-                    )))),
+                    ))))),
                 }),
                 "no credentials within 20s: sts:AssumeRoleWithWebIdentity for arn:aws:iam::111122223333:role/r failed with Throttling: Rate exceeded",
             ),
@@ -475,7 +475,7 @@ mod tests {
                     input: "arn:aws:iam::1:user/u".to_owned(),
                     source: "arn:aws:iam::1:user/u".parse::<RoleArn>().unwrap_err(),
                 }),
-                "role ARN \"arn:aws:iam::1:user/u\" is not usable: expected arn:PARTITION:iam::ACCOUNT:role/NAME: invalid account ID \"1\": an AWS account ID is exactly 12 digits",
+                "the role ARN is not usable: give arn:PARTITION:iam::ACCOUNT:role/NAME: invalid account ID \"1\": an AWS account ID is exactly 12 digits",
             ),
             (
                 Box::new(ConfigError::InvalidSessionName {

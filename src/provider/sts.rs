@@ -93,12 +93,12 @@ pub(super) async fn assume_role(
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
             let error = context.err();
-            ProviderError::Sts(StsFailure::new(
+            ProviderError::Sts(Box::new(StsFailure::new(
                 role_arn.clone(),
                 error.code().unwrap_or("Unknown"),
                 error.message().unwrap_or(""),
                 status,
-            ))
+            )))
         }
         SdkError::ResponseError(context) => ProviderError::Transport {
             role_arn: role_arn.clone(),
