@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::value::SizeQuota;
 use irsa::oidc::IssuerUrl;
-use irsa::policy::{DEFAULT_SIZE_QUOTA, Finding, LintOptions, Severity, lint_document};
+use irsa::policy::{Finding, LintOptions, Severity, lint_document};
 use serde_json::json;
 
 use crate::io::{CliError, read_input};
@@ -24,20 +25,14 @@ pub(crate) struct Args {
     /// The cluster's issuer URL: statements trusting another provider are reported.
     #[arg(long, value_name = "URL", value_parser = value::issuer)]
     issuer: Option<IssuerUrl>,
-    /// The account's trust policy length quota, in non-whitespace characters.
-    #[arg(
-        long,
-        value_name = "CHARS",
-        visible_alias = "size-limit",
-        default_value_t = DEFAULT_SIZE_QUOTA
-    )]
-    size_quota: usize,
+    #[command(flatten)]
+    quota: SizeQuota,
 }
 
 /// The findings and whether any is an error.
 pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     let document = read_input("--policy", &args.policy)?;
-    let mut options = LintOptions::default().with_size_quota(args.size_quota);
+    let mut options = LintOptions::default().with_size_quota(args.quota.size_quota);
     if let Some(issuer) = &args.issuer {
         let provider = issuer
             .aws_provider_url()

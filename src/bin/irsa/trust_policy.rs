@@ -1,8 +1,9 @@
 //! `irsa trust-policy`: the least-privilege trust policy for service accounts.
 
+use crate::value::SizeQuota;
 use irsa::arn::{AccountId, OidcProviderArn, Partition};
 use irsa::oidc::{DEFAULT_AUDIENCE, IssuerUrl};
-use irsa::policy::{ClusterGrant, DEFAULT_SIZE_QUOTA, generate};
+use irsa::policy::{ClusterGrant, generate};
 use irsa::token::Subject;
 
 use crate::io::CliError;
@@ -51,14 +52,8 @@ pub(crate) struct Args {
     /// The audience the tokens carry (a client ID of the provider).
     #[arg(long, value_name = "AUDIENCE", default_value = DEFAULT_AUDIENCE)]
     audience: String,
-    /// The account's trust policy length quota, in non-whitespace characters.
-    #[arg(
-        long,
-        value_name = "CHARS",
-        visible_alias = "size-limit",
-        default_value_t = DEFAULT_SIZE_QUOTA
-    )]
-    size_quota: usize,
+    #[command(flatten)]
+    quota: SizeQuota,
 }
 
 /// The policy document: the same in both formats, since it is what gets saved.
@@ -77,11 +72,11 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
             .map_err(|e| CliError::input(format!("--audience {}", args.audience), e))?;
         grants.push(grant);
     }
-    let policy =
-        generate(&grants, args.size_quota).map_err(|e| CliError::input("--provider-arn", e))?;
+    let policy = generate(&grants, args.quota.size_quota)
+        .map_err(|e| CliError::input("--provider-arn", e))?;
     if !policy.fits() {
         return Err(CliError::refused(
-            format!("--size-quota {}", args.size_quota),
+            format!("--size-quota {}", args.quota.size_quota),
             format!(
                 "the policy has {} non-whitespace characters, over the quota: IAM would answer LimitExceeded; use --namespace, split the clusters across roles, or raise the quota (up to 8192) and pass it here",
                 policy.size()

@@ -117,3 +117,16 @@ mod tests {
         assert!(service_account("Payments:api").is_err());
     }
 }
+
+/// `--size-quota`, shared by the commands that size a trust policy.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub(crate) struct SizeQuota {
+    /// The account's trust policy length quota, in non-whitespace characters.
+    #[arg(
+        long,
+        value_name = "CHARS",
+        visible_alias = "size-limit",
+        default_value_t = irsa::policy::DEFAULT_SIZE_QUOTA
+    )]
+    pub(crate) size_quota: usize,
+}
