@@ -16,7 +16,7 @@ mod cli;
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-use cli::{assert_bad_input, discovery_s3_args, irsa, irsa_json, path};
+use cli::{assert_bad_input, discovery_s3_args, irsa, irsa_json, path, verify_args};
 use serde_json::Value;
 
 const PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/issuer.example.com";
@@ -160,27 +160,6 @@ fn colour_only_on_a_terminal_or_when_forced() {
     let json = irsa_json(&[&["--color", "always"], &strs(&args)[..]].concat());
     serde_json::from_slice::<Value>(&json.stdout).unwrap();
     assert!(!json.stdout.contains(&0x1b));
-}
-
-fn verify_args(token: &str, now: &str, extra: &[&str]) -> Vec<String> {
-    let token = path(&format!("k8s-vectors/{token}"));
-    let jwks = path("k8s-vectors/jwks.rsa-ecdsa.json");
-    let base = [
-        "verify",
-        "--token",
-        &token,
-        "--jwks",
-        &jwks,
-        "--issuer",
-        "https://issuer.example.com",
-        "--now",
-        now,
-    ];
-    [&base[..], extra]
-        .concat()
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
 }
 
 #[test]

@@ -13,7 +13,7 @@
 #[path = "support/cli.rs"]
 mod cli;
 
-use cli::{data, discovery_s3_args, irsa_json, path};
+use cli::{data, discovery_s3_args, irsa_json, path, verify_args};
 
 /// Runs `irsa` with `args` asking for JSON, checks the exit code and compares stdout with
 /// `tests/data/cli/json/NAME.json`, after replacing `replace.0` with `replace.1`.
@@ -70,53 +70,36 @@ fn discovery_json_is_unchanged() {
     check("discovery-out", &written, 0, Some((&out, "$OUT")));
 }
 
-fn verify(token: &str, now: &str, extra: &[&str]) -> Vec<String> {
-    let token = path(&format!("k8s-vectors/{token}"));
-    let jwks = path("k8s-vectors/jwks.rsa-ecdsa.json");
-    let base = [
-        "verify",
-        "--token",
-        &token,
-        "--jwks",
-        &jwks,
-        "--issuer",
-        "https://issuer.example.com",
-        "--now",
-        now,
-    ];
-    args(&[&base[..], extra].concat())
-}
-
 #[test]
 fn verify_json_is_unchanged() {
     let now = "1514764860";
     check(
         "verify-valid",
-        &verify("token.bound.rs256.jwt", now, &[]),
+        &verify_args("token.bound.rs256.jwt", now, &[]),
         0,
         None,
     );
     check(
         "verify-expired",
-        &verify("token.bound.rs256.jwt", "1514851501", &[]),
+        &verify_args("token.bound.rs256.jwt", "1514851501", &[]),
         1,
         None,
     );
     check(
         "verify-tampered",
-        &verify("token.bound.rs256.tampered-payload.jwt", now, &[]),
+        &verify_args("token.bound.rs256.tampered-payload.jwt", now, &[]),
         1,
         None,
     );
     check(
         "verify-audience",
-        &verify("token.bound.rs256.jwt", now, &["--audience", "other"]),
+        &verify_args("token.bound.rs256.jwt", now, &["--audience", "other"]),
         1,
         None,
     );
     check(
         "verify-legacy",
-        &verify("token.legacy.rs256.jwt", now, &[]),
+        &verify_args("token.legacy.rs256.jwt", now, &[]),
         1,
         None,
     );

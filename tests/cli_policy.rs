@@ -12,7 +12,7 @@
 mod cli;
 mod common;
 
-use cli::{irsa, irsa_json, path};
+use cli::{assert_one_line_error, irsa, irsa_json, path};
 use common::{NOW, RSA_KID, Signer, claims, text};
 use serde_json::{Value, json};
 
@@ -29,21 +29,6 @@ fn run_json<S: AsRef<str> + std::fmt::Debug>(args: &[S]) -> (i32, Value) {
     );
     let value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
     (output.status.code().unwrap(), value)
-}
-
-/// Asserts the exit code, nothing on stdout, and one stderr line containing every fragment.
-fn assert_error<S: AsRef<str> + std::fmt::Debug>(args: &[S], code: i32, fragments: &[&str]) {
-    let output = irsa(args);
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
-    assert!(output.stdout.is_empty(), "{args:?}");
-    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-    for fragment in fragments {
-        assert!(
-            stderr.contains(fragment),
-            "{args:?}: {stderr:?} lacks {fragment:?}"
-        );
-    }
 }
 
 /// `irsa explain` of a token for the vectors' provider, checked against its keys at `NOW`.
@@ -129,22 +114,22 @@ fn trust_policy_prints_the_golden_policy() {
 fn trust_policy_refuses_bad_input_and_an_oversized_policy() {
     let base = ["trust-policy", "--provider-arn", PROVIDER];
     let with = |extra: &[&'static str]| -> Vec<&'static str> { [&base[..], extra].concat() };
-    assert_error(
+    assert_one_line_error(
         &with(&["--service-account", "payments"]),
         2,
         &["--service-account payments", "NAMESPACE:NAME"],
     );
-    assert_error(
+    assert_one_line_error(
         &with(&["--service-account", "Payments:api"]),
         2,
         &["invalid namespace \"Payments\""],
     );
-    assert_error(
+    assert_one_line_error(
         &with(&["--namespace", "a", "--service-account", "a:b"]),
         2,
         &["cannot be used with"],
     );
-    assert_error(
+    assert_one_line_error(
         &[
             "trust-policy",
             "--provider-arn",
@@ -158,7 +143,7 @@ fn trust_policy_refuses_bad_input_and_an_oversized_policy() {
             "oidc-provider/PROVIDER-URL",
         ],
     );
-    assert_error(
+    assert_one_line_error(
         &with(&["--namespace", "a", "--size-limit", "100"]),
         1,
         &[
@@ -201,7 +186,7 @@ fn lint_exits_1_on_errors_only() {
         (code, &malformed["findings"][0]["code"]),
         (1, &json!("key-prefix"))
     );
-    assert_error(
+    assert_one_line_error(
         &["lint", "--policy", "/nonexistent/policy.json"],
         2,
         &["--policy /nonexistent/policy.json", "cannot read"],
@@ -314,7 +299,7 @@ fn explain_with_a_token_checks_it_first() {
             "\"https://issuer.example.com:sub\"",
         ),
     );
-    assert_error(
+    assert_one_line_error(
         &explain_token(&bad_policy, &token_file),
         2,
         &[
@@ -323,7 +308,7 @@ fn explain_with_a_token_checks_it_first() {
             "(IAM: \"Condition can contain only one colon.\")",
         ],
     );
-    assert_error(
+    assert_one_line_error(
         &[
             "explain",
             "--policy",

@@ -35,9 +35,19 @@ pub(crate) fn path(p: &str) -> String {
 /// fragment: how the binary answers unusable input.
 #[allow(dead_code)] // Not every CLI test binary refuses input.
 pub(crate) fn assert_bad_input<S: AsRef<str> + std::fmt::Debug>(args: &[S], fragments: &[&str]) {
+    assert_one_line_error(args, 2, fragments);
+}
+
+/// Asserts the exit code, nothing on stdout, and exactly one stderr line containing every
+/// fragment.
+pub(crate) fn assert_one_line_error<S: AsRef<str> + std::fmt::Debug>(
+    args: &[S],
+    code: i32,
+    fragments: &[&str],
+) {
     let output = irsa(args);
     let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
-    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
     assert!(output.stdout.is_empty(), "{args:?}");
     assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
     for fragment in fragments {
@@ -46,6 +56,30 @@ pub(crate) fn assert_bad_input<S: AsRef<str> + std::fmt::Debug>(args: &[S], frag
             "{args:?}: {stderr:?} lacks {fragment:?}"
         );
     }
+}
+
+/// `irsa verify` of the vector token `token` against the vector key set and issuer at `now`,
+/// with `extra` arguments.
+#[allow(dead_code)] // Used by the rendering and JSON tests only.
+pub(crate) fn verify_args(token: &str, now: &str, extra: &[&str]) -> Vec<String> {
+    let token = path(&format!("k8s-vectors/{token}"));
+    let jwks = path("k8s-vectors/jwks.rsa-ecdsa.json");
+    let base = [
+        "verify",
+        "--token",
+        &token,
+        "--jwks",
+        &jwks,
+        "--issuer",
+        "https://issuer.example.com",
+        "--now",
+        now,
+    ];
+    [&base[..], extra]
+        .concat()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `irsa discovery` for the S3 issuer `acme-irsa` (eu-west-1, prefix `prod`) of the vector
