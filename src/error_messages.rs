@@ -29,7 +29,7 @@ use crate::provider::{
     ConfigError, ProfileLoadError, ProviderError, StsFailure, TokenFileError, TransportError,
 };
 use crate::token::{
-    ClaimsError, MalformedToken, Rejection, SecretError, SubjectError, VerifierError,
+    ClaimsError, MalformedToken, MintError, Rejection, SecretError, SubjectError, VerifierError,
 };
 use crate::webhook::{AdmissionErrorKind, AdmissionRequest, PodError, WebhookError};
 use crate::{StsErrorCode, UnknownStsErrorCode};
@@ -277,6 +277,12 @@ fn core(out: &mut String) {
         NotServiceAccount => SubjectError::NotServiceAccount { subject: "user:alice".to_owned() },
         InvalidNamespace => invalid_namespace(),
         InvalidName => SubjectError::InvalidName { name: "App".to_owned() },
+    });
+    every_variant!(out, MintError, {
+        Key => MintError::Key(KeyError::NoKey),
+        PublicKeyOnly => MintError::PublicKeyOnly,
+        ExpirationTooShort => MintError::ExpirationTooShort { seconds: 300 },
+        Signing => MintError::Signing,
     });
     let now = 1_700_000_000;
     every_variant!(out, Rejection, {

@@ -15,7 +15,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use cli::{assert_bad_input, data, irsa_json, path};
+use cli::{assert_bad_input, data, irsa, irsa_json, path};
 
 use serde_json::{Value, json};
 
@@ -599,5 +599,105 @@ async fn credential_process_prints_the_aws_cli_format() {
     assert!(
         stderr.contains("web identity is not configured"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn token_mints_what_verify_accepts() {
+    let key = path("k8s-vectors/ecdsa-p256-private.pem");
+    let mint = |extra: &[&str]| {
+        let mut args = vec![
+            "token",
+            "--signing-key",
+            &key,
+            "--issuer",
+            "https://issuer.example.com",
+            "--service-account",
+            "default:read-s3-hello",
+            "--now",
+            "2018-01-01T00:00:00Z",
+        ];
+        args.extend(extra);
+        irsa(&args)
+    };
+    let output = mint(&[
+        "--pod",
+        "hello-7d9f",
+        "--jti",
+        "fixed",
+        "--expiration-seconds",
+        "1h",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let token = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(token.lines().count(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    fs::write(&file, token.trim_end()).unwrap();
+    let verdict = stdout_json(&irsa_json(&[
+        "verify",
+        "--token",
+        &file.display().to_string(),
+        "--jwks",
+        &path("k8s-vectors/jwks.rsa-ecdsa.json"),
+        "--issuer",
+        "https://issuer.example.com",
+        "--now",
+        "1514764860",
+    ]));
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["alg"], "ES256");
+    assert_eq!(
+        verdict["kid"],
+        "SoABiieYuNx4UdqYvZRVeuC6SihxgLrhLy9peHMHpTc"
+    );
+    assert_eq!(
+        verdict["claims"],
+        json!({
+            "aud": ["sts.amazonaws.com"],
+            "exp": 1_514_768_400,
+            "iat": 1_514_764_800,
+            "iss": "https://issuer.example.com",
+            "jti": "fixed",
+            "kubernetes.io": {
+                "namespace": "default",
+                "pod": {"name": "hello-7d9f"},
+                "serviceaccount": {"name": "read-s3-hello"}
+            },
+            "nbf": 1_514_764_800,
+            "sub": "system:serviceaccount:default:read-s3-hello"
+        })
+    );
+    // A random jti (a version 4 UUID) unless one is given.
+    let minted = stdout_json(&irsa_json(&[
+        "token",
+        "--signing-key",
+        &key,
+        "--issuer",
+        "https://issuer.example.com",
+        "--service-account",
+        "default:read-s3-hello",
+    ]));
+    let jti = minted["claims"]["jti"].as_str().unwrap();
+    assert_eq!((jti.len(), &jti[14..15]), (36, "4"), "{jti}");
+    // A public key cannot sign; a lifetime under ten minutes is refused.
+    assert_bad_input(
+        &[
+            "token",
+            "--signing-key",
+            &path("k8s-vectors/rsa-public.pem"),
+            "--issuer",
+            "https://issuer.example.com",
+            "--service-account",
+            "default:a",
+        ],
+        &["--signing-key", "a public key was given"],
+    );
+    let output = mint(&["--expiration-seconds", "5m"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("below Kubernetes' minimum of 600 s")
     );
 }

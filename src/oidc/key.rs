@@ -166,7 +166,7 @@ impl Curve {
         }
     }
 
-    fn signing(self) -> &'static sig::EcdsaSigningAlgorithm {
+    pub(crate) fn signing(self) -> &'static sig::EcdsaSigningAlgorithm {
         match self {
             Curve::P256 => &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
             Curve::P384 => &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
@@ -492,14 +492,14 @@ fn encode_spki(
     .map_err(der_err("SubjectPublicKeyInfo"))
 }
 
-struct PemBlock<'a> {
-    label: &'a str,
-    der: Vec<u8>,
+pub(crate) struct PemBlock<'a> {
+    pub(crate) label: &'a str,
+    pub(crate) der: Vec<u8>,
 }
 
 /// Finds the PEM blocks in `text` and decodes each with `pem-rfc7468`. Text outside blocks is
 /// ignored, as OpenSSL ignores it; RFC 1421 headers announcing encryption are refused as such.
-fn pem_blocks(text: &str) -> Result<Vec<PemBlock<'_>>, KeyError> {
+pub(crate) fn pem_blocks(text: &str) -> Result<Vec<PemBlock<'_>>, KeyError> {
     let mut blocks = Vec::new();
     let mut rest = text;
     while let Some(begin) = rest.find("-----BEGIN ") {
@@ -538,7 +538,7 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock<'_>>, KeyError> {
 
 /// A key refused by aws-lc, as an error that can be compared.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CryptoRejection(aws_lc_rs::error::KeyRejected);
+pub struct CryptoRejection(pub(crate) aws_lc_rs::error::KeyRejected);
 
 // `KeyRejected` compares a static description, so equality is total.
 impl Eq for CryptoRejection {}

@@ -35,7 +35,11 @@ pub use issuer::{
     S3Issuer,
 };
 pub use jwk::{Jwk, JwkMember, JwkSet, JwksError, MAX_JWKS_BYTES, MAX_KEYS, Unusable};
-pub use key::{Curve, JwsAlgorithm, KeyError, KeyMaterial, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey};
+pub(crate) use key::pem_blocks;
+pub use key::{
+    CryptoRejection, Curve, JwsAlgorithm, KeyError, KeyMaterial, MAX_RSA_BITS, MIN_RSA_BITS,
+    PublicKey,
+};
 pub use publish::{
     BUCKET_POLICY_SID, BucketPolicy, CACHE_CONTROL, CreateOidcProviderInput, DEFAULT_AUDIENCE,
     DISCOVERY_CONTENT_TYPE, JWKS_CONTENT_TYPE, PublishError, PublishedObject, PublishingPlan,

@@ -25,6 +25,7 @@ mod lint;
 mod patch;
 mod progress;
 mod render;
+mod token;
 mod trust_policy;
 mod value;
 mod verify;
@@ -114,6 +115,9 @@ enum Command {
     /// Predict STS's answer for a token and a trust policy, and explain every statement: exit 0
     /// allowed, 1 refused.
     Explain(explain::Args),
+    /// Mint a bound service-account token as kube-apiserver would, from its signing key: for
+    /// tests, CI and local clusters.
+    Token(token::Args),
     /// Print a shell completion script: `irsa completions bash > /etc/bash_completion.d/irsa`.
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand into a directory.
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         Command::TrustPolicy(args) => trust_policy::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Token(args) => token::run(args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     };
