@@ -103,7 +103,7 @@ impl std::error::Error for MalformedPolicyDocument {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MalformedKind {
-    /// Not one JSON object of at most [`MAX_POLICY_BYTES`], each member named once.
+    /// Not one JSON object of at most [`MAX_POLICY_BYTES`](super::MAX_POLICY_BYTES), each member named once.
     #[error(
         "not a JSON policy: a policy is one JSON object {{\"Version\": …, \"Statement\": …}}, each member named once"
     )]
