@@ -99,6 +99,11 @@ impl FromStr for Partition {
 pub struct AccountId(String);
 
 impl AccountId {
+    /// An account ID the caller knows to be 12 digits.
+    pub(crate) fn from_validated(digits: &str) -> AccountId {
+        AccountId(digits.to_owned())
+    }
+
     /// The account ID as 12 ASCII digits.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -178,6 +183,17 @@ impl RoleArn {
     /// The role's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The same role (path and name) in another partition and account.
+    #[must_use]
+    pub fn in_account(&self, partition: Partition, account: AccountId) -> RoleArn {
+        RoleArn {
+            partition,
+            account,
+            path: self.path.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 

@@ -40,8 +40,8 @@ pub(crate) fn url_encode(bytes: &[u8]) -> String {
     base64_simd::URL_SAFE_NO_PAD.encode_to_string(bytes)
 }
 
-/// Standard padded base64 of `bytes` (admission patches).
-#[cfg(any(feature = "webhook", test))]
+/// Standard padded base64 of `bytes` (admission patches, the local STS's credentials).
+#[cfg(any(feature = "webhook", feature = "sts", test))]
 pub(crate) fn encode(bytes: &[u8]) -> String {
     base64_simd::STANDARD.encode_to_string(bytes)
 }

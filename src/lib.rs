@@ -104,6 +104,9 @@ pub mod policy;
 #[cfg(feature = "provider")]
 #[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
 pub mod provider;
+#[cfg(feature = "sts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sts")))]
+pub mod sts;
 mod sts_code;
 pub mod token;
 #[cfg(feature = "webhook")]

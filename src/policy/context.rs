@@ -1,6 +1,8 @@
 //! The request a trust policy is evaluated against: the principal, the action and the
 //! condition keys, built from a token exactly as STS builds them for a generic OIDC provider.
 
+use std::net::IpAddr;
+
 use crate::arn::OidcProviderArn;
 use crate::token::Claims;
 
@@ -159,6 +161,34 @@ impl Request {
         self
     }
 
+    /// Adds the global condition keys STS puts in every `AssumeRoleWithWebIdentity` request
+    /// context: `aws:CurrentTime`, `aws:EpochTime`, `aws:SecureTransport`,
+    /// `aws:ViaAWSService` (`false`), and `aws:SourceIp`, `aws:RequestedRegion`,
+    /// `aws:UserAgent` and `sts:RoleSessionName` when known. `aws:PrincipalArn` and
+    /// `aws:TokenIssueTime` are absent: they exist only for signed requests and temporary
+    /// credentials.
+    #[must_use]
+    pub fn with_facts(self, facts: &RequestFacts) -> Request {
+        let mut request = self
+            .with_value("aws:CurrentTime", iso8601(facts.now))
+            .with_value("aws:EpochTime", facts.now.to_string())
+            .with_value("aws:SecureTransport", facts.secure_transport.to_string())
+            .with_value("aws:ViaAWSService", "false");
+        if let Some(ip) = facts.source_ip {
+            request = request.with_value("aws:SourceIp", ip.to_string());
+        }
+        if let Some(region) = &facts.region {
+            request = request.with_value("aws:RequestedRegion", region.as_str());
+        }
+        if let Some(agent) = &facts.user_agent {
+            request = request.with_value("aws:UserAgent", agent.as_str());
+        }
+        if let Some(name) = &facts.session_name {
+            request = request.with_value("sts:RoleSessionName", name.as_str());
+        }
+        request
+    }
+
     /// The principal making the request.
     pub fn principal(&self) -> &str {
         &self.principal
@@ -195,6 +225,116 @@ impl Request {
     }
 }
 
+/// What STS knows of an `AssumeRoleWithWebIdentity` request besides the token: its time, its
+/// transport, where it came from and the session it asks for. These become the global condition
+/// keys a trust policy can test (`aws:CurrentTime`, `aws:SourceIp`, `sts:RoleSessionName`, …);
+/// the local STS server, `irsa explain` and the doctor build them with [`Request::with_facts`].
+///
+/// ```
+/// use irsa::policy::{ContextValue, Request, RequestFacts};
+///
+/// let facts = RequestFacts::at(1_700_000_000)
+///     .session_name("ci-run-42")
+///     .source_ip("192.0.2.10".parse()?);
+/// let request = Request::new("arn:aws:iam::111122223333:oidc-provider/o.example", "sts:AssumeRoleWithWebIdentity")
+///     .with_facts(&facts);
+/// assert_eq!(request.get("aws:CurrentTime"), Some(&ContextValue::from("2023-11-14T22:13:20Z")));
+/// assert_eq!(request.get("aws:EpochTime"), Some(&ContextValue::from("1700000000")));
+/// assert_eq!(request.get("aws:SecureTransport"), Some(&ContextValue::from("true")));
+/// assert_eq!(request.get("aws:SourceIp"), Some(&ContextValue::from("192.0.2.10")));
+/// assert_eq!(request.get("sts:RoleSessionName"), Some(&ContextValue::from("ci-run-42")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestFacts {
+    /// The request's time, in seconds since the Unix epoch.
+    pub now: i64,
+    /// The `RoleSessionName` asked for.
+    pub session_name: Option<String>,
+    /// The caller's address; `None` when unknown (STS omits it for VPC-endpoint callers).
+    pub source_ip: Option<IpAddr>,
+    /// Whether the request came over TLS; `true` unless said otherwise, as every real STS
+    /// endpoint is HTTPS.
+    pub secure_transport: bool,
+    /// The region the request was sent to.
+    pub region: Option<String>,
+    /// The caller's `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+impl RequestFacts {
+    /// A request made at `now` (seconds since the Unix epoch) over TLS, with nothing else known.
+    pub fn at(now: i64) -> RequestFacts {
+        RequestFacts {
+            now,
+            session_name: None,
+            source_ip: None,
+            secure_transport: true,
+            region: None,
+            user_agent: None,
+        }
+    }
+
+    /// The `RoleSessionName` asked for.
+    #[must_use]
+    pub fn session_name(mut self, name: impl Into<String>) -> RequestFacts {
+        self.session_name = Some(name.into());
+        self
+    }
+
+    /// The caller's address.
+    #[must_use]
+    pub fn source_ip(mut self, ip: IpAddr) -> RequestFacts {
+        self.source_ip = Some(ip);
+        self
+    }
+
+    /// Whether the request came over TLS.
+    #[must_use]
+    pub fn secure_transport(mut self, secure: bool) -> RequestFacts {
+        self.secure_transport = secure;
+        self
+    }
+
+    /// The region the request was sent to.
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> RequestFacts {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// The caller's `User-Agent`.
+    #[must_use]
+    pub fn user_agent(mut self, agent: impl Into<String>) -> RequestFacts {
+        self.user_agent = Some(agent.into());
+        self
+    }
+}
+
+impl From<i64> for RequestFacts {
+    fn from(now: i64) -> RequestFacts {
+        RequestFacts::at(now)
+    }
+}
+
+/// `aws:CurrentTime`'s form: ISO 8601 in UTC, whole seconds.
+pub(crate) fn iso8601(now: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(now) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        // Beyond year 9999: no ISO form, and no policy date compares to it meaningfully.
+        Err(_) => now.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +365,18 @@ mod tests {
             Some(&ContextValue::from(provider.to_string()))
         );
         assert_eq!(request.entries().len(), 5);
+        let facts = RequestFacts::at(253_402_300_799).secure_transport(false);
+        let request = request.with_facts(&facts);
+        assert_eq!(
+            request.get("aws:currenttime"),
+            Some(&ContextValue::from("9999-12-31T23:59:59Z"))
+        );
+        assert_eq!(
+            request.get("aws:securetransport"),
+            Some(&ContextValue::from("false"))
+        );
+        assert_eq!(request.get("aws:SourceIp"), None);
+        assert_eq!(request.entries().len(), 9);
         // Without the trailing slash, the key is another key.
         assert_eq!(request.get("o.example:sub"), None);
     }

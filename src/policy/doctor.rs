@@ -1,7 +1,7 @@
 //! The doctor: what STS answers `AssumeRoleWithWebIdentity` for a token, a provider as
 //! registered in IAM and a role's trust policy, with the explanation and the lint findings.
 
-use super::context::Request;
+use super::context::{Request, RequestFacts};
 use super::eval::{Decision, Evaluation};
 use super::lint::{Finding, LintOptions, lint};
 use super::model::TrustPolicy;
@@ -111,7 +111,9 @@ pub enum DoctorError {
 }
 
 /// Answers as STS would for `token`, signed by a key in `keys`, presented for a role trusting
-/// per `policy`, through `provider`, at `now` (seconds since the Unix epoch).
+/// per `policy`, through `provider`, with the request's `facts`: its time (seconds since the
+/// Unix epoch, which alone converts into [`RequestFacts`]), session name, source address, … —
+/// the global condition keys STS adds to the token's (see [`Request::with_facts`]).
 ///
 /// The phases are STS's: the token (provider found by `iss`, signature, audience among the
 /// client IDs, `sub`, expiry within 5 minutes of skew), then the trust policy.
@@ -145,20 +147,22 @@ pub fn diagnose(
     keys: &JwkSet,
     provider: &RegisteredProvider,
     policy: &TrustPolicy,
-    now: i64,
+    facts: impl Into<RequestFacts>,
 ) -> Result<Diagnosis, DoctorError> {
+    let facts = facts.into();
     let issuer = IssuerUrl::parse(&provider.issuer()).map_err(DoctorError::ProviderUrl)?;
     let mut builder = Verifier::builder(keys).issuer(issuer);
     for client_id in &provider.client_ids {
         builder = builder.audience(client_id.clone());
     }
     let verifier = builder.build().map_err(DoctorError::Keys)?;
-    let diagnosis = match verifier.verify(token, now) {
+    let diagnosis = match verifier.verify(token, facts.now) {
         Ok(verified) => judge(
             verified.claims(),
             None,
             provider,
             policy,
+            &facts,
             SignatureCheck::Checked,
         ),
         Err(rejection) => {
@@ -169,6 +173,7 @@ pub fn diagnose(
                 &rejection,
                 provider,
                 policy,
+                &facts,
                 SignatureCheck::Checked,
             )
         }
@@ -182,15 +187,24 @@ pub fn diagnose_claims(
     claims: &Claims<'_>,
     provider: &RegisteredProvider,
     policy: &TrustPolicy,
-    now: i64,
+    facts: impl Into<RequestFacts>,
 ) -> Diagnosis {
-    match check_unsigned(claims, provider, now) {
-        Ok(()) => judge(claims, None, provider, policy, SignatureCheck::Skipped),
+    let facts = facts.into();
+    match check_unsigned(claims, provider, facts.now) {
+        Ok(()) => judge(
+            claims,
+            None,
+            provider,
+            policy,
+            &facts,
+            SignatureCheck::Skipped,
+        ),
         Err(rejection) => judge_rejected(
             Some(claims),
             &rejection,
             provider,
             policy,
+            &facts,
             SignatureCheck::Skipped,
         ),
     }
@@ -212,6 +226,7 @@ fn judge_rejected(
     rejection: &Rejection,
     provider: &RegisteredProvider,
     policy: &TrustPolicy,
+    facts: &RequestFacts,
     signature: SignatureCheck,
 ) -> Diagnosis {
     let reason = crate::error_text::chain(rejection);
@@ -221,7 +236,7 @@ fn judge_rejected(
         reason,
     };
     match claims {
-        Some(claims) => judge(claims, Some(error), provider, policy, signature),
+        Some(claims) => judge(claims, Some(error), provider, policy, facts, signature),
         None => Diagnosis {
             sts_error: Some(error),
             signature,
@@ -236,9 +251,11 @@ fn judge(
     token_error: Option<StsError>,
     provider: &RegisteredProvider,
     policy: &TrustPolicy,
+    facts: &RequestFacts,
     signature: SignatureCheck,
 ) -> Diagnosis {
-    let request = Request::web_identity(&provider.arn, claims, &provider.client_ids);
+    let request =
+        Request::web_identity(&provider.arn, claims, &provider.client_ids).with_facts(facts);
     let evaluation = policy.evaluate(&request);
     let sts_error = token_error.or_else(|| {
         (evaluation.decision != Decision::Allow).then(|| StsError {
@@ -267,7 +284,7 @@ fn findings(policy: &TrustPolicy, provider: &RegisteredProvider) -> Vec<Finding>
 
 /// Why the policy did not allow: the denying statements, or for each `Allow` statement the
 /// first part that failed.
-fn summarize(evaluation: &Evaluation) -> String {
+pub(crate) fn summarize(evaluation: &Evaluation) -> String {
     let name = |index: usize, sid: Option<&str>| match sid {
         Some(sid) => format!("statement {index} ({sid})"),
         None => format!("statement {index}"),

@@ -106,7 +106,11 @@ mod model;
 mod operator;
 mod parse;
 
-pub use context::{ASSUME_ROLE_WITH_WEB_IDENTITY, ContextEntry, ContextValue, Request};
+pub(crate) use context::iso8601;
+pub use context::{
+    ASSUME_ROLE_WITH_WEB_IDENTITY, ContextEntry, ContextValue, Request, RequestFacts,
+};
+pub(crate) use doctor::summarize;
 pub use doctor::{
     ACCESS_DENIED_MESSAGE, Diagnosis, DoctorError, RegisteredProvider, SignatureCheck, StsError,
     diagnose, diagnose_claims,

@@ -286,3 +286,27 @@ pub enum MintError {
     #[error("the key failed to sign")]
     Signing,
 }
+
+/// Formats 16 random bytes as a version 4 UUID, the form of the `jti` kube-apiserver gives
+/// its tokens (and of AWS request IDs). The bytes come from the caller's random source.
+///
+/// ```
+/// assert_eq!(irsa::token::uuid_v4([0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+/// ```
+pub fn uuid_v4(bytes: [u8; 16]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(36);
+    for (i, byte) in bytes.iter().enumerate() {
+        // The version (4) and the RFC 4122 variant bits.
+        let byte = match i {
+            6 => (byte & 0x0f) | 0x40,
+            8 => (byte & 0x3f) | 0x80,
+            _ => *byte,
+        };
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}

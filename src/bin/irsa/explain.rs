@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use irsa::arn::OidcProviderArn;
 use irsa::oidc::{DEFAULT_AUDIENCE, JwkSet};
 use irsa::policy::{
-    ConditionExplanation, Decision, Diagnosis, RegisteredProvider, SignatureCheck,
+    ConditionExplanation, Decision, Diagnosis, RegisteredProvider, RequestFacts, SignatureCheck,
     StatementExplanation, TrustPolicy, diagnose, diagnose_claims,
 };
 use irsa::token::{Claims, WebIdentityToken};
@@ -50,6 +50,12 @@ pub(crate) struct Args {
     /// Judge at this time: RFC 3339 or seconds since the Unix epoch. Default: now.
     #[arg(long, value_name = "TIME", value_parser = value::time)]
     now: Option<i64>,
+    /// The RoleSessionName of the request (the `sts:RoleSessionName` key).
+    #[arg(long, value_name = "NAME")]
+    session_name: Option<String>,
+    /// The caller's IP address (the `aws:SourceIp` key).
+    #[arg(long, value_name = "IP")]
+    source_ip: Option<std::net::IpAddr>,
 }
 
 /// The explanation and whether STS would refuse.
@@ -68,21 +74,27 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     };
     let provider = RegisteredProvider::new(args.provider_arn.clone(), client_ids)
         .map_err(|e| CliError::input("--audience", e))?;
-    let now = args.now.unwrap_or_else(system_now);
+    let mut facts = RequestFacts::at(args.now.unwrap_or_else(system_now));
+    if let Some(name) = &args.session_name {
+        facts = facts.session_name(name.clone());
+    }
+    if let Some(ip) = args.source_ip {
+        facts = facts.source_ip(ip);
+    }
 
     let diagnosis = match (&args.claims, &args.token, &args.jwks) {
         (Some(path), _, _) => {
             let bytes = read_input("--claims", path)?;
             let claims = Claims::from_json(&bytes)
                 .map_err(|e| CliError::input(format!("--claims {}", path.display()), e))?;
-            diagnose_claims(&claims, &provider, &policy, now)
+            diagnose_claims(&claims, &provider, &policy, facts)
         }
         (None, Some(token_path), Some(jwks_path)) => {
             let token = WebIdentityToken::from_file_contents(read_input("--token", token_path)?)
                 .map_err(|e| CliError::input(format!("--token {}", token_path.display()), e))?;
             let keys = JwkSet::parse(&read_input("--jwks", jwks_path)?)
                 .map_err(|e| CliError::input(format!("--jwks {}", jwks_path.display()), e))?;
-            diagnose(token.expose_secret(), &keys, &provider, &policy, now)
+            diagnose(token.expose_secret(), &keys, &provider, &policy, facts)
                 .map_err(|e| CliError::input("--provider-arn / --jwks", e))?
         }
         _ => {

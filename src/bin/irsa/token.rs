@@ -95,18 +95,5 @@ fn random_uuid() -> Result<String, CliError> {
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes)
         .map_err(|_| CliError::input("--jti", "the system random source failed; give --jti"))?;
-    let mut hex = String::with_capacity(36);
-    for (i, byte) in bytes.iter().enumerate() {
-        // The version (4) and the RFC 4122 variant bits.
-        let byte = match i {
-            6 => (byte & 0x0f) | 0x40,
-            8 => (byte & 0x3f) | 0x80,
-            _ => *byte,
-        };
-        if matches!(i, 4 | 6 | 8 | 10) {
-            hex.push('-');
-        }
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    Ok(hex)
+    Ok(irsa::token::uuid_v4(bytes))
 }

@@ -1,0 +1,565 @@
+//! The local STS against real clients: aws-sdk-sts and our provider in an aws-config chain get
+//! credentials, call GetCallerIdentity with them, and hear AWS's code for every rule STS
+//! applies. One rejecting case per rule, end to end over loopback.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    // The SDK signs with the real clock, so the server's starts from it too.
+    clippy::disallowed_methods
+)]
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::ProvideErrorMetadata;
+use aws_smithy_async::test_util::ManualTimeSource;
+use common::{data_path, text};
+use irsa::oidc::{JwkSet, OpenIdConfiguration};
+use irsa::policy::{ClusterGrant, generate};
+use irsa::sts::{Discovery, OidcProvider, Registry, Role, RunningServer, StaticSite, Sts};
+use irsa::token::{BoundToken, SigningKey, Subject};
+
+const ACCOUNT: &str = "111122223333";
+const ISSUER: &str = "https://oidc.example.test/cluster-a";
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn key() -> SigningKey {
+    SigningKey::from_pem(&text("k8s-vectors/rsa-private.pem")).unwrap()
+}
+
+fn keys() -> JwkSet {
+    JwkSet::from_public_keys([key().public_key()]).unwrap()
+}
+
+fn token_for(issuer: &str, namespace: &str, name: &str, audience: &str, iat: i64) -> String {
+    let request = BoundToken::new(
+        issuer.parse().unwrap(),
+        Subject::new(namespace, name).unwrap(),
+        "5d4fd8c2-0a3c-4c1f-9a43-6f1f8f4f3e11",
+    )
+    .audience(audience)
+    .expiration_seconds(3600);
+    key()
+        .sign(&request, iat)
+        .unwrap()
+        .expose_secret()
+        .to_owned()
+}
+
+fn token(name: &str) -> String {
+    token_for(ISSUER, "default", name, "sts.amazonaws.com", now())
+}
+
+/// The least-privilege trust policy of our generator, for `default:read-s3-hello`.
+fn generated_policy() -> irsa::policy::TrustPolicy {
+    let arn = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.example.test/cluster-a");
+    let grant = ClusterGrant::service_accounts(
+        arn.parse().unwrap(),
+        vec![Subject::new("default", "read-s3-hello").unwrap()],
+    )
+    .unwrap();
+    generate(&[grant], 2048).unwrap().json().parse().unwrap()
+}
+
+fn policy_with(condition: &str) -> irsa::policy::TrustPolicy {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.example.test/cluster-a"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{condition}}}]}}"#
+    )
+    .parse()
+    .unwrap()
+}
+
+fn registry(provider: OidcProvider) -> Registry {
+    Registry::new(ACCOUNT.parse().unwrap())
+        .provider(provider)
+        .role(Role::new("read-s3", generated_policy()).unwrap())
+        .role(
+            Role::new(
+                "office-hours",
+                policy_with(r#"{"DateLessThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#),
+            )
+            .unwrap(),
+        )
+        .role(
+            Role::new(
+                "from-office",
+                policy_with(r#"{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}"#),
+            )
+            .unwrap(),
+        )
+        .role(
+            Role::new(
+                "named-sessions",
+                policy_with(r#"{"StringLike":{"sts:RoleSessionName":"ci-*"}}"#),
+            )
+            .unwrap(),
+        )
+}
+
+async fn serve(sts: Sts) -> RunningServer {
+    sts.serve("127.0.0.1:0".parse().unwrap()).await.unwrap()
+}
+
+async fn with_keys() -> RunningServer {
+    let provider = OidcProvider::with_keys(ISSUER.parse().unwrap(), keys()).unwrap();
+    serve(Sts::builder(registry(provider)).build().unwrap()).await
+}
+
+fn client(server: &RunningServer, credentials: Option<Credentials>) -> aws_sdk_sts::Client {
+    let mut config = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(server.endpoint_url());
+    if let Some(credentials) = credentials {
+        config = config.credentials_provider(credentials);
+    }
+    aws_sdk_sts::Client::from_conf(config.build())
+}
+
+async fn assume(
+    server: &RunningServer,
+    role: &str,
+    session: &str,
+    token: &str,
+) -> Result<
+    aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityOutput,
+    (String, String),
+> {
+    client(server, None)
+        .assume_role_with_web_identity()
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/{role}"))
+        .role_session_name(session)
+        .web_identity_token(token)
+        .send()
+        .await
+        .map_err(|e| {
+            let e = e.into_service_error();
+            (
+                e.code().unwrap_or("?").to_owned(),
+                e.message().unwrap_or("").to_owned(),
+            )
+        })
+}
+
+fn session_credentials(
+    out: &aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityOutput,
+) -> Credentials {
+    let c = out.credentials().unwrap();
+    Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        None,
+        "local-sts",
+    )
+}
+
+#[tokio::test]
+async fn the_sdk_gets_credentials_shaped_as_aws_and_calls_with_them() {
+    let server = with_keys().await;
+    let out = assume(&server, "read-s3", "hello", &token("read-s3-hello"))
+        .await
+        .unwrap();
+    let creds = out.credentials().unwrap();
+    assert!(creds.access_key_id().starts_with("ASIA") && creds.access_key_id().len() == 20);
+    assert_eq!(creds.secret_access_key().len(), 40);
+    let expires = creds.expiration().secs();
+    assert!((expires - now() - 3600).abs() <= 2, "expires {expires}");
+    let user = out.assumed_role_user().unwrap();
+    assert_eq!(
+        user.arn(),
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/read-s3/hello")
+    );
+    assert!(user.assumed_role_id().starts_with("AROA"));
+    assert!(user.assumed_role_id().ends_with(":hello"));
+    assert_eq!(
+        out.subject_from_web_identity_token(),
+        Some("system:serviceaccount:default:read-s3-hello")
+    );
+    assert_eq!(out.audience(), Some("sts.amazonaws.com"));
+    assert_eq!(
+        out.provider(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.example.test/cluster-a").as_str())
+    );
+
+    let identity = client(&server, Some(session_credentials(&out)))
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.arn(), Some(user.arn()));
+    assert_eq!(identity.user_id(), Some(user.assumed_role_id()));
+    assert_eq!(identity.account(), Some(ACCOUNT));
+    server.shutdown().await;
+}
+
+/// Every rule of `AssumeRoleWithWebIdentity`, broken once, as the SDK reports it.
+#[tokio::test]
+async fn each_rule_refuses_with_aws_code_and_message() {
+    let server = with_keys().await;
+    let good = token("read-s3-hello");
+    let other_key = {
+        let pem = text("k8s-vectors/ecdsa-p256-private.pem");
+        let request = BoundToken::new(
+            ISSUER.parse().unwrap(),
+            Subject::new("default", "read-s3-hello").unwrap(),
+            "j",
+        )
+        .audience("sts.amazonaws.com");
+        SigningKey::from_pem(&pem)
+            .unwrap()
+            .sign(&request, now())
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    let cases: Vec<(&str, &str, String, &str, &str)> = vec![
+        (
+            "no provider for the issuer",
+            "read-s3",
+            token_for(
+                "https://oidc.example.test/cluster-b",
+                "default",
+                "read-s3-hello",
+                "sts.amazonaws.com",
+                now(),
+            ),
+            "InvalidIdentityToken",
+            "No OpenIDConnect provider found in your account for https://oidc.example.test/cluster-b",
+        ),
+        (
+            "issuer with a trailing slash",
+            "read-s3",
+            token_for(
+                "https://oidc.example.test/cluster-a/",
+                "default",
+                "read-s3-hello",
+                "sts.amazonaws.com",
+                now(),
+            ),
+            "InvalidIdentityToken",
+            "No OpenIDConnect provider found in your account for https://oidc.example.test/cluster-a/",
+        ),
+        (
+            "audience not a client ID",
+            "read-s3",
+            token_for(ISSUER, "default", "read-s3-hello", "vault", now()),
+            "InvalidIdentityToken",
+            "Incorrect token audience",
+        ),
+        (
+            "expired",
+            "read-s3",
+            token_for(
+                ISSUER,
+                "default",
+                "read-s3-hello",
+                "sts.amazonaws.com",
+                now() - 3600 - 301,
+            ),
+            "ExpiredTokenException",
+            "Token expired: current date/time",
+        ),
+        (
+            "signed by a key not in the set",
+            "read-s3",
+            other_key,
+            "InvalidIdentityToken",
+            "",
+        ),
+        (
+            "another service account",
+            "read-s3",
+            token("default"),
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        ),
+        (
+            "a role that does not exist",
+            "no-such-role",
+            good.clone(),
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        ),
+        (
+            "aws:CurrentTime past the policy's date",
+            "office-hours",
+            good.clone(),
+            "AccessDenied",
+            "Not authorized",
+        ),
+        (
+            "aws:SourceIp outside the policy's block",
+            "from-office",
+            good.clone(),
+            "AccessDenied",
+            "Not authorized",
+        ),
+        (
+            "sts:RoleSessionName outside the pattern",
+            "named-sessions",
+            good.clone(),
+            "AccessDenied",
+            "Not authorized",
+        ),
+        (
+            "not a JWT",
+            "read-s3",
+            "not-a-jwt".to_owned(),
+            "InvalidIdentityToken",
+            "",
+        ),
+    ];
+    for (name, role, token, code, message) in &cases {
+        let (got_code, got_message) = assume(&server, role, "hello", token).await.unwrap_err();
+        assert_eq!((&got_code.as_str(), name), (code, name), "{got_message}");
+        assert!(got_message.starts_with(message), "{name}: {got_message}");
+    }
+    // The session name matching the pattern is allowed: the key is in the context.
+    assume(&server, "named-sessions", "ci-42", &good)
+        .await
+        .unwrap();
+
+    let validation: Vec<(&str, &str, String)> = vec![
+        (
+            "a:b",
+            "1 validation error detected: Value 'a:b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+            good.clone(),
+        ),
+        (
+            "x",
+            "1 validation error detected: Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2",
+            good.clone(),
+        ),
+        (
+            "a:",
+            "2 validation errors detected: Value 'a:' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*; Value '*** Sensitive Data Redacted ***' at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4",
+            "abc".to_owned(),
+        ),
+    ];
+    for (session, message, token) in validation {
+        let (code, got) = assume(&server, "read-s3", session, &token)
+            .await
+            .unwrap_err();
+        assert_eq!((code.as_str(), got.as_str()), ("ValidationError", message));
+    }
+    let over = client(&server, None)
+        .assume_role_with_web_identity()
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/read-s3"))
+        .role_session_name("hello")
+        .web_identity_token(&good)
+        .duration_seconds(7200)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(over.code(), Some("ValidationError"));
+    assert_eq!(
+        over.message(),
+        Some("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+    );
+    let short = client(&server, None)
+        .assume_role_with_web_identity()
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/read-s3"))
+        .role_session_name("hello")
+        .web_identity_token(&good)
+        .duration_seconds(600)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(
+        short.message(),
+        Some(
+            "1 validation error detected: Value '600' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+        )
+    );
+    server.shutdown().await;
+}
+
+/// GetCallerIdentity is judged by SigV4: forged, unknown, expired and unsigned requests.
+#[tokio::test]
+async fn signatures_are_checked_as_sts_checks_them() {
+    let clock = ManualTimeSource::new(SystemTime::now());
+    let provider = OidcProvider::with_keys(ISSUER.parse().unwrap(), keys()).unwrap();
+    let sts = Sts::builder(registry(provider))
+        .time_source(clock.clone())
+        .build()
+        .unwrap();
+    let server = serve(sts).await;
+    let out = assume(&server, "read-s3", "hello", &token("read-s3-hello"))
+        .await
+        .unwrap();
+    let good = session_credentials(&out);
+    let call = |credentials: Credentials| {
+        let client = client(&server, Some(credentials));
+        async move {
+            let e = client
+                .get_caller_identity()
+                .send()
+                .await
+                .unwrap_err()
+                .into_service_error();
+            (
+                e.code().unwrap_or("?").to_owned(),
+                e.message().unwrap_or("").to_owned(),
+            )
+        }
+    };
+    let forged = Credentials::new(
+        good.access_key_id(),
+        "x".repeat(40),
+        good.session_token().map(str::to_owned),
+        None,
+        "t",
+    );
+    assert_eq!(call(forged).await.0, "SignatureDoesNotMatch");
+    let unknown = Credentials::new(
+        "ASIAAAAAAAAAAAAAAAAA",
+        good.secret_access_key(),
+        good.session_token().map(str::to_owned),
+        None,
+        "t",
+    );
+    assert_eq!(
+        call(unknown).await,
+        (
+            "InvalidClientTokenId".to_owned(),
+            "The security token included in the request is invalid.".to_owned()
+        )
+    );
+    let wrong_token = Credentials::new(
+        good.access_key_id(),
+        good.secret_access_key(),
+        Some("nope".to_owned()),
+        None,
+        "t",
+    );
+    assert_eq!(call(wrong_token).await.0, "InvalidClientTokenId");
+
+    // The server's clock moves 20 minutes: the SDK's signature is now out of STS's window.
+    clock.advance(Duration::from_secs(20 * 60));
+    let (code, message) = call(good.clone()).await;
+    assert_eq!(code, "SignatureDoesNotMatch");
+    assert!(message.starts_with("Signature expired: "), "{message}");
+    assert!(message.ends_with(" - 15 min.)"), "{message}");
+    // An hour later the session has expired.
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        call(good).await,
+        (
+            "ExpiredToken".to_owned(),
+            "The security token included in the request is expired".to_owned()
+        )
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn unsigned_and_unknown_actions_get_aws_errors_and_headers() {
+    let server = with_keys().await;
+    let http = reqwest_like(&server, "Action=GetCallerIdentity&Version=2011-06-15").await;
+    assert_eq!(http.0, 403);
+    assert!(
+        http.1.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{}",
+        http.1
+    );
+    assert!(
+        http.1
+            .contains("<Message>Request is missing Authentication Token</Message>")
+    );
+    let http = reqwest_like(&server, "Action=AssumeRole&Version=2011-06-15").await;
+    assert_eq!(http.0, 400);
+    assert!(
+        http.1.contains(
+            "<Message>Could not find operation AssumeRole for version 2011-06-15</Message>"
+        )
+    );
+    server.shutdown().await;
+}
+
+/// POSTs a form to the server over a plain TCP connection; (status, body).
+async fn reqwest_like(server: &RunningServer, form: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.to_ascii_lowercase().contains("content-type: text/xml"),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase().contains("x-amzn-requestid: "),
+        "{head}"
+    );
+    (status, body.to_owned())
+}
+
+/// The keys fetched as STS fetches them: discovery document, then its jwks_uri, from a local
+/// endpoint standing in for the bucket; an unreachable endpoint is STS's transient error.
+#[tokio::test]
+async fn keys_are_fetched_from_the_issuer_and_a_dead_one_is_sts_transient_error() {
+    let issuer = ISSUER.parse().unwrap();
+    let discovery = OpenIdConfiguration::new(&issuer, &keys()).unwrap();
+    let site = StaticSite::new()
+        .document(
+            "/cluster-a/.well-known/openid-configuration",
+            "application/json",
+            discovery.to_json().into_bytes(),
+        )
+        .document(
+            "/cluster-a/openid/v1/jwks",
+            "application/json",
+            keys().to_json().into_bytes(),
+        )
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let endpoint = format!("{}/cluster-a", site.endpoint_url())
+        .parse()
+        .unwrap();
+    let provider =
+        OidcProvider::with_discovery(issuer.clone(), Discovery::new().endpoint(endpoint)).unwrap();
+    let server = serve(Sts::builder(registry(provider)).build().unwrap()).await;
+    assume(&server, "read-s3", "hello", &token("read-s3-hello"))
+        .await
+        .unwrap();
+    server.shutdown().await;
+
+    let dead = format!("http://{}", site.local_addr()).parse().unwrap();
+    site.shutdown().await;
+    let provider = OidcProvider::with_discovery(issuer, Discovery::new().endpoint(dead)).unwrap();
+    let server = serve(Sts::builder(registry(provider)).build().unwrap()).await;
+    let (code, message) = assume(&server, "read-s3", "hello", &token("read-s3-hello"))
+        .await
+        .unwrap_err();
+    assert_eq!(code, "InvalidIdentityToken");
+    assert_eq!(
+        message,
+        "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"
+    );
+    server.shutdown().await;
+    let _ = data_path;
+}
