@@ -6,7 +6,7 @@
 //! A new variant fails to compile here until it has an example: each list below also becomes a
 //! `match` without a wildcard arm. The provider's and the webhook's errors need their features,
 //! so the snapshot is taken with all of them (as `cargo test --all-features` does).
-#![cfg(all(feature = "provider", feature = "webhook"))]
+#![cfg(all(feature = "provider", feature = "webhook", feature = "sts"))]
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -283,6 +283,7 @@ fn core(out: &mut String) {
         PublicKeyOnly => MintError::PublicKeyOnly,
         ExpirationTooShort => MintError::ExpirationTooShort { seconds: 300 },
         Signing => MintError::Signing,
+        Generation => MintError::Generation,
     });
     let now = 1_700_000_000;
     every_variant!(out, Rejection, {
@@ -499,11 +500,96 @@ fn webhook(out: &mut String) {
     });
 }
 
+fn sts(out: &mut String) {
+    use crate::sts::{
+        AuthorizationError, BuildError, CaError, ConfigError as StsConfigError, FaultsError,
+        FetchError, QueryError, RegistryError, ServeError,
+    };
+    let io = || {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "No such file or directory (os error 2)",
+        )
+    };
+    let yaml = serde_norway::from_str::<u8>("[").unwrap_err();
+    let bad_issuer = || "http://oidc.example.test".parse::<IssuerUrl>().unwrap_err();
+    every_variant!(out, StsConfigError, {
+        Read => StsConfigError::Read { field: "providers[0].jwks".into(), path: "jwks.json".into(), source: io() },
+        Syntax => StsConfigError::Syntax { path: "sts.yaml".into(), source: yaml },
+        Invalid => StsConfigError::Invalid { field: "account".into(), fix: "give the 12-digit account ID as a string, e.g. account: \"111122223333\"".into() },
+        Rejected => StsConfigError::Rejected { field: "faults.throttling".into(), fix: "give a share between 0.0 and 1.0", source: Box::new(FaultsError { name: "throttling", value: 2.0 }) },
+    });
+    every_variant!(out, QueryError, {
+        TooLarge => QueryError::TooLarge { size: 300_000, limit: 262_144 },
+        NotUtf8 => QueryError::NotUtf8 { name: "WebIdentityToken".into() },
+    });
+    every_variant!(out, AuthorizationError, {
+        NotSigV4 => AuthorizationError::NotSigV4,
+        MissingEqualSign => AuthorizationError::MissingEqualSign { component: "Credential".into() },
+        Missing => AuthorizationError::Missing("Signature"),
+        Credential => AuthorizationError::Credential { credential: "AKID/2026/us-east-1/sts".into() },
+        Signature => AuthorizationError::Signature,
+    });
+    every_variant!(out, RegistryError, {
+        ProviderUrl => RegistryError::ProviderUrl { url: "http://oidc.example.test".into(), source: bad_issuer() },
+        ClientId => RegistryError::ClientId { client_id: String::new() },
+        Role => RegistryError::Role { name: "a/b".into(), source: RoleArn::new(crate::arn::Partition::Aws, "111122223333".parse().unwrap(), "/", "a b").unwrap_err() },
+        MaxSessionDuration => RegistryError::MaxSessionDuration { seconds: 60 },
+    });
+    every_variant!(out, BuildError, {
+        Keys => BuildError::Keys { url: "https://oidc.example.test".into(), source: VerifierError::NoUsableKey },
+        Ca => BuildError::Ca { url: "https://oidc.example.test".into(), source: ca_error() },
+    });
+    every_variant!(out, ServeError, {
+        Bind => ServeError::Bind { addr: "127.0.0.1:8080".parse().unwrap(), source: io::Error::new(io::ErrorKind::AddrInUse, "Address in use (os error 98)") },
+    });
+    let url = || "http://127.0.0.1:8081/.well-known/openid-configuration".to_owned();
+    every_variant!(out, FetchError, {
+        Url => FetchError::Url { url: "::".into() },
+        Request => FetchError::Request { url: url(), source: Box::new(io()) },
+        TimedOut => FetchError::TimedOut { url: url(), limit: Duration::from_secs(5) },
+        Status => FetchError::Status { url: url(), status: 404 },
+        TooLarge => FetchError::TooLarge { url: url(), limit: 131_072 },
+        Discovery => FetchError::Discovery { url: url(), source: DiscoveryError::Missing { member: "jwks_uri" } },
+        IssuerMismatch => FetchError::IssuerMismatch { url: url(), found: "https://a".into(), expected: "https://b".into() },
+        Jwks => FetchError::Jwks { url: url(), source: JwksError::NoKeysMember },
+        Keys => FetchError::Keys { url: url(), source: VerifierError::NoUsableKey },
+    });
+    line(
+        out,
+        "FaultsError",
+        &FaultsError {
+            name: "server_error",
+            value: -1.0,
+        },
+    );
+    line(out, "CaError", &ca_error());
+    fn ca_error() -> CaError {
+        crate::sts::Sts::builder(
+            crate::sts::Registry::new("111122223333".parse().unwrap()).provider(
+                crate::sts::OidcProvider::with_discovery(
+                    "https://oidc.example.test".parse().unwrap(),
+                    crate::sts::Discovery::new().ca_pem(b"not pem".to_vec()),
+                )
+                .unwrap(),
+            ),
+        )
+        .build()
+        .err()
+        .and_then(|e| match e {
+            BuildError::Ca { source, .. } => Some(source),
+            _ => None,
+        })
+        .unwrap()
+    }
+}
+
 #[test]
 fn every_error_message() {
     let mut out = String::new();
     core(&mut out);
     provider(&mut out);
     webhook(&mut out);
+    sts(&mut out);
     insta::assert_snapshot!("every_error_message", out);
 }

@@ -563,3 +563,88 @@ async fn keys_are_fetched_from_the_issuer_and_a_dead_one_is_sts_transient_error(
     server.shutdown().await;
     let _ = data_path;
 }
+
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The server logs every refusal with its reason, and never a token, a secret key or a
+/// session token, at any level; its Debug output neither.
+#[tokio::test]
+async fn no_secret_reaches_the_servers_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // Global: a thread-local default misses callsites other tests registered first. The other
+    // tests' servers then log here too, which the leak check covers as well.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let provider = OidcProvider::with_keys(ISSUER.parse().unwrap(), keys()).unwrap();
+    let sts = Sts::builder(registry(provider)).build().unwrap();
+    let debug_sts = format!("{sts:?}");
+    let server = serve(sts).await;
+    let good = token("read-s3-hello");
+    let denied = token("default");
+    let out = assume(&server, "read-s3", "hello", &good).await.unwrap();
+    assume(&server, "read-s3", "hello", &denied)
+        .await
+        .unwrap_err();
+    let credentials = session_credentials(&out);
+    client(&server, Some(credentials.clone()))
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    let forged = Credentials::new(
+        credentials.access_key_id(),
+        "y".repeat(40),
+        credentials.session_token().map(str::to_owned),
+        None,
+        "t",
+    );
+    client(&server, Some(forged))
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    server.shutdown().await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let ours: String = logs
+        .lines()
+        .filter(|l| l.contains(" irsa::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(ours.contains("trust policy refused"), "{ours}");
+    assert!(
+        logs.contains("system:serviceaccount:default:default"),
+        "the reason names the subject: {logs}"
+    );
+    assert!(logs.contains("SignatureDoesNotMatch"), "{logs}");
+    let c = out.credentials().unwrap();
+    for (what, secret) in [
+        ("token", good.as_str()),
+        ("denied token", denied.as_str()),
+        ("secret key", c.secret_access_key()),
+        ("session token", c.session_token()),
+    ] {
+        // A signature segment is enough to replay nothing, but no part of a token is logged.
+        let tail = &secret[secret.len() - 20..];
+        assert!(
+            !logs.contains(tail) && !debug_sts.contains(tail),
+            "{what} leaked"
+        );
+    }
+}

@@ -270,7 +270,7 @@ pub(crate) fn client(extra_ca: &[Arc<Vec<u8>>]) -> Result<HttpsClient, CaError> 
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
-/// A CA bundle that cannot be used.
+/// Why a CA bundle cannot be used (its PEM, or the TLS library's refusal).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the CA bundle cannot be used: {0}")]
+#[error("{0}")]
 pub struct CaError(String);

@@ -22,7 +22,7 @@ use super::service::{Peer, Sts};
 #[non_exhaustive]
 pub enum ServeError {
     /// The address cannot be bound.
-    #[error("cannot listen on {addr}: is another process using it? choose another with --listen")]
+    #[error("cannot listen on {addr}: is another process using it? listen on another address")]
     Bind {
         /// The address.
         addr: SocketAddr,

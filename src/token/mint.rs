@@ -77,6 +77,32 @@ impl SigningKey {
         Err(MintError::Key(KeyError::NoKey))
     }
 
+    /// A fresh P-256 key (tokens signed ES256, which STS accepts since November 2024) from
+    /// aws-lc's system random source, with its PKCS#8 PEM to save as the apiserver's
+    /// `--service-account-signing-key-file`: for local clusters, tests and demonstrations.
+    ///
+    /// ```
+    /// let (key, pem) = irsa::token::SigningKey::generate_es256()?;
+    /// assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    /// let again = irsa::token::SigningKey::from_pem(&pem)?;
+    /// assert_eq!(again.public_key(), key.public_key());
+    /// # Ok::<(), irsa::token::MintError>(())
+    /// ```
+    pub fn generate_es256() -> Result<(SigningKey, String), MintError> {
+        let pair = EcdsaKeyPair::generate(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+            .map_err(|_| MintError::Generation)?;
+        let der = pair.to_pkcs8v1().map_err(|_| MintError::Generation)?;
+        let pem =
+            pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, der.as_ref())
+                .map_err(|source| {
+                    MintError::Key(KeyError::Pem {
+                        label: "PRIVATE KEY".to_owned(),
+                        source,
+                    })
+                })?;
+        Ok((SigningKey::from_private_der(der.as_ref(), true)?, pem))
+    }
+
     fn from_private_der(der: &[u8], pkcs8: bool) -> Result<SigningKey, MintError> {
         let public = PublicKey::from_der(der).map_err(MintError::Key)?;
         let rejected = |e| MintError::Key(KeyError::Rejected(CryptoRejection(e)));
@@ -285,6 +311,9 @@ pub enum MintError {
     /// aws-lc failed to sign.
     #[error("the key failed to sign")]
     Signing,
+    /// aws-lc failed to generate a key (its random source failed).
+    #[error("no key could be generated: the system random source failed")]
+    Generation,
 }
 
 /// Formats 16 random bytes as a version 4 UUID, the form of the `jti` kube-apiserver gives

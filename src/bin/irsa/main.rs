@@ -25,6 +25,7 @@ mod lint;
 mod patch;
 mod progress;
 mod render;
+mod sts;
 mod token;
 mod trust_policy;
 mod value;
@@ -118,6 +119,8 @@ enum Command {
     /// Mint a bound service-account token as kube-apiserver would, from its signing key: for
     /// tests, CI and local clusters.
     Token(token::Args),
+    /// A local STS that judges AssumeRoleWithWebIdentity as AWS does: `irsa sts serve`.
+    Sts(sts::Args),
     /// Print a shell completion script: `irsa completions bash > /etc/bash_completion.d/irsa`.
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand into a directory.
@@ -147,6 +150,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Token(args) => token::run(args),
+        Command::Sts(args) => sts::run(args, format == Format::Json),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     };

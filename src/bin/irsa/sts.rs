@@ -1,0 +1,99 @@
+//! `irsa sts serve`: the local STS that judges as AWS does, for tests, CI and local clusters.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use irsa::sts::{Config, Sts};
+
+use crate::io::CliError;
+use crate::render::Report;
+
+/// Arguments of `irsa sts`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Serve AssumeRoleWithWebIdentity (judged: token, provider, trust policy) and
+    /// GetCallerIdentity (SigV4 by the credentials it issued) until SIGTERM or SIGINT.
+    ///
+    /// The first line on stdout is `listening on http://ADDR`; point SDKs at it with
+    /// AWS_ENDPOINT_URL_STS. Each refusal is logged on stderr with its reason.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `irsa sts serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The configuration (YAML or JSON): account, providers, roles, faults; file names in it
+    /// are relative to it.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// The address to listen on; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+pub(crate) fn run(args: Args, json: bool) -> Result<Report, CliError> {
+    let Command::Serve(args) = args.command;
+    let flag = format!("--config {}", args.config.display());
+    let config = Config::load(&args.config).map_err(|e| CliError::input(flag.clone(), e))?;
+    let mut builder = Sts::builder(config.registry);
+    if let Some(faults) = config.faults {
+        builder = builder.faults(faults);
+    }
+    let sts = builder.build().map_err(|e| CliError::input(flag, e))?;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::input("--listen", e))?;
+    runtime.block_on(async {
+        let server = sts
+            .serve(args.listen)
+            .await
+            .map_err(|e| CliError::input(format!("--listen {}", args.listen), e))?;
+        if json {
+            println!("{{\"endpoint_url\":\"{}\"}}", server.endpoint_url());
+        } else {
+            println!("listening on {}", server.endpoint_url());
+        }
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        stop_signal().await;
+        server.shutdown().await;
+        Ok(Report {
+            human: String::new(),
+            json: String::new(),
+            refused: false,
+        })
+    })
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
