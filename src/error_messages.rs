@@ -528,6 +528,7 @@ fn sts(out: &mut String) {
         MissingEqualSign => AuthorizationError::MissingEqualSign { component: "Credential".into() },
         Missing => AuthorizationError::Missing("Signature"),
         Credential => AuthorizationError::Credential { credential: "AKID/2026/us-east-1/sts".into() },
+        SignedHeaders => AuthorizationError::SignedHeaders { signed_headers: "Host;x-amz-date".into() },
         Signature => AuthorizationError::Signature,
     });
     every_variant!(out, RegistryError, {

@@ -78,6 +78,14 @@ pub enum AuthorizationError {
         /// The `Credential=` value.
         credential: String,
     },
+    /// `SignedHeaders` is not a `;`-separated list of lower-case header names.
+    #[error(
+        "SignedHeaders '{signed_headers}' is not a ;-separated list of lower-case header names"
+    )]
+    SignedHeaders {
+        /// The `SignedHeaders=` value.
+        signed_headers: String,
+    },
     /// The signature is not 64 lowercase hex digits.
     #[error("the signature is not 64 lowercase hexadecimal digits")]
     Signature,
@@ -129,6 +137,17 @@ impl FromStr for SigV4Authorization {
             || !date.bytes().all(|b| b.is_ascii_digit())
         {
             return Err(bad_credential());
+        }
+        let header_name = |h: &str| {
+            !h.is_empty()
+                && h.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+                })
+        };
+        if !signed.split(';').all(header_name) {
+            return Err(AuthorizationError::SignedHeaders {
+                signed_headers: signed.to_owned(),
+            });
         }
         if signature.len() != 64
             || !signature
