@@ -37,11 +37,11 @@ cargo clippy --locked --all-targets --no-default-features -- -D warnings
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --all-features
 
-step "moto (an STS/S3-compatible server for the provider's integration tests)"
+step "Python peers: moto (the provider's integration tests), boto3 and the AWS CLI (the local STS's clients)"
 # A virtualenv of the project's own, so a fresh machine needs only python3.
-if [ ! -x .venv/bin/moto_server ]; then
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ]; then
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
+  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5' 'awscli==1.46.3'
 fi
 export IRSA_MOTO_SERVER="$PWD/.venv/bin/moto_server"
 

@@ -648,3 +648,149 @@ async fn no_secret_reaches_the_servers_logs() {
         );
     }
 }
+
+/// The project's virtualenv (made by scripts/check.sh), beside the moto server.
+fn venv_bin(name: &str) -> std::path::PathBuf {
+    let moto = std::env::var_os("IRSA_MOTO_SERVER").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"),
+        std::path::PathBuf::from,
+    );
+    let path = moto.with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} not found: run `bash scripts/check.sh`, which makes the virtualenv with boto3 and awscli",
+        path.display()
+    );
+    path
+}
+
+/// Runs `program args` with only the web-identity environment (no profile, no metadata
+/// service): (success, stdout, stderr).
+fn run_client(
+    program: &std::path::Path,
+    args: &[&str],
+    endpoint: &str,
+    token_file: &std::path::Path,
+) -> (bool, String, String) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", token_file.parent().unwrap())
+        .env("AWS_ENDPOINT_URL_STS", endpoint)
+        .env(
+            "AWS_ROLE_ARN",
+            format!("arn:aws:iam::{ACCOUNT}:role/read-s3"),
+        )
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", token_file)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// boto3/botocore and the AWS CLI, with nothing but AWS_ENDPOINT_URL_STS, AWS_ROLE_ARN and
+/// AWS_WEB_IDENTITY_TOKEN_FILE, get credentials, call GetCallerIdentity with them, and
+/// surface each of our refusals with its code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_and_the_aws_cli_are_peers() {
+    let server = with_keys().await;
+    let endpoint = server.endpoint_url();
+    let python = venv_bin("python");
+    let aws = venv_bin("aws");
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    let boto3 = [
+        "-c",
+        "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])",
+    ];
+    let cli = [
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ];
+    let cases: Vec<(String, Option<(&str, &str)>)> = vec![
+        (token("read-s3-hello"), None),
+        (
+            token("default"),
+            Some((
+                "AccessDenied",
+                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            )),
+        ),
+        (
+            token_for(ISSUER, "default", "read-s3-hello", "vault", now()),
+            Some(("InvalidIdentityToken", "Incorrect token audience")),
+        ),
+        (
+            token_for(
+                ISSUER,
+                "default",
+                "read-s3-hello",
+                "sts.amazonaws.com",
+                now() - 3600 - 301,
+            ),
+            Some(("ExpiredTokenException", "Token expired")),
+        ),
+        (
+            token_for(
+                "https://oidc.example.test/other",
+                "default",
+                "read-s3-hello",
+                "sts.amazonaws.com",
+                now(),
+            ),
+            Some((
+                "InvalidIdentityToken",
+                "No OpenIDConnect provider found in your account for https://oidc.example.test/other",
+            )),
+        ),
+    ];
+    let mut checked = 0;
+    for (token, expected) in cases {
+        std::fs::write(&token_file, &token).unwrap();
+        for (client, program, args) in [("boto3", &python, &boto3[..]), ("aws", &aws, &cli[..])] {
+            let (program, args, endpoint, file) = (
+                program.clone(),
+                args.to_vec(),
+                endpoint.clone(),
+                token_file.clone(),
+            );
+            let (ok, stdout, stderr) =
+                tokio::task::spawn_blocking(move || run_client(&program, &args, &endpoint, &file))
+                    .await
+                    .unwrap();
+            match expected {
+                None => {
+                    assert!(ok, "{client}: {stderr}");
+                    assert!(
+                        stdout
+                            .trim()
+                            .starts_with(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/read-s3/")),
+                        "{client}: {stdout}"
+                    );
+                }
+                Some((code, message)) => {
+                    assert!(!ok, "{client} was let in");
+                    assert!(stderr.contains(&format!("({code})")), "{client}: {stderr}");
+                    assert!(stderr.contains(message), "{client}: {stderr}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 10);
+    server.shutdown().await;
+}
