@@ -701,3 +701,117 @@ fn token_mints_what_verify_accepts() {
             .contains("below Kubernetes' minimum of 600 s")
     );
 }
+
+/// `irsa sts serve`: a bad configuration exits 2 with one line naming the field and the fix.
+#[test]
+fn sts_serve_names_the_bad_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "account: 111122223333\n",
+            vec![
+                "account: 111122223333 is a number",
+                "quote the 12-digit account ID",
+            ],
+        ),
+        (
+            "account: \"111122223333\"\nproviders:\n  - url: https://issuer.example.com\n    jwks: missing.json\n",
+            vec!["providers[0].jwks: cannot read", "missing.json"],
+        ),
+        (
+            "account: \"111122223333\"\nfaults: {throttling: 1.5}\n",
+            vec!["faults.throttling: give a share between 0.0 and 1.0"],
+        ),
+        (
+            "account: \"111122223333\"\nroles:\n  - name: r\n    trust_policy: {\"Statement\": [], \"Resource\": \"*\"}\n",
+            vec!["roles[0].trust_policy: fix the document"],
+        ),
+        (
+            "account: \"111122223333\"\nroles:\n  - name: r\n    trust_policy: {\"Version\": \"2012-10-17\", \"Statement\": []}\n    max_session_duration: 60\n",
+            vec!["roles[0].max_session_duration: give 3600 to 43200 seconds"],
+        ),
+        (
+            "account: \"111122223333\"\nacount: 1\n",
+            vec!["unknown field `acount`", "line 2"],
+        ),
+    ];
+    for (i, (config, fragments)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("sts-{i}.yaml"));
+        fs::write(&file, config).unwrap();
+        let file = file.display().to_string();
+        assert_bad_input(&["sts", "serve", "--config", &file], fragments);
+    }
+}
+
+/// `irsa sts serve` prints where it listens as its first line, answers as STS, and stops
+/// cleanly on SIGTERM.
+#[test]
+fn sts_serve_listens_answers_and_stops_on_sigterm() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        data("k8s-vectors/jwks.rsa-ecdsa.json"),
+        dir.path().join("jwks.json"),
+    )
+    .unwrap();
+    let config = dir.path().join("sts.yaml");
+    fs::write(
+        &config,
+        "account: \"111122223333\"\nproviders:\n  - url: https://issuer.example.com\n    jwks: jwks.json\nroles: []\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args([
+            "sts",
+            "serve",
+            "--config",
+            &config.display().to_string(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{first:?}"));
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let form = "Action=GetCallerIdentity&Version=2011-06-15";
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    assert!(
+        response.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{response}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("MissingAuthenticationToken"),
+        "the refusal is logged: {stderr}"
+    );
+}

@@ -342,3 +342,58 @@ fn explain_reports_no_decision_when_the_token_cannot_be_decoded() {
     assert_eq!(refused["signature"], "checked");
     assert_explain_members(&refused);
 }
+
+/// `explain` builds STS's whole request context: a policy bound to a source address, a time
+/// window and a session-name pattern is judged as IAM judges it.
+#[test]
+fn explain_judges_the_global_keys_of_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims_file = temp_file(&dir, "claims.json", &claims(&[]));
+    let policy = temp_file(
+        &dir,
+        "policy.json",
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{VECTOR_PROVIDER}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"IpAddress":{{"aws:SourceIp":"192.0.2.0/24"}},"DateLessThan":{{"aws:CurrentTime":"2018-01-02T00:00:00Z"}},"StringLike":{{"sts:RoleSessionName":"ci-*"}}}}}}]}}"#
+        ),
+    );
+    let now = NOW.to_string();
+    let run = |ip: &str, session: &str, now: &str| {
+        run_json(&[
+            "explain",
+            "--policy",
+            &policy,
+            "--provider-arn",
+            VECTOR_PROVIDER,
+            "--claims",
+            &claims_file,
+            "--now",
+            now,
+            "--source-ip",
+            ip,
+            "--session-name",
+            session,
+        ])
+    };
+    assert_eq!(run("192.0.2.7", "ci-1", &now).0, 0);
+    for (ip, session, at, key) in [
+        ("198.51.100.1", "ci-1", now.as_str(), "aws:SourceIp"),
+        ("192.0.2.7", "laptop", now.as_str(), "sts:RoleSessionName"),
+        (
+            "192.0.2.7",
+            "ci-1",
+            "2018-01-03T00:00:00Z",
+            "aws:CurrentTime",
+        ),
+    ] {
+        let (code, denied) = run(ip, session, at);
+        assert_eq!(code, 1, "{key}");
+        let failed: Vec<&Value> = denied["statements"][0]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["matched"] == json!(false))
+            .map(|c| &c["key"])
+            .collect();
+        assert_eq!(failed, [&json!(key)]);
+    }
+}

@@ -347,7 +347,7 @@ fn role(field: &str, entry: RoleEntry, base: &Path) -> Result<Role, ConfigError>
     let policy = TrustPolicy::parse(&document).map_err(|e| {
         rejected(
             policy_field.clone(),
-            "fix the document: irsa lint explains each problem",
+            "fix the document: IAM would refuse it as it is",
             e,
         )
     })?;
