@@ -99,6 +99,7 @@ impl FromStr for Partition {
 pub struct AccountId(String);
 
 impl AccountId {
+    #[cfg(feature = "sts")]
     /// An account ID the caller knows to be 12 digits.
     pub(crate) fn from_validated(digits: &str) -> AccountId {
         AccountId(digits.to_owned())

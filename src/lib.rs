@@ -15,10 +15,11 @@
 //!            src/bin/irsa/            CLI (feature `cli`): the only part that knows them all
 //!                    │
 //!               src/lib.rs            this map
-//!         ┌──────────┼──────────┐
-//!    provider/    policy/    webhook/   provider (default feature): credentials for aws-config;
-//!         │          │          │       policy: trust policies, the doctor; webhook (feature):
-//!         └────┬─────┘          │       pod patches and AdmissionReview
+//!         ┌──────────┼──────────┬──────────┐
+//!    provider/    policy/    webhook/    sts/   provider (default feature): credentials for
+//!         │          │          │          │    aws-config; policy: trust policies, the doctor;
+//!         │          ├──────────┼──────────┘    webhook (feature): pod patches, AdmissionReview;
+//!         └────┬─────┘          │               sts (feature): a local STS judging by policy+token
 //!            token              │       claims, secret token, verifier (+ cache)
 //!              │                │
 //!            oidc  ─────────────┤       issuer URL, discovery document, JWKS, publishing plan
@@ -58,7 +59,8 @@
 //! |------------|---------|--------------|
 //! | `provider` | yes     | [`provider`]: web-identity credential provider for aws-config chains, refreshed in the background |
 //! | `webhook`  | no      | [`webhook`]: pod patch generator (EKS pod identity webhook compatible) and AdmissionReview handling |
-//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process` |
+//! | `sts`      | no      | [`sts`]: a local STS that judges `AssumeRoleWithWebIdentity` as AWS does and checks `GetCallerIdentity`'s SigV4; the `irsa-demo` binary |
+//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve` |
 //!
 //! Without any feature the crate is the typed core: [`arn`], [`oidc`], [`token`] and [`policy`].
 //!

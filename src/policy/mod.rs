@@ -106,10 +106,12 @@ mod model;
 mod operator;
 mod parse;
 
+#[cfg(feature = "sts")]
 pub(crate) use context::iso8601;
 pub use context::{
     ASSUME_ROLE_WITH_WEB_IDENTITY, ContextEntry, ContextValue, Request, RequestFacts,
 };
+#[cfg(feature = "sts")]
 pub(crate) use doctor::summarize;
 pub use doctor::{
     ACCESS_DENIED_MESSAGE, Diagnosis, DoctorError, RegisteredProvider, SignatureCheck, StsError,

@@ -20,8 +20,9 @@ pub(crate) const KEY_FETCH_MESSAGE: &str = "Couldn't retrieve verification key f
 
 pub(crate) type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
-/// Why a provider's keys could not be fetched (logged; the caller hears
-/// [`KEY_FETCH_MESSAGE`]).
+/// Why a provider's keys could not be fetched: logged, while the caller hears STS's own
+/// transient `InvalidIdentityToken` ("Couldn't retrieve verification key from your identity
+/// provider, …").
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {

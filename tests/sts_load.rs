@@ -1,0 +1,127 @@
+//! A bounded load test of the local STS over loopback: 10,000 `AssumeRoleWithWebIdentity`
+//! requests from 1,000 concurrent clients, with faults injected by seed. No error but the
+//! injected ones, and the sessions it remembers stay within their bound.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    // Tokens are minted at the wall-clock time the server judges them by.
+    clippy::disallowed_methods
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use common::text;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use irsa::oidc::JwkSet;
+use irsa::sts::{Faults, OidcProvider, Registry, Role, Sts};
+use irsa::token::{BoundToken, SigningKey, Subject};
+
+const ISSUER: &str = "https://oidc.example.test/load";
+const CLIENTS: usize = 1_000;
+const PER_CLIENT: usize = 10;
+const CAPACITY: usize = 2_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_requests_from_a_thousand_clients() {
+    let key = SigningKey::from_pem(&text("k8s-vectors/ecdsa-p256-private.pem")).unwrap();
+    let keys = JwkSet::from_public_keys([key.public_key()]).unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let token = key
+        .sign(
+            &BoundToken::new(
+                ISSUER.parse().unwrap(),
+                Subject::new("default", "app").unwrap(),
+                "j",
+            )
+            .audience("sts.amazonaws.com"),
+            now,
+        )
+        .unwrap();
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/oidc.example.test/load"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.example.test/load:sub":"system:serviceaccount:default:app"}}}]}"#;
+    let registry = Registry::new("111122223333".parse().unwrap())
+        .provider(OidcProvider::with_keys(ISSUER.parse().unwrap(), keys).unwrap())
+        .role(Role::new("app", policy.parse().unwrap()).unwrap());
+    let faults = Faults::seeded(11)
+        .throttling(0.02)
+        .unwrap()
+        .server_error(0.01)
+        .unwrap();
+    let sts = Sts::builder(registry)
+        .faults(faults)
+        .session_capacity(CAPACITY)
+        .build()
+        .unwrap();
+    let server = sts
+        .clone()
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let url: http::Uri = server.endpoint_url().parse().unwrap();
+    let body = Bytes::from(format!(
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fapp&RoleSessionName=load&WebIdentityToken={}",
+        token.expose_secret()
+    ));
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let (ok, throttled, failed) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let mut tasks = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        let (client, url, body) = (client.clone(), url.clone(), body.clone());
+        let (ok, throttled, failed) = (ok.clone(), throttled.clone(), failed.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..PER_CLIENT {
+                let request = http::Request::post(url.clone())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Full::new(body.clone()))
+                    .unwrap();
+                let response = client.request(request).await.unwrap();
+                let status = response.status().as_u16();
+                let text = response.into_body().collect().await.unwrap().to_bytes();
+                let text = std::str::from_utf8(&text).unwrap().to_owned();
+                match status {
+                    200 => assert!(text.contains("<AccessKeyId>ASIA"), "{text}"),
+                    400 => assert!(text.contains("<Code>Throttling</Code>"), "{text}"),
+                    500 => assert!(text.contains("<Code>InternalFailure</Code>"), "{text}"),
+                    other => panic!("unexpected {other}: {text}"),
+                }
+                let counter = match status {
+                    200 => &ok,
+                    400 => &throttled,
+                    _ => &failed,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (ok, throttled, failed) = (
+        ok.load(Ordering::Relaxed),
+        throttled.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+    );
+    assert_eq!(ok + throttled + failed, CLIENTS * PER_CLIENT);
+    // 2 % and 1 % of 10,000, within ±5 standard deviations.
+    assert!((130..=270).contains(&throttled), "{throttled} throttled");
+    assert!((50..=150).contains(&failed), "{failed} failed");
+    // Every success was remembered, but never more than the bound.
+    assert_eq!(sts.session_count(), CAPACITY.min(ok));
+    server.shutdown().await;
+}
