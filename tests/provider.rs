@@ -10,13 +10,14 @@
     clippy::indexing_slicing
 )]
 
+mod common;
 #[path = "support/local_sts.rs"]
 mod local_sts;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
@@ -27,6 +28,7 @@ use aws_smithy_async::test_util::tick_advance_sleep::{
     TickAdvanceTime, tick_advance_time_and_sleep,
 };
 use aws_smithy_async::time::TimeSource;
+use common::Captured;
 use irsa::StsErrorCode;
 use irsa::provider::{ProviderError, WebIdentityProvider, WebIdentityProviderBuilder};
 use local_sts::{LocalSts, Reply, secret_for};
@@ -495,19 +497,6 @@ async fn configuration_absent_or_wrong() {
 }
 
 // ---------------------------------------------------------------- secrets
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_logs_or_debug_output() {

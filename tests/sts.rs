@@ -19,7 +19,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 use aws_smithy_async::test_util::ManualTimeSource;
-use common::{data_path, text};
+use common::{Captured, data_path, text};
 use irsa::oidc::{JwkSet, OpenIdConfiguration};
 use irsa::policy::{ClusterGrant, generate};
 use irsa::sts::{Discovery, OidcProvider, Registry, Role, RunningServer, StaticSite, Sts};
@@ -355,31 +355,22 @@ async fn each_rule_refuses_with_aws_code_and_message() {
             .unwrap_err();
         assert_eq!((code.as_str(), got.as_str()), ("ValidationError", message));
     }
-    let over = client(&server, None)
-        .assume_role_with_web_identity()
-        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/read-s3"))
-        .role_session_name("hello")
-        .web_identity_token(&good)
-        .duration_seconds(7200)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let with_duration = |seconds: i32| {
+        client(&server, None)
+            .assume_role_with_web_identity()
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/read-s3"))
+            .role_session_name("hello")
+            .web_identity_token(&good)
+            .duration_seconds(seconds)
+            .send()
+    };
+    let over = with_duration(7200).await.unwrap_err().into_service_error();
     assert_eq!(over.code(), Some("ValidationError"));
     assert_eq!(
         over.message(),
         Some("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     );
-    let short = client(&server, None)
-        .assume_role_with_web_identity()
-        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/read-s3"))
-        .role_session_name("hello")
-        .web_identity_token(&good)
-        .duration_seconds(600)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let short = with_duration(600).await.unwrap_err().into_service_error();
     assert_eq!(
         short.message(),
         Some(
@@ -562,19 +553,6 @@ async fn keys_are_fetched_from_the_issuer_and_a_dead_one_is_sts_transient_error(
     );
     server.shutdown().await;
     let _ = data_path;
-}
-
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// The server logs every refusal with its reason, and never a token, a secret key or a
@@ -864,5 +842,65 @@ async fn a_success_is_laid_out_as_sts_lays_it_out() {
     };
     assert_eq!(shape(&body), shape(&recorded));
     assert!(body.ends_with("</AssumeRoleWithWebIdentityResponse>\n") && !body.starts_with("<?xml"));
+    server.shutdown().await;
+}
+
+/// Our provider, configured as a pod's environment would configure it, gets credentials from
+/// the judging server and calls GetCallerIdentity with them; a token of another service
+/// account gives it STS's AccessDenied, typed.
+#[tokio::test]
+async fn our_provider_is_a_peer() {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    use irsa::provider::{ProviderError, WebIdentityProvider};
+    let server = with_keys().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    let provider = |file: &std::path::Path| {
+        let env: std::collections::HashMap<String, String> = [
+            (
+                "AWS_ROLE_ARN",
+                format!("arn:aws:iam::{ACCOUNT}:role/read-s3"),
+            ),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", file.display().to_string()),
+            ("AWS_ENDPOINT_URL_STS", server.endpoint_url()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        WebIdentityProvider::builder().env(env).build()
+    };
+    std::fs::write(&token_file, token("read-s3-hello")).unwrap();
+    let ours = provider(&token_file);
+    let credentials = ours.provide_credentials().await.unwrap();
+    assert!(credentials.access_key_id().starts_with("ASIA"));
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(server.endpoint_url())
+        .credentials_provider(ours)
+        .build();
+    let identity = aws_sdk_sts::Client::from_conf(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        identity
+            .arn()
+            .unwrap()
+            .starts_with(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/read-s3/"))
+    );
+
+    let other_file = dir.path().join("other");
+    std::fs::write(&other_file, token("default")).unwrap();
+    let refused = provider(&other_file);
+    refused.provide_credentials().await.unwrap_err();
+    let status = refused.status();
+    assert!(
+        matches!(status.last_error, Some(ProviderError::Sts(ref f)) if f.code() == Some(irsa::StsErrorCode::AccessDenied)),
+        "{:?}",
+        status.last_error
+    );
     server.shutdown().await;
 }

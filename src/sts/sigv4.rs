@@ -229,20 +229,10 @@ pub(crate) fn parse_amz_date(value: &str) -> Option<i64> {
     Some(date.with_time(clock).assume_utc().unix_timestamp())
 }
 
-/// Seconds since the Unix epoch as `yyyymmddThhmmssZ`.
+/// Seconds since the Unix epoch as `yyyymmddThhmmssZ`: `aws:CurrentTime`'s form without its
+/// separators.
 pub(crate) fn format_amz_date(seconds: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(seconds) {
-        Ok(t) => format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
-        Err(_) => seconds.to_string(),
-    }
+    crate::policy::iso8601(seconds).replace(['-', ':'], "")
 }
 
 /// The clock check's message when `signed` (the request's time) is outside the window around

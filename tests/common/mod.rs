@@ -111,3 +111,17 @@ pub(crate) fn claims(overrides: &[(&str, serde_json::Value)]) -> String {
     }
     claims.to_string()
 }
+
+/// A log sink for tests: everything written, kept in memory for the leak checks.
+#[derive(Clone, Default)]
+pub(crate) struct Captured(pub(crate) std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
