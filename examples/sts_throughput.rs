@@ -144,6 +144,26 @@ fn main() {
         "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fapp&RoleSessionName=bench&WebIdentityToken={token}"
     ));
 
+    // The judge alone, without HTTP: one request after another through `Sts::handle`.
+    let judge_only = {
+        let sts = Sts::builder(registry.clone()).build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let start = Instant::now();
+            let mut n = 0u64;
+            while start.elapsed() < Duration::from_secs(seconds) {
+                let request = http::Request::post("/").body(body.clone()).unwrap();
+                let response = sts.handle(request, irsa::sts::Peer::default()).await;
+                assert_eq!(response.status(), 200);
+                n += 1;
+            }
+            n as f64 / start.elapsed().as_secs_f64()
+        })
+    };
+
     // Ours, on a one-thread runtime of its own.
     let server_runtime = Arc::new(
         tokio::runtime::Builder::new_current_thread()
@@ -200,6 +220,7 @@ fn main() {
             l.per_second, l.p50, l.p99, l.requests
         );
     }
+    println!("judge alone, no HTTP (one core): {judge_only:.0} req/s");
     println!("irsa sts / floor: {:.2}", ours.per_second / floor);
     println!(
         "irsa sts / moto:  {:.1}",

@@ -121,7 +121,12 @@ async fn ten_thousand_requests_from_a_thousand_clients() {
     // 2 % and 1 % of 10,000, within ±5 standard deviations.
     assert!((130..=270).contains(&throttled), "{throttled} throttled");
     assert!((50..=150).contains(&failed), "{failed} failed");
-    // Every success was remembered, but never more than the bound.
-    assert_eq!(sts.session_count(), CAPACITY.min(ok));
+    // Sessions are remembered up to the bound; at the bound the oldest tenth goes at once.
+    assert!(ok > CAPACITY);
+    let held = sts.session_count();
+    assert!(
+        (CAPACITY - CAPACITY / 10..=CAPACITY).contains(&held),
+        "{held} sessions held"
+    );
     server.shutdown().await;
 }

@@ -97,10 +97,20 @@ impl Sessions {
         }
     }
 
-    /// Keeps `issued`; when full, forgets the expired sessions, then the oldest.
+    /// Keeps `issued`; when full, forgets the expired sessions, then the oldest down to 90 %
+    /// of the capacity, so that the scan runs once per tenth of the capacity, not per insert.
     pub(crate) fn insert(&mut self, issued: Issued, now: i64) {
         if self.by_key.len() >= self.capacity {
             self.purge(now);
+            let keep = self.capacity - self.capacity / 10;
+            while self.by_key.len() > keep {
+                match self.order.pop_front() {
+                    Some(key) => {
+                        self.by_key.remove(&key);
+                    }
+                    None => break,
+                }
+            }
         }
         while self.by_key.len() >= self.capacity {
             match self.order.pop_front() {
