@@ -500,15 +500,8 @@ async fn configuration_absent_or_wrong() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_logs_or_debug_output() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
     // Global: the background task logs from other threads.
-    let _ = tracing::subscriber::set_global_default(subscriber);
+    let captured = Captured::global();
 
     let h = Harness::new(Reply::CredentialsFor(secs(3600))).await;
     h.sts.script([Reply::Error(
@@ -522,7 +515,7 @@ async fn no_secret_reaches_logs_or_debug_output() {
     h.tick_to(h.provider.status().refresh_at.unwrap()).await;
     eventually("a refresh", || h.sts.served() == 3).await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("web identity credentials refreshed"),
         "{logs}"

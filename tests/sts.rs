@@ -559,16 +559,9 @@ async fn keys_are_fetched_from_the_issuer_and_a_dead_one_is_sts_transient_error(
 /// session token, at any level; its Debug output neither.
 #[tokio::test]
 async fn no_secret_reaches_the_servers_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
     // Global: a thread-local default misses callsites other tests registered first. The other
     // tests' servers then log here too, which the leak check covers as well.
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let captured = Captured::global();
     let provider = OidcProvider::with_keys(ISSUER.parse().unwrap(), keys()).unwrap();
     let sts = Sts::builder(registry(provider)).build().unwrap();
     let debug_sts = format!("{sts:?}");
@@ -599,7 +592,7 @@ async fn no_secret_reaches_the_servers_logs() {
         .unwrap_err();
     server.shutdown().await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let ours: String = logs
         .lines()
         .filter(|l| l.contains(" irsa::"))
