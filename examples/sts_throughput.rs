@@ -20,20 +20,21 @@
     clippy::disallowed_methods
 )]
 
+#[path = "../tests/support/sts_fixture.rs"]
+mod sts_fixture;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use irsa::oidc::JwkSet;
-use irsa::sts::{OidcProvider, Registry, Role, Sts};
-use irsa::token::{BoundToken, SigningKey, Subject, Verifier};
-
-const ISSUER: &str = "https://oidc.example.test/bench";
+use irsa::sts::Sts;
+use irsa::token::Verifier;
+use sts_fixture::{Fixture, ISSUER, fixture};
 
 fn arg(name: &str, default: u64) -> u64 {
     std::env::args()
@@ -104,25 +105,13 @@ fn main() {
     let clients = arg("clients", 64) as usize;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let pem = std::fs::read_to_string(root.join("tests/data/k8s-vectors/rsa-private.pem")).unwrap();
-    let key = SigningKey::from_pem(&pem).unwrap();
-    let keys = JwkSet::from_public_keys([key.public_key()]).unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let token = key
-        .sign(
-            &BoundToken::new(
-                ISSUER.parse().unwrap(),
-                Subject::new("default", "app").unwrap(),
-                "j",
-            )
-            .audience("sts.amazonaws.com"),
-            now,
-        )
-        .unwrap();
-    let token = token.expose_secret().to_owned();
-
+    let Fixture {
+        keys,
+        token,
+        now,
+        registry,
+        body,
+    } = fixture(&pem);
     // The floor: the verifier alone, one core, no cache.
     let verifier = Verifier::builder(&keys)
         .issuer(ISSUER.parse().unwrap())
@@ -135,14 +124,6 @@ fn main() {
         verified += 1;
     }
     let floor = verified as f64 / start.elapsed().as_secs_f64();
-
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/oidc.example.test/bench"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.example.test/bench:sub":"system:serviceaccount:default:app","oidc.example.test/bench:aud":"sts.amazonaws.com"}}}]}"#;
-    let registry = Registry::new("111122223333".parse().unwrap())
-        .provider(OidcProvider::with_keys(ISSUER.parse().unwrap(), keys).unwrap())
-        .role(Role::new("app", policy.parse().unwrap()).unwrap());
-    let body = Bytes::from(format!(
-        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fapp&RoleSessionName=bench&WebIdentityToken={token}"
-    ));
 
     // The judge alone, without HTTP: one request after another through `Sts::handle`.
     let judge_only = {

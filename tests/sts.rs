@@ -58,6 +58,17 @@ fn token_for(issuer: &str, namespace: &str, name: &str, audience: &str, iat: i64
         .to_owned()
 }
 
+/// A token for `default:read-s3-hello` whose hour ended beyond STS's five minutes of skew.
+fn expired_token() -> String {
+    token_for(
+        ISSUER,
+        "default",
+        "read-s3-hello",
+        "sts.amazonaws.com",
+        now() - 3600 - 301,
+    )
+}
+
 fn token(name: &str) -> String {
     token_for(ISSUER, "default", name, "sts.amazonaws.com", now())
 }
@@ -262,13 +273,7 @@ async fn each_rule_refuses_with_aws_code_and_message() {
         (
             "expired",
             "read-s3",
-            token_for(
-                ISSUER,
-                "default",
-                "read-s3-hello",
-                "sts.amazonaws.com",
-                now() - 3600 - 301,
-            ),
+            expired_token(),
             "ExpiredTokenException",
             "Token expired: current date/time",
         ),
@@ -706,13 +711,7 @@ async fn boto3_and_the_aws_cli_are_peers() {
             Some(("InvalidIdentityToken", "Incorrect token audience")),
         ),
         (
-            token_for(
-                ISSUER,
-                "default",
-                "read-s3-hello",
-                "sts.amazonaws.com",
-                now() - 3600 - 301,
-            ),
+            expired_token(),
             Some(("ExpiredTokenException", "Token expired")),
         ),
         (

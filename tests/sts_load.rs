@@ -12,48 +12,28 @@
 )]
 
 mod common;
+#[path = "support/sts_fixture.rs"]
+mod sts_fixture;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use common::text;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use irsa::oidc::JwkSet;
-use irsa::sts::{Faults, OidcProvider, Registry, Role, Sts};
-use irsa::token::{BoundToken, SigningKey, Subject};
+use irsa::sts::{Faults, Sts};
+use sts_fixture::fixture;
 
-const ISSUER: &str = "https://oidc.example.test/load";
 const CLIENTS: usize = 1_000;
 const PER_CLIENT: usize = 10;
 const CAPACITY: usize = 2_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_requests_from_a_thousand_clients() {
-    let key = SigningKey::from_pem(&text("k8s-vectors/ecdsa-p256-private.pem")).unwrap();
-    let keys = JwkSet::from_public_keys([key.public_key()]).unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let token = key
-        .sign(
-            &BoundToken::new(
-                ISSUER.parse().unwrap(),
-                Subject::new("default", "app").unwrap(),
-                "j",
-            )
-            .audience("sts.amazonaws.com"),
-            now,
-        )
-        .unwrap();
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/oidc.example.test/load"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.example.test/load:sub":"system:serviceaccount:default:app"}}}]}"#;
-    let registry = Registry::new("111122223333".parse().unwrap())
-        .provider(OidcProvider::with_keys(ISSUER.parse().unwrap(), keys).unwrap())
-        .role(Role::new("app", policy.parse().unwrap()).unwrap());
+    let fixture = fixture(&text("k8s-vectors/ecdsa-p256-private.pem"));
+    let registry = fixture.registry;
     let faults = Faults::seeded(11)
         .throttling(0.02)
         .unwrap()
@@ -70,10 +50,7 @@ async fn ten_thousand_requests_from_a_thousand_clients() {
         .await
         .unwrap();
     let url: http::Uri = server.endpoint_url().parse().unwrap();
-    let body = Bytes::from(format!(
-        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fapp&RoleSessionName=load&WebIdentityToken={}",
-        token.expose_secret()
-    ));
+    let body = fixture.body;
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let (ok, throttled, failed) = (
         Arc::new(AtomicUsize::new(0)),
