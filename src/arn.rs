@@ -419,7 +419,7 @@ fn split_iam_arn(s: &str) -> Result<IamArnParts<'_>, ArnError> {
     })
 }
 
-fn validate_role_name(name: &str) -> Result<(), ArnError> {
+pub(crate) fn validate_role_name(name: &str) -> Result<(), ArnError> {
     let ok = (1..=64).contains(&name.len())
         && name
             .bytes()
@@ -433,7 +433,7 @@ fn validate_role_name(name: &str) -> Result<(), ArnError> {
     }
 }
 
-fn validate_role_path(path: &str) -> Result<(), ArnError> {
+pub(crate) fn validate_role_path(path: &str) -> Result<(), ArnError> {
     let ok = path.len() <= 512
         && path.starts_with('/')
         && path.ends_with('/')

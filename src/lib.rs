@@ -60,6 +60,7 @@
 //! | `provider` | yes     | [`provider`]: web-identity credential provider for aws-config chains, refreshed in the background |
 //! | `webhook`  | no      | [`webhook`]: pod patch generator (EKS pod identity webhook compatible) and AdmissionReview handling |
 //! | `sts`      | no      | [`sts`]: a local STS that judges `AssumeRoleWithWebIdentity` as AWS does and checks `GetCallerIdentity`'s SigV4; the `irsa-demo` binary |
+//! | `setup`    | no      | [`setup`]: the AWS side planned from a declarative file and applied idempotently with the real SDKs (S3 issuer bucket, IAM OIDC provider, roles); the kube-apiserver manifest editor |
 //! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve` |
 //!
 //! Without any feature the crate is the typed core: [`arn`], [`oidc`], [`token`] and [`policy`].
@@ -106,6 +107,9 @@ pub mod policy;
 #[cfg(feature = "provider")]
 #[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
 pub mod provider;
+#[cfg(feature = "setup")]
+#[cfg_attr(docsrs, doc(cfg(feature = "setup")))]
+pub mod setup;
 #[cfg(feature = "sts")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sts")))]
 pub mod sts;

@@ -88,7 +88,7 @@ impl ClusterGrant {
         &self.accounts
     }
 
-    fn statement(&self) -> Value {
+    pub(crate) fn statement(&self) -> Value {
         let url = self.provider.provider_url();
         let (sub_key, aud_key) = (format!("{url}:sub"), format!("{url}:aud"));
         let aud = Value::from(self.audience.as_str());

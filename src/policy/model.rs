@@ -278,6 +278,17 @@ impl Condition {
     }
 }
 
+/// A statement's canonical form: effect, `NotPrincipal`, principals (`None` for `*`),
+/// `NotAction`, actions, conditions.
+type Meaning = (
+    Effect,
+    bool,
+    Option<Vec<String>>,
+    bool,
+    Vec<String>,
+    Vec<String>,
+);
+
 /// One statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
@@ -318,6 +329,67 @@ impl Statement {
     /// The conditions, one per operator and key, in document order (all ANDed).
     pub fn conditions(&self) -> &[Condition] {
         &self.conditions
+    }
+
+    /// Whether `other` grants or denies exactly what this statement does, as the evaluator
+    /// reads both: `Sid`, the order of principals, actions, conditions and values, duplicate
+    /// values, a single value against a one-element array, and the case of condition key
+    /// names and action names do not matter.
+    ///
+    /// ```
+    /// use irsa::policy::TrustPolicy;
+    ///
+    /// let a: TrustPolicy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow",
+    ///   "Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/o.example"},
+    ///   "Action":"sts:AssumeRoleWithWebIdentity",
+    ///   "Condition":{"StringEquals":{"o.example:aud":"sts.amazonaws.com","o.example:sub":["system:serviceaccount:a:b"]}}}]}"#.parse()?;
+    /// let b: TrustPolicy = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow",
+    ///   "Action":["STS:AssumeRoleWithWebIdentity"],
+    ///   "Principal":{"Federated":["arn:aws:iam::111122223333:oidc-provider/o.example"]},
+    ///   "Condition":{"StringEquals":{"O.EXAMPLE:SUB":"system:serviceaccount:a:b","o.example:aud":"sts.amazonaws.com"}}}}"#.parse()?;
+    /// assert!(a.statements()[0].equivalent(&b.statements()[0]));
+    /// # Ok::<(), irsa::policy::MalformedPolicyDocument>(())
+    /// ```
+    pub fn equivalent(&self, other: &Statement) -> bool {
+        self.meaning() == other.meaning()
+    }
+
+    /// A canonical form: everything the evaluator reads, sorted and deduplicated.
+    fn meaning(&self) -> Meaning {
+        use std::collections::BTreeSet;
+        let principals = match &self.principal.principals {
+            Principals::Everyone => None,
+            Principals::Listed(list) => Some(
+                list.iter()
+                    .map(|p| format!("{}\0{}", p.kind.as_str(), p.value))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+            ),
+        };
+        let actions: BTreeSet<String> = self
+            .action
+            .actions
+            .iter()
+            .map(|a| a.as_str().to_ascii_lowercase())
+            .collect();
+        let conditions: BTreeSet<String> = self
+            .conditions
+            .iter()
+            .map(|c| {
+                let values: BTreeSet<&str> = c.values.iter().map(String::as_str).collect();
+                let values: Vec<&str> = values.into_iter().collect();
+                format!("{:?}\0{}\0{}", c.operator, c.key_lower, values.join("\0"))
+            })
+            .collect();
+        (
+            self.effect,
+            self.principal.negated,
+            principals,
+            self.action.negated,
+            actions.into_iter().collect(),
+            conditions.into_iter().collect(),
+        )
     }
 }
 

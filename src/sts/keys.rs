@@ -205,6 +205,31 @@ async fn fetch_verifier(
 }
 
 async fn get(client: &HttpsClient, url: &str, limits: &Discovery) -> Result<Bytes, FetchError> {
+    let fetched = fetch(client, url, limits.timeout, limits.max_bytes).await?;
+    if fetched.status != 200 {
+        return Err(FetchError::Status {
+            url: url.to_owned(),
+            status: fetched.status,
+        });
+    }
+    Ok(fetched.body)
+}
+
+/// An answer to an anonymous GET: its status, `Content-Type` and body.
+#[derive(Debug, Clone)]
+pub(crate) struct Fetched {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Bytes,
+}
+
+/// An anonymous GET of `url` within `timeout` and `max_bytes` (whatever the status).
+pub(crate) async fn fetch(
+    client: &HttpsClient,
+    url: &str,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<Fetched, FetchError> {
     let uri: http::Uri = url.parse().map_err(|_| FetchError::Url {
         url: url.to_owned(),
     })?;
@@ -214,26 +239,30 @@ async fn get(client: &HttpsClient, url: &str, limits: &Discovery) -> Result<Byte
             source: Box::new(e),
         })?;
         let status = response.status().as_u16();
-        if status != 200 {
-            return Err(FetchError::Status {
-                url: url.to_owned(),
-                status,
-            });
-        }
-        Limited::new(response.into_body(), limits.max_bytes)
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = Limited::new(response.into_body(), max_bytes)
             .collect()
             .await
             .map(|c| c.to_bytes())
             .map_err(|_| FetchError::TooLarge {
                 url: url.to_owned(),
-                limit: limits.max_bytes,
-            })
+                limit: max_bytes,
+            })?;
+        Ok(Fetched {
+            status,
+            content_type,
+            body,
+        })
     };
-    tokio::time::timeout(limits.timeout, request)
+    tokio::time::timeout(timeout, request)
         .await
         .map_err(|_| FetchError::TimedOut {
             url: url.to_owned(),
-            limit: limits.timeout,
+            limit: timeout,
         })?
 }
 

@@ -29,7 +29,7 @@
 
 mod config;
 mod faults;
-mod keys;
+pub(crate) mod keys;
 mod query;
 mod registry;
 mod server;
