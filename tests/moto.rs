@@ -10,59 +10,14 @@
     clippy::disallowed_methods
 )]
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::ProvideCredentials;
 use irsa::provider::WebIdentityProvider;
 
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `moto_server` on a free loopback port and waits until it answers.
-fn moto() -> Moto {
-    let server = std::env::var_os("IRSA_MOTO_SERVER").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"),
-        PathBuf::from,
-    );
-    assert!(
-        server.exists(),
-        "{} not found: run `bash scripts/check.sh`, or `python3 -m venv .venv && .venv/bin/pip install 'moto[server]==5.2.5'`",
-        server.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    moto
-}
+#[path = "support/moto.rs"]
+mod moto;
+use moto::moto;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_from_moto_sign_real_s3_requests() {

@@ -58,16 +58,11 @@ pub struct ApiserverFlags {
 }
 
 impl ApiserverFlags {
-    /// The flags for `desired`, with the key files at `pki_dir/<file name>` on the node
+    /// The flags for `file`'s cluster, with the key files at `pki_dir/<file name>` on the node
     /// (kubeadm mounts `/etc/kubernetes/pki` into the apiserver's pod).
-    pub fn for_setup(
-        desired: &super::Desired,
-        file: &super::SetupFile,
-        pki_dir: &str,
-    ) -> ApiserverFlags {
-        let publishing = desired.publishing();
-        let key_files = file
-            .cluster()
+    pub fn for_setup(file: &super::SetupFile, pki_dir: &str) -> ApiserverFlags {
+        let cluster = file.cluster();
+        let key_files = cluster
             .key_files()
             .iter()
             .map(|p| {
@@ -78,9 +73,9 @@ impl ApiserverFlags {
             })
             .collect();
         ApiserverFlags {
-            issuer: publishing.issuer().as_str().to_owned(),
-            existing_issuers: file.cluster().existing_issuers().to_vec(),
-            jwks_uri: publishing.configuration().jwks_uri().to_owned(),
+            issuer: cluster.issuer().as_str().to_owned(),
+            existing_issuers: cluster.existing_issuers().to_vec(),
+            jwks_uri: cluster.issuer().jwks_uri(),
             key_files,
         }
     }
@@ -158,7 +153,7 @@ impl Edit {
 
     /// The command's diff, one line each: `-` removed, `+` added, ` ` kept.
     pub fn diff(&self) -> Vec<String> {
-        super::diff::lines(&self.before, &self.after)
+        super::diff::line_diff(&self.before, &self.after)
     }
 }
 

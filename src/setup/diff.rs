@@ -3,7 +3,7 @@
 // Every index is bounded by the loops over `before`, `after` and the (n+1)×(m+1) table.
 #[allow(clippy::indexing_slicing)]
 /// `before` → `after` as lines prefixed `-` (removed), `+` (added) or ` ` (kept).
-pub(crate) fn lines<S: AsRef<str>>(before: &[S], after: &[S]) -> Vec<String> {
+pub fn line_diff<S: AsRef<str>>(before: &[S], after: &[S]) -> Vec<String> {
     let (n, m) = (before.len(), after.len());
     // Documents and commands are small; beyond this, show a replacement instead of a diff.
     if n.saturating_mul(m) > 4_000_000 {
@@ -46,7 +46,7 @@ mod tests {
     #[test]
     fn a_diff_keeps_common_lines() {
         assert_eq!(
-            super::lines(&["a", "b", "c"], &["a", "x", "c", "d"]),
+            super::line_diff(&["a", "b", "c"], &["a", "x", "c", "d"]),
             [" a", "+x", "-b", " c", "+d"]
         );
     }

@@ -1042,7 +1042,7 @@ fn plan_role(
     let Some(seen) = seen else {
         let document = json!({"Version": "2012-10-17", "Statement": role.statements});
         let trust_policy = serde_json::to_string_pretty(&document).unwrap_or_default();
-        lint_before_write(desired, &name, &trust_policy)?;
+        lint_before_write(&name, &trust_policy)?;
         let mut tags = BTreeMap::from([(MANAGED_BY_TAG.to_owned(), MANAGED_BY_VALUE.to_owned())]);
         tags.extend(ownership_tags(
             spec.managed_policies().iter(),
@@ -1083,7 +1083,7 @@ fn plan_role(
         });
     }
     if let Some(after) = merge_trust_policy(desired, role, &seen.trust_policy)? {
-        lint_before_write(desired, &name, &after)?;
+        lint_before_write(&name, &after)?;
         changes.push(Change::UpdateTrustPolicy {
             role: name.clone(),
             before: seen.trust_policy.clone(),
@@ -1217,10 +1217,12 @@ fn ownership_tags<'a>(
     tags
 }
 
-fn lint_before_write(desired: &Desired, role: &str, document: &str) -> Result<(), PlanError> {
+fn lint_before_write(role: &str, document: &str) -> Result<(), PlanError> {
+    // Without a provider: other clusters' statements are legitimate in a merged policy, and
+    // this cluster's are generated for its provider.
     let options = LintOptions {
         size_quota: DEFAULT_SIZE_QUOTA,
-        provider: Some(desired.publishing.provider_url().clone()),
+        provider: None,
     };
     let findings: Vec<Finding> = lint_document(document.as_bytes(), &options)
         .into_iter()

@@ -25,6 +25,7 @@ mod lint;
 mod patch;
 mod progress;
 mod render;
+mod setup;
 mod sts;
 mod token;
 mod trust_policy;
@@ -121,6 +122,15 @@ enum Command {
     Token(token::Args),
     /// A local STS that judges AssumeRoleWithWebIdentity as AWS does: `irsa sts serve`.
     Sts(sts::Args),
+    /// The AWS side of IRSA from a setup file: read the real state, plan the changes (S3
+    /// issuer bucket and documents, IAM OIDC provider, roles), and with --apply make them and
+    /// verify. Idempotent; never removes what irsa did not write.
+    Setup(setup::Args),
+    /// Show (or with --write, make) the kube-apiserver manifest's IRSA flags for a setup file:
+    /// issuers, JWKS URI, key files, API audiences. Nothing else in the manifest changes.
+    Apiserver(setup::ApiserverArgs),
+    /// Print (or with --out, write) the ServiceAccount manifests annotated with their roles.
+    ServiceAccounts(setup::ServiceAccountsArgs),
     /// Print a shell completion script: `irsa completions bash > /etc/bash_completion.d/irsa`.
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand into a directory.
@@ -151,6 +161,9 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Token(args) => token::run(args),
         Command::Sts(args) => sts::run(args, format == Format::Json),
+        Command::Setup(args) => setup::run(args),
+        Command::Apiserver(args) => setup::apiserver(args),
+        Command::ServiceAccounts(args) => setup::service_accounts(args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     };

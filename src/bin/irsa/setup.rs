@@ -1,0 +1,365 @@
+//! `irsa setup` (the AWS side, planned and applied), `irsa apiserver` (the static pod
+//! manifest's flags) and `irsa service-accounts` (the annotated ServiceAccounts).
+
+use std::path::{Path, PathBuf};
+
+use irsa::provider::ProcessEnvironment;
+use irsa::setup::apiserver::{ApiserverFlags, Manifest};
+use irsa::setup::service_accounts::manifests;
+use irsa::setup::{Aws, Desired, Plan, PlanOptions, SetupFile, Verification};
+use serde_json::json;
+
+use crate::io::{CliError, read_text, write_atomic};
+use crate::render::{self, BAD, BOLD, DIM, OK, Report, Text, WARN, paint};
+
+/// Arguments of `irsa setup`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The setup file (YAML or JSON): cluster (issuer, keys, audiences), account, roles.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Make the changes (in dependency order), then read everything back and fetch both
+    /// documents anonymously. Without it, nothing is changed.
+    #[arg(long)]
+    apply: bool,
+    /// Also remove what irsa wrote before and the file no longer lists (its statements,
+    /// attachments, inline policies, client IDs of a provider it created). Never anything else.
+    #[arg(long)]
+    prune: bool,
+    /// Allow dropping keys from the published key set (rotation stage 3), once the longest
+    /// token lifetime has passed since the signing key switched.
+    #[arg(long)]
+    allow_key_removal: bool,
+}
+
+/// Arguments of `irsa apiserver`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ApiserverArgs {
+    /// The kube-apiserver static pod manifest.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/kubernetes/manifests/kube-apiserver.yaml"
+    )]
+    manifest: PathBuf,
+    /// The setup file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Where the key files are on the node (the apiserver pod mounts kubeadm's pki directory).
+    #[arg(long, value_name = "DIR", default_value = "/etc/kubernetes/pki")]
+    pki_dir: String,
+    /// Replace the manifest (atomically, keeping the previous one as
+    /// `.kube-apiserver.yaml.irsa-backup` beside it, which the kubelet ignores). Without it,
+    /// only the diff is shown.
+    #[arg(long)]
+    write: bool,
+}
+
+/// Arguments of `irsa service-accounts`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServiceAccountsArgs {
+    /// The setup file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// The account, when the file does not name it.
+    #[arg(long, value_name = "ID")]
+    account: Option<String>,
+    /// Write one `NAMESPACE.NAME.yaml` per service account into DIR instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+fn load(config: &Path) -> Result<SetupFile, CliError> {
+    SetupFile::load(config)
+        .map_err(|e| CliError::input(format!("--config {}", config.display()), e))
+}
+
+pub(crate) fn run(args: Args) -> Result<Report, CliError> {
+    let file = load(&args.config)?;
+    let options = PlanOptions::default()
+        .prune(args.prune)
+        .allow_key_removal(args.allow_key_removal);
+    let region = file
+        .cluster()
+        .s3()
+        .map(|s| s.region().to_owned())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::input("irsa setup", e))?;
+    let aws_failed = |e: irsa::setup::SetupError| CliError::refused("AWS", e);
+    runtime.block_on(async {
+        let aws = Aws::from_default_chain(&region, &ProcessEnvironment)
+            .await
+            .map_err(aws_failed)?;
+        let account = aws.account(&file).await.map_err(aws_failed)?;
+        let flag = format!("--config {}", args.config.display());
+        let desired = Desired::new(&file, account.clone()).map_err(|e| CliError::input(flag, e))?;
+        let (_, plan) = aws.plan(&desired, options).await.map_err(|e| match e {
+            irsa::setup::SetupError::Plan(plan) => {
+                CliError::refused(format!("--config {}", args.config.display()), plan)
+            }
+            other => aws_failed(other),
+        })?;
+        let verification = if args.apply {
+            aws.apply(&plan.changes).await.map_err(aws_failed)?;
+            Some(aws.verify(&desired, options).await.map_err(aws_failed)?)
+        } else {
+            None
+        };
+        Ok(report(
+            &desired,
+            account.as_str(),
+            &plan,
+            verification.as_ref(),
+        ))
+    })
+}
+
+fn report(
+    desired: &Desired,
+    account: &str,
+    plan: &Plan,
+    verification: Option<&Verification>,
+) -> Report {
+    let issuer = desired.publishing().issuer().as_str();
+    let mut text = Text::default();
+    text.line(format!(
+        "{} {issuer} (account {account})",
+        paint(BOLD, "irsa setup")
+    ));
+    text.line(format!("keys: {}", plan.rotation.describe()));
+    if plan.changes.is_empty() {
+        text.line(format!(
+            "{} AWS matches the file: nothing to change",
+            paint(OK, render::PASS)
+        ));
+    } else {
+        let verb = if verification.is_some() {
+            "made"
+        } else {
+            "to make"
+        };
+        text.line(format!(
+            "{} {verb}:",
+            render::count(plan.changes.len(), "change", "changes")
+        ));
+        for change in &plan.changes {
+            text.line(format!(
+                "  {} {:<40} {}",
+                paint(BOLD, "+"),
+                change.call(),
+                change.summary()
+            ));
+            if let Some((before, after)) = change.documents() {
+                for line in document_diff(before, after) {
+                    let style = match line.chars().next() {
+                        Some('+') => OK,
+                        Some('-') => BAD,
+                        _ => DIM,
+                    };
+                    text.line(format!("      {}", paint(style, line)));
+                }
+            }
+        }
+    }
+    for note in &plan.notes {
+        text.line(format!(
+            "{} {}: {}",
+            paint(WARN, "!"),
+            note.subject,
+            note.message
+        ));
+    }
+    let mut refused = false;
+    match verification {
+        None if !plan.changes.is_empty() => {
+            text.line("nothing was changed: run again with --apply to make these changes")
+        }
+        None => {}
+        Some(v) => {
+            for check in &v.documents {
+                match &check.problem {
+                    None => text.line(format!(
+                        "{} anonymous GET {}: the bytes written",
+                        paint(OK, render::PASS),
+                        check.url
+                    )),
+                    Some(problem) => text.line(format!(
+                        "{} anonymous GET {}: {problem}",
+                        paint(BAD, render::FAIL),
+                        check.url
+                    )),
+                }
+            }
+            if v.remaining.is_empty() {
+                text.line(format!(
+                    "{} a fresh read plans nothing: applied and converged",
+                    paint(OK, render::PASS)
+                ));
+            } else {
+                for change in &v.remaining {
+                    text.line(format!(
+                        "{} still differs: {}",
+                        paint(BAD, render::FAIL),
+                        change.summary()
+                    ));
+                }
+            }
+            refused = !v.passed();
+        }
+    }
+    let json = json!({
+        "issuer": issuer,
+        "account": account,
+        "provider_arn": desired.provider_arn().to_string(),
+        "rotation": plan.rotation,
+        "changes": plan.changes,
+        "notes": plan.notes,
+        "applied": verification.is_some(),
+        "verification": verification,
+    });
+    Report {
+        human: text.into_string(),
+        json: render::pretty(&json),
+        refused,
+    }
+}
+
+/// Both sides pretty-printed when they are JSON, then a line diff.
+fn document_diff(before: Option<&str>, after: &str) -> Vec<String> {
+    let pretty = |text: &str| {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| text.to_owned())
+    };
+    let before: Vec<String> = before
+        .map(pretty)
+        .map(|t| t.lines().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let after: Vec<String> = pretty(after).lines().map(str::to_owned).collect();
+    irsa::setup::line_diff(&before, &after)
+}
+
+pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {
+    let file = load(&args.config)?;
+    let flag = format!("--manifest {}", args.manifest.display());
+    let text = read_text("--manifest", &args.manifest)?;
+    let manifest = Manifest::parse(&text).map_err(|e| CliError::input(flag.clone(), e))?;
+    let flags = ApiserverFlags::for_setup(&file, &args.pki_dir);
+    let edit = manifest
+        .edit(&flags)
+        .map_err(|e| CliError::input(flag.clone(), e))?;
+    let backup = backup_path(&args.manifest);
+    let written = args.write && edit.changed();
+    if written {
+        let original = std::fs::metadata(&args.manifest).ok();
+        std::fs::copy(&args.manifest, &backup).map_err(|e| {
+            CliError::input(
+                format!("backup {}", backup.display()),
+                format!("cannot write ({e})"),
+            )
+        })?;
+        write_atomic(&args.manifest, edit.text().as_bytes())?;
+        if let Some(meta) = original {
+            // Keep the manifest's own permissions (kubeadm writes it 0600).
+            let _ = std::fs::set_permissions(&args.manifest, meta.permissions());
+        }
+    }
+    let mut out = Text::default();
+    out.line(format!(
+        "{} {}",
+        paint(BOLD, "kube-apiserver command"),
+        args.manifest.display()
+    ));
+    for line in edit.diff() {
+        match line.chars().next() {
+            Some('+') => out.line(format!("  {}", paint(OK, line))),
+            Some('-') => out.line(format!("  {}", paint(BAD, line))),
+            _ => {}
+        }
+    }
+    if !edit.changed() {
+        out.line(format!(
+            "{} the manifest already has these flags",
+            paint(OK, render::PASS)
+        ));
+    } else if written {
+        out.line(format!(
+            "{} written; the previous manifest is {} (the kubelet restarts the apiserver)",
+            paint(OK, render::PASS),
+            backup.display()
+        ));
+    } else {
+        out.line("nothing was written: run again with --write to replace the manifest (on every control-plane node)");
+    }
+    out.line(paint(DIM, "--service-account-signing-key-file is yours to switch: at rotation stage 2 point it at the next key"));
+    let json = json!({
+        "manifest": args.manifest,
+        "changed": edit.changed(),
+        "written": written,
+        "backup": written.then(|| backup.display().to_string()),
+        "before": edit.before(),
+        "after": edit.after(),
+    });
+    Ok(Report {
+        human: out.into_string(),
+        json: render::pretty(&json),
+        refused: false,
+    })
+}
+
+/// `.NAME.irsa-backup` beside the manifest: dot files are not static pods to the kubelet.
+fn backup_path(manifest: &Path) -> PathBuf {
+    let name = manifest
+        .file_name()
+        .map_or_else(|| "manifest".into(), |n| n.to_string_lossy());
+    manifest.with_file_name(format!(".{name}.irsa-backup"))
+}
+
+pub(crate) fn service_accounts(args: ServiceAccountsArgs) -> Result<Report, CliError> {
+    let file = load(&args.config)?;
+    let account = match (file.account(), &args.account) {
+        (_, Some(id)) => id
+            .parse()
+            .map_err(|e| CliError::input(format!("--account {id}"), e))?,
+        (Some(account), None) => account.clone(),
+        (None, None) => {
+            return Err(CliError::input(
+                "--account",
+                "the file names no account: set account in it or pass --account ID",
+            ));
+        }
+    };
+    let desired = Desired::new(&file, account)
+        .map_err(|e| CliError::input(format!("--config {}", args.config.display()), e))?;
+    let audience = file
+        .cluster()
+        .audiences()
+        .first()
+        .map_or("sts.amazonaws.com", String::as_str);
+    let sas = manifests(&desired, audience);
+    let mut human = String::new();
+    if let Some(dir) = &args.out {
+        for sa in &sas {
+            let path = dir.join(sa.file_name());
+            write_atomic(&path, sa.yaml.as_bytes())?;
+            human.push_str(&format!("wrote {}\n", path.display()));
+        }
+    } else {
+        let documents: Vec<&str> = sas.iter().map(|s| s.yaml.as_str()).collect();
+        human = documents.join("---\n");
+    }
+    let json = json!(
+        sas.iter()
+            .map(|s| json!({"namespace": s.namespace, "name": s.name, "yaml": s.yaml}))
+            .collect::<Vec<_>>()
+    );
+    Ok(Report {
+        human,
+        json: render::pretty(&json),
+        refused: false,
+    })
+}
