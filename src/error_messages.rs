@@ -585,6 +585,44 @@ fn sts(out: &mut String) {
     }
 }
 
+#[cfg(feature = "setup")]
+fn setup(out: &mut String) {
+    use crate::setup::apiserver::ManifestError;
+    use crate::setup::{PlanError, SetupError, SetupFileError};
+    let io = || {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "No such file or directory (os error 2)",
+        )
+    };
+    every_variant!(out, SetupFileError, {
+        Read => SetupFileError::Read { field: "cluster.keys[0]".into(), path: "sa.pub".into(), source: io() },
+        Syntax => SetupFileError::Syntax { field: "roles[0].servce_accounts".into(), message: "unknown field `servce_accounts`, expected one of `name`, `service_accounts`".into() },
+        Invalid => SetupFileError::Invalid { field: "roles[0].max_session_duration".into(), fix: "IAM allows 3600 to 43200 seconds (1 to 12 hours)".into() },
+    });
+    every_variant!(out, PlanError, {
+        Publish => PlanError::Publish(PublishError::DuplicateAudience { audience: "sts.amazonaws.com".into() }),
+        Grant => PlanError::Grant { role: "read-s3".into(), source: GenerateError::NoServiceAccount },
+        KeyRemoval => PlanError::KeyRemoval { kids: vec!["old-kid".into()] },
+        BucketRegion => PlanError::BucketRegion { bucket: "my-irsa-bucket".into(), expected: "eu-west-1".into(), actual: "us-east-1".into() },
+        Unreadable => PlanError::Unreadable { what: "the bucket policy of my-irsa-bucket".into() },
+        Lint => PlanError::Lint { role: "read-s3".into(), findings: crate::policy::lint_document(b"{", &crate::policy::LintOptions::default()) },
+    });
+    every_variant!(out, SetupError, {
+        Aws => SetupError::Aws { call: "iam:GetRole", target: "read-s3".into(), code: "AccessDenied".into(), message: "User is not authorized to perform: iam:GetRole".into() },
+        Plan => SetupError::Plan(PlanError::KeyRemoval { kids: vec!["old-kid".into()] }),
+        Unexpected => SetupError::Unexpected { what: "bucket my-irsa-bucket".into(), fix: "it exists but these credentials may not read it".into() },
+        NotPropagated => SetupError::NotPropagated { what: "role read-s3".into() },
+        Https => SetupError::Https(crate::sts::CaError::new("no CERTIFICATE block")),
+    });
+    every_variant!(out, ManifestError, {
+        Yaml => ManifestError::Yaml("did not find expected node content at line 1 column 2".into()),
+        TooLarge => ManifestError::TooLarge,
+        NoApiserver => ManifestError::NoApiserver,
+        Layout => ManifestError::Layout { line: 17 },
+    });
+}
+
 #[test]
 fn every_error_message() {
     let mut out = String::new();
@@ -592,5 +630,7 @@ fn every_error_message() {
     provider(&mut out);
     webhook(&mut out);
     sts(&mut out);
+    #[cfg(feature = "setup")]
+    setup(&mut out);
     insta::assert_snapshot!("every_error_message", out);
 }

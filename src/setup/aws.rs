@@ -73,7 +73,7 @@ pub enum SetupError {
     },
     /// A created resource did not become readable in time.
     #[error(
-        "{what} was created but is still not readable after about two minutes (IAM is eventually consistent): rerun irsa setup"
+        "{what} was created but is still not readable after about two minutes (IAM is eventually consistent): run the setup again"
     )]
     NotPropagated {
         /// What.

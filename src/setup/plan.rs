@@ -692,7 +692,7 @@ pub enum PlanError {
     },
     /// The file drops published keys.
     #[error(
-        "the file drops published key(s) {}: tokens signed by them stay valid for up to their expirationSeconds (86400 s by default) and STS caches keys; keep them listed until the longest token lifetime has passed since the signing key switched, then rerun with --allow-key-removal",
+        "the file drops published key(s) {}: tokens signed by them stay valid for up to their expirationSeconds (86400 s by default) and STS caches keys; keep them listed until the longest token lifetime has passed since the signing key switched, then allow their removal",
         kids.join(", ")
     )]
     KeyRemoval {

@@ -304,3 +304,10 @@ pub(crate) fn client(extra_ca: &[Arc<Vec<u8>>]) -> Result<HttpsClient, CaError> 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct CaError(String);
+
+impl CaError {
+    #[cfg(all(test, feature = "setup"))]
+    pub(crate) fn new(message: &str) -> CaError {
+        CaError(message.to_owned())
+    }
+}
