@@ -13,6 +13,7 @@ pub(crate) fn irsa<S: AsRef<str>>(args: &[S]) -> Output {
 }
 
 /// Runs `irsa -o json` with `args`: what machines read.
+#[allow(dead_code)] // Not every CLI test binary reads JSON this way.
 pub(crate) fn irsa_json<S: AsRef<str>>(args: &[S]) -> Output {
     let mut all = vec!["-o", "json"];
     all.extend(args.iter().map(AsRef::as_ref));

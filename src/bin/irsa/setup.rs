@@ -97,6 +97,10 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
         let flag = format!("--config {}", args.config.display());
         let desired = Desired::new(&file, account.clone()).map_err(|e| CliError::input(flag, e))?;
         let (_, plan) = aws.plan(&desired, options).await.map_err(|e| match e {
+            irsa::setup::SetupError::Plan(plan @ irsa::setup::PlanError::KeyRemoval { .. }) => {
+                CliError::refused(format!("--config {}", args.config.display()), plan)
+                    .with_next_step("rerun with --allow-key-removal once that time has passed")
+            }
             irsa::setup::SetupError::Plan(plan) => {
                 CliError::refused(format!("--config {}", args.config.display()), plan)
             }
