@@ -359,9 +359,14 @@ fn command_with(command: &[String], flags: &ApiserverFlags) -> Vec<String> {
         .map(str::to_owned)
         .collect();
     // Without --api-audiences the apiserver accepts tokens for its issuers; keep that.
-    for issuer in &issuers {
-        if !audiences.contains(issuer) {
-            audiences.push(issuer.clone());
+    // (Audiences are a comma-separated list: an issuer is added as the list reads it.)
+    for part in issuers
+        .iter()
+        .flat_map(|i| i.split(','))
+        .filter(|a| !a.is_empty())
+    {
+        if !audiences.iter().any(|a| a == part) {
+            audiences.push(part.to_owned());
         }
     }
     let mut wanted: Vec<(&str, Vec<String>)> = vec![
