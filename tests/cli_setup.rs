@@ -307,3 +307,82 @@ fn setup_plans_applies_and_then_has_nothing_to_do_against_moto() {
     ));
     assert_eq!(allowed["rotation"]["stage"], "retiring_old");
 }
+
+/// `irsa doctor` offline parts: a token from a file judged against the setup file, with no
+/// reachable issuer (the name does not resolve): one line per check, the failure explained,
+/// the token never printed, exit 1; a bad flag exits 2.
+#[test]
+fn doctor_names_the_first_failure_and_never_prints_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup_file(dir.path(), "");
+    let key = dir.path().join("sa.key");
+    fs::copy(data("keys/ecdsa-p256-private.pkcs8.pem"), &key).unwrap();
+    let minted = irsa(&[
+        "token",
+        "--signing-key",
+        &key.display().to_string(),
+        "--issuer",
+        "https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod",
+        "--service-account",
+        "default:read-s3-hello",
+        "--now",
+        "2026-12-03T00:00:00Z",
+    ]);
+    assert_eq!(
+        minted.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
+    let token = String::from_utf8(minted.stdout).unwrap();
+    let token_file = dir.path().join("token");
+    fs::write(&token_file, token.trim()).unwrap();
+    let args = [
+        "doctor",
+        "--config",
+        &config,
+        "--token",
+        &token_file.display().to_string(),
+        "--now",
+        "2026-12-03T00:10:00Z",
+        "--resolve",
+        "my-irsa-bucket.s3.eu-west-1.amazonaws.com=127.0.0.1:9",
+        "--color",
+        "never",
+    ];
+    let out = irsa(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let human = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = human.lines().collect();
+    assert!(
+        lines[1]
+            .starts_with("✓ token        a token for system:serviceaccount:default:read-s3-hello"),
+        "{human}"
+    );
+    assert!(lines[2].starts_with("✗ discovery    GET https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod/.well-known/openid-configuration failed"), "{human}");
+    assert!(
+        human.contains("fix: make the issuer reachable over HTTPS"),
+        "{human}"
+    );
+    assert!(
+        human.contains("prediction: STS answers InvalidIdentityToken"),
+        "{human}"
+    );
+    let signature = token.trim().rsplit('.').next().unwrap();
+    assert!(!human.contains(signature));
+    let mut json_args = vec!["-o", "json"];
+    json_args.extend(args);
+    let report = json(&irsa(&json_args));
+    assert_eq!(report["first_failure"], "discovery");
+    assert_eq!(report["passed"], false);
+    assert!(!report.to_string().contains(signature));
+    assert_bad_input(
+        &["doctor", "--resolve", "nohost"],
+        &["--resolve nohost", "write HOST=IP:PORT"],
+    );
+}

@@ -136,7 +136,7 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(s3),
             iam: aws_sdk_iam::Client::from_conf(iam),
             sts: aws_sdk_sts::Client::from_conf(sts),
-            http: https_client(&[]).map_err(SetupError::Https)?,
+            http: https_client(&[], &[]).map_err(SetupError::Https)?,
             public_base: None,
             sleep: SharedAsyncSleep::new(TokioSleep::new()),
         })

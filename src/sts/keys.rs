@@ -2,6 +2,7 @@
 //! and its `jwks_uri`, within STS's limits, cached; every failure is the one transient
 //! `InvalidIdentityToken` STS answers.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,8 @@ use crate::token::{Verifier, VerifierError};
 /// STS's message when it cannot get a provider's keys; the double space is STS's.
 pub(crate) const KEY_FETCH_MESSAGE: &str = "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements";
 
-pub(crate) type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+pub(crate) type HttpsClient =
+    Client<hyper_rustls::HttpsConnector<HttpConnector<Resolve>>, Empty<Bytes>>;
 
 /// Why a provider's keys could not be fetched: logged, while the caller hears STS's own
 /// transient `InvalidIdentityToken` ("Couldn't retrieve verification key from your identity
@@ -266,8 +268,64 @@ pub(crate) async fn fetch(
         })?
 }
 
-/// An HTTPS (and HTTP, for local endpoints) client trusting the system's roots and `extra`.
-pub(crate) fn client(extra_ca: &[Arc<Vec<u8>>]) -> Result<HttpsClient, CaError> {
+/// An HTTPS (and HTTP, for local endpoints) client trusting the system's roots and `extra`,
+/// connecting to `resolve`'s address for each host it names.
+pub(crate) fn client(
+    extra_ca: &[Arc<Vec<u8>>],
+    resolve: &[(String, SocketAddr)],
+) -> Result<HttpsClient, CaError> {
+    let mut http = HttpConnector::new_with_resolver(Resolve(Arc::new(resolve.to_vec())));
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config(extra_ca)?)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
+/// Name resolution with fixed answers for some hosts, as curl's `--resolve`: the connection
+/// goes to the given address while TLS still checks the certificate for the host name.
+#[derive(Clone, Debug)]
+pub(crate) struct Resolve(Arc<Vec<(String, SocketAddr)>>);
+
+type Resolved = std::vec::IntoIter<SocketAddr>;
+
+impl tower_service::Service<hyper_util::client::legacy::connect::dns::Name> for Resolve {
+    type Response = Resolved;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Resolved, std::io::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: hyper_util::client::legacy::connect::dns::Name) -> Self::Future {
+        let fixed: Vec<SocketAddr> = self
+            .0
+            .iter()
+            .filter(|(host, _)| host == name.as_str())
+            .map(|(_, addr)| *addr)
+            .collect();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            if !fixed.is_empty() {
+                return Ok(fixed.into_iter());
+            }
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            Ok(found.into_iter())
+        })
+    }
+}
+
+/// The TLS client settings of every fetch: the system's roots plus `extra_ca` (PEM bundles).
+pub(crate) fn tls_config(extra_ca: &[Arc<Vec<u8>>]) -> Result<rustls::ClientConfig, CaError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
 
@@ -287,17 +345,11 @@ pub(crate) fn client(extra_ca: &[Arc<Vec<u8>>]) -> Result<HttpsClient, CaError> 
         }
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| CaError(e.to_string()))?
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_or_http()
-        .enable_http1()
-        .build();
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
+        .with_no_client_auth())
 }
 
 /// Why a CA bundle cannot be used (its PEM, or the TLS library's refusal).

@@ -114,6 +114,7 @@ pub enum KeySource {
 pub struct Discovery {
     pub(crate) endpoint: Option<url::Url>,
     pub(crate) ca_pem: Option<Arc<Vec<u8>>>,
+    pub(crate) resolve: Vec<(String, std::net::SocketAddr)>,
     pub(crate) timeout: Duration,
     pub(crate) max_bytes: usize,
     pub(crate) ttl: Duration,
@@ -132,6 +133,7 @@ impl Discovery {
         Discovery {
             endpoint: None,
             ca_pem: None,
+            resolve: Vec::new(),
             timeout: Duration::from_secs(5),
             max_bytes: 128 * 1024,
             ttl: Duration::from_secs(300),
@@ -144,6 +146,14 @@ impl Discovery {
     #[must_use]
     pub fn endpoint(mut self, endpoint: url::Url) -> Discovery {
         self.endpoint = Some(endpoint);
+        self
+    }
+
+    /// Connects to `addr` for `host` (as curl's `--resolve`): the URL and the certificate
+    /// check keep the host name, e.g. a local HTTPS server standing in for a public issuer.
+    #[must_use]
+    pub fn resolve(mut self, host: &str, addr: std::net::SocketAddr) -> Discovery {
+        self.resolve.push((host.to_owned(), addr));
         self
     }
 

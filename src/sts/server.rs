@@ -111,6 +111,7 @@ impl Sts {
 #[derive(Debug, Clone, Default)]
 pub struct StaticSite {
     documents: Vec<(String, &'static str, Bytes)>,
+    denied: Vec<String>,
 }
 
 impl StaticSite {
@@ -127,13 +128,45 @@ impl StaticSite {
         self
     }
 
+    /// Answers `path` with 403 and S3's `AccessDenied` body, as a private object is answered.
+    #[must_use]
+    pub fn denied(mut self, path: &str) -> StaticSite {
+        self.denied.push(path.to_owned());
+        self
+    }
+
     /// Serves the documents on `addr`; any other path is 404.
     pub async fn serve(self, addr: SocketAddr) -> Result<RunningServer, ServeError> {
-        let documents = Arc::new(self.documents);
-        let handler: Handler = Arc::new(move |request, _peer| {
-            let documents = documents.clone();
+        spawn(addr, None, self.handler()).await
+    }
+
+    /// Serves the documents on `addr` over TLS with `config`.
+    pub async fn serve_tls(
+        self,
+        addr: SocketAddr,
+        config: Arc<rustls::ServerConfig>,
+    ) -> Result<RunningServer, ServeError> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        spawn(addr, Some(acceptor), self.handler()).await
+    }
+
+    fn handler(self) -> Handler {
+        let site = Arc::new(self);
+        Arc::new(move |request, _peer| {
+            let site = site.clone();
             Box::pin(async move {
-                let found = documents.iter().find(|(p, _, _)| p == request.uri().path());
+                let path = request.uri().path();
+                if site.denied.iter().any(|p| p == path) {
+                    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+                    let mut response = http::Response::new(Bytes::from_static(body.as_bytes()));
+                    *response.status_mut() = http::StatusCode::FORBIDDEN;
+                    response.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("application/xml"),
+                    );
+                    return response;
+                }
+                let found = site.documents.iter().find(|(p, _, _)| p == path);
                 let mut response =
                     http::Response::new(found.map(|(_, _, body)| body.clone()).unwrap_or_default());
                 match found {
@@ -147,8 +180,7 @@ impl StaticSite {
                 }
                 response
             })
-        });
-        spawn(addr, None, handler).await
+        })
     }
 }
 

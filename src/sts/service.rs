@@ -107,12 +107,16 @@ impl StsBuilder {
     pub fn build(self) -> Result<Sts, BuildError> {
         let mut providers = Vec::new();
         let mut cas = Vec::new();
+        let mut resolve = Vec::new();
         for provider in &self.registry.providers {
+            if let KeySource::Discovery(d) = &provider.keys {
+                resolve.extend(d.resolve.iter().cloned());
+            }
             if let KeySource::Discovery(d) = &provider.keys
                 && let Some(pem) = &d.ca_pem
             {
                 // Each bundle is checked on its own so a bad one is named.
-                keys::client(std::slice::from_ref(pem)).map_err(|source| BuildError::Ca {
+                keys::client(std::slice::from_ref(pem), &[]).map_err(|source| BuildError::Ca {
                     url: provider.url.as_str().to_owned(),
                     source,
                 })?;
@@ -125,7 +129,7 @@ impl StsBuilder {
                 }
             })?);
         }
-        let client = keys::client(&cas).map_err(|source| BuildError::Ca {
+        let client = keys::client(&cas, &resolve).map_err(|source| BuildError::Ca {
             url: String::new(),
             source,
         })?;

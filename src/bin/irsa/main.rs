@@ -19,6 +19,7 @@
 mod completions;
 mod credential_process;
 mod discovery;
+mod doctor;
 mod explain;
 mod io;
 mod lint;
@@ -131,6 +132,10 @@ enum Command {
     Apiserver(setup::ApiserverArgs),
     /// Print (or with --out, write) the ServiceAccount manifests annotated with their roles.
     ServiceAccounts(setup::ServiceAccountsArgs),
+    /// Check a live setup end to end, in the order a request meets it (pod, token, issuer
+    /// fetched as STS fetches it, IAM provider, role, trust policy, optionally STS): exit 0 all
+    /// pass, 1 a check failed (the first one explained in full), 2 unusable input.
+    Doctor(doctor::Args),
     /// Print a shell completion script: `irsa completions bash > /etc/bash_completion.d/irsa`.
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand into a directory.
@@ -164,6 +169,7 @@ fn main() -> ExitCode {
         Command::Setup(args) => setup::run(args),
         Command::Apiserver(args) => setup::apiserver(args),
         Command::ServiceAccounts(args) => setup::service_accounts(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     };
