@@ -196,7 +196,7 @@ pub struct PublicAccessBlock {
     pub restrict_public_buckets: bool,
 }
 
-/// What exists in AWS, as read by [`observe`](super::observe) (or built by hand in tests).
+/// What exists in AWS, as read by [`Aws::observe`](super::Aws::observe) (or built by hand in tests).
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Observed {
@@ -314,7 +314,7 @@ impl PlanOptions {
     }
 }
 
-/// One change, in the order [`apply`](super::apply) makes them.
+/// One change, in the order [`Aws::apply`](super::Aws::apply) makes them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 #[non_exhaustive]
