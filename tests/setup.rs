@@ -103,6 +103,24 @@ impl World {
         aws_sdk_iam::Client::new(&self.config)
     }
 
+    async fn bucket_policy(&self) -> Value {
+        let out = self
+            .s3()
+            .get_bucket_policy()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
+        serde_json::from_str(out.policy().unwrap()).unwrap()
+    }
+
+    /// Plans and applies `desired` from whatever exists now.
+    async fn apply(&self, desired: &Desired) {
+        let aws = self.aws();
+        let (_, plan) = aws.plan(desired, PlanOptions::default()).await.unwrap();
+        aws.apply(&plan.changes).await.unwrap();
+    }
+
     async fn trust_policy(&self, role: &str) -> Value {
         let out = self.iam().get_role().role_name(role).send().await.unwrap();
         let raw = out
@@ -193,16 +211,7 @@ async fn a_fresh_account_is_set_up_as_specified_and_a_second_run_changes_nothing
             object.body.as_bytes()
         );
     }
-    let policy: Value = serde_json::from_str(
-        s3.get_bucket_policy()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .unwrap()
-            .policy()
-            .unwrap(),
-    )
-    .unwrap();
+    let policy = world.bucket_policy().await;
     assert_eq!(
         policy["Statement"],
         json!([{
@@ -323,19 +332,9 @@ async fn foreign_bucket_policy_and_trust_policy_statements_survive() {
 
     let file = world.file(ROLE);
     let desired = world.desired(&file).await;
+    world.apply(&desired).await;
     let aws = world.aws();
-    let (_, plan) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
-    aws.apply(&plan.changes).await.unwrap();
-    let policy: Value = serde_json::from_str(
-        s3.get_bucket_policy()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .unwrap()
-            .policy()
-            .unwrap(),
-    )
-    .unwrap();
+    let policy = world.bucket_policy().await;
     assert_eq!(policy["Statement"][0], logs);
     assert_eq!(policy["Statement"][1]["Sid"], "IrsaOidcDiscovery");
     let trust = world.trust_policy("read-s3").await;
@@ -360,9 +359,8 @@ async fn drift_is_repaired() {
     managed_policy(&world).await;
     let file = world.file(ROLE);
     let desired = world.desired(&file).await;
+    world.apply(&desired).await;
     let aws = world.aws();
-    let (_, plan) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
-    aws.apply(&plan.changes).await.unwrap();
 
     // Someone edits the trust policy, deletes the key set, re-uploads the discovery document
     // without its content type, detaches the policy and turns BlockPublicPolicy back on.
@@ -524,9 +522,8 @@ async fn a_no_op_plan_for_fifty_roles_makes_two_reads_per_role_and_no_mutation()
     managed_policy(&world).await;
     let file = world.file(&roles);
     let desired = world.desired(&file).await;
+    world.apply(&desired).await;
     let aws = world.aws();
-    let (_, plan) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
-    aws.apply(&plan.changes).await.unwrap();
 
     world.proxy.reset(None);
     let started = Instant::now();

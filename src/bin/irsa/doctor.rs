@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use irsa::arn::RoleArn;
 use irsa::doctor::{Doctor, InPod, Inputs, Verdict};
 use irsa::oidc::IssuerUrl;
-use irsa::policy::RequestFacts;
 use irsa::provider::{Environment as _, ProcessEnvironment};
 use irsa::setup::SetupFile;
 use irsa::token::{Subject, WebIdentityToken};
@@ -14,7 +13,6 @@ use irsa::token::{Subject, WebIdentityToken};
 use crate::io::{CliError, read_input};
 use crate::render::{self, BAD, BOLD, DIM, OK, Report, Text, WARN, paint};
 use crate::value;
-use crate::verify::system_now;
 
 /// Arguments of `irsa doctor`.
 #[derive(Debug, clap::Args)]
@@ -46,15 +44,8 @@ pub(crate) struct Args {
     /// prediction (the credentials are discarded).
     #[arg(long)]
     call_sts: bool,
-    /// Judge at this time: RFC 3339 or seconds since the Unix epoch. Default: now.
-    #[arg(long, value_name = "TIME", value_parser = value::time)]
-    now: Option<i64>,
-    /// The RoleSessionName STS would see (the `sts:RoleSessionName` key).
-    #[arg(long, value_name = "NAME")]
-    session_name: Option<String>,
-    /// The caller's IP address (the `aws:SourceIp` key).
-    #[arg(long, value_name = "IP")]
-    source_ip: Option<std::net::IpAddr>,
+    #[command(flatten)]
+    request: value::RequestArgs,
     /// Also trust this CA (PEM) for the issuer; repeatable. STS itself trusts only public CAs.
     #[arg(long, value_name = "FILE")]
     ca_file: Vec<PathBuf>,
@@ -74,13 +65,7 @@ fn resolve(value: &str) -> Result<(String, SocketAddr), String> {
 }
 
 pub(crate) fn run(args: Args) -> Result<Report, CliError> {
-    let mut facts = RequestFacts::at(args.now.unwrap_or_else(system_now));
-    if let Some(name) = &args.session_name {
-        facts = facts.session_name(name.clone());
-    }
-    if let Some(ip) = args.source_ip {
-        facts = facts.source_ip(ip);
-    }
+    let facts = args.request.facts();
     let mut inputs = Inputs::at(facts.now);
     inputs.facts = facts;
     inputs.call_sts = args.call_sts;

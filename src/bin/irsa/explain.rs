@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use irsa::arn::OidcProviderArn;
 use irsa::oidc::{DEFAULT_AUDIENCE, JwkSet};
 use irsa::policy::{
-    ConditionExplanation, Decision, Diagnosis, RegisteredProvider, RequestFacts, SignatureCheck,
+    ConditionExplanation, Decision, Diagnosis, RegisteredProvider, SignatureCheck,
     StatementExplanation, TrustPolicy, diagnose, diagnose_claims,
 };
 use irsa::token::{Claims, WebIdentityToken};
@@ -15,7 +15,6 @@ use crate::io::{CliError, read_input};
 use crate::lint;
 use crate::render::{BAD, BOLD, DIM, FAIL, OK, PASS, Report, Text, clean, list, paint, pretty};
 use crate::value;
-use crate::verify::system_now;
 
 /// Arguments of `irsa explain`.
 #[derive(Debug, clap::Args)]
@@ -47,15 +46,8 @@ pub(crate) struct Args {
     /// A client ID registered with the provider; repeatable. Default: sts.amazonaws.com.
     #[arg(long, value_name = "AUDIENCE", visible_alias = "client-id")]
     audience: Vec<String>,
-    /// Judge at this time: RFC 3339 or seconds since the Unix epoch. Default: now.
-    #[arg(long, value_name = "TIME", value_parser = value::time)]
-    now: Option<i64>,
-    /// The RoleSessionName of the request (the `sts:RoleSessionName` key).
-    #[arg(long, value_name = "NAME")]
-    session_name: Option<String>,
-    /// The caller's IP address (the `aws:SourceIp` key).
-    #[arg(long, value_name = "IP")]
-    source_ip: Option<std::net::IpAddr>,
+    #[command(flatten)]
+    request: value::RequestArgs,
 }
 
 /// The explanation and whether STS would refuse.
@@ -74,13 +66,7 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     };
     let provider = RegisteredProvider::new(args.provider_arn.clone(), client_ids)
         .map_err(|e| CliError::input("--audience", e))?;
-    let mut facts = RequestFacts::at(args.now.unwrap_or_else(system_now));
-    if let Some(name) = &args.session_name {
-        facts = facts.session_name(name.clone());
-    }
-    if let Some(ip) = args.source_ip {
-        facts = facts.source_ip(ip);
-    }
+    let facts = args.request.facts();
 
     let diagnosis = match (&args.claims, &args.token, &args.jwks) {
         (Some(path), _, _) => {

@@ -130,3 +130,33 @@ pub(crate) struct SizeQuota {
     )]
     pub(crate) size_quota: usize,
 }
+
+/// The request context STS would build, as flags: `--now`, `--session-name`, `--source-ip`.
+/// `irsa explain` and `irsa doctor` judge with the same keys.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct RequestArgs {
+    /// Judge at this time: RFC 3339 or seconds since the Unix epoch. Default: now.
+    #[arg(long, value_name = "TIME", value_parser = time)]
+    now: Option<i64>,
+    /// The RoleSessionName of the request (the `sts:RoleSessionName` key).
+    #[arg(long, value_name = "NAME")]
+    session_name: Option<String>,
+    /// The caller's IP address (the `aws:SourceIp` key).
+    #[arg(long, value_name = "IP")]
+    source_ip: Option<std::net::IpAddr>,
+}
+
+impl RequestArgs {
+    /// The request facts, at `--now` or the system clock's now.
+    pub(crate) fn facts(&self) -> irsa::policy::RequestFacts {
+        let mut facts =
+            irsa::policy::RequestFacts::at(self.now.unwrap_or_else(crate::verify::system_now));
+        if let Some(name) = &self.session_name {
+            facts = facts.session_name(name.clone());
+        }
+        if let Some(ip) = self.source_ip {
+            facts = facts.source_ip(ip);
+        }
+        facts
+    }
+}
