@@ -704,8 +704,19 @@ impl Doctor {
         let warnings: Vec<String> = diagnosis
             .findings
             .iter()
-            .filter(|f| f.severity == Severity::Warning)
-            .map(|f| format!("lint {}: {}", f.code.as_str(), f.message))
+            .map(|f| {
+                let level = if f.severity == Severity::Error {
+                    "error"
+                } else {
+                    "warning"
+                };
+                format!(
+                    "lint {level} {}: {} ({})",
+                    f.code.as_str(),
+                    f.message,
+                    f.fix
+                )
+            })
             .collect();
         let mut check = match &diagnosis.sts_error {
             None => {

@@ -57,6 +57,8 @@ enum Break {
     NoClientId,
     OtherNamespace,
     ExpiredToken,
+    NoRole,
+    NotAJwt,
 }
 
 struct World {
@@ -173,17 +175,21 @@ async fn world(broken: Break) -> World {
     } else {
         "default"
     };
-    iam.create_role()
-        .role_name("read-s3")
-        .assume_role_policy_document(policy(namespace))
-        .send()
-        .await
-        .unwrap();
+    if broken != Break::NoRole {
+        iam.create_role()
+            .role_name("read-s3")
+            .assume_role_policy_document(policy(namespace))
+            .send()
+            .await
+            .unwrap();
+    }
 
     // The local STS, registered as IAM is, fetching the keys as STS does (the same CA, the
     // same resolution of the issuer's host).
-    let mut registry = Registry::new(ACCOUNT.parse().unwrap())
-        .role(Role::new("read-s3", policy(namespace).parse().unwrap()).unwrap());
+    let mut registry = Registry::new(ACCOUNT.parse().unwrap());
+    if broken != Break::NoRole {
+        registry = registry.role(Role::new("read-s3", policy(namespace).parse().unwrap()).unwrap());
+    }
     if broken != Break::NoProvider {
         let discovery = Discovery::new()
             .ca_pem(ca.clone())
@@ -228,6 +234,11 @@ async fn world(broken: Break) -> World {
         .iam(iam)
         .sts(aws_sdk_sts::Client::from_conf(sts_config));
     let mut inputs = Inputs::at(now);
+    let token = if broken == Break::NotAJwt {
+        "not-a-token".to_owned()
+    } else {
+        token
+    };
     inputs.token = Some(WebIdentityToken::new(token));
     inputs.role_arn = Some(ROLE.parse().unwrap());
     inputs.call_sts = true;
@@ -280,7 +291,13 @@ async fn a_working_setup_passes_every_check_and_sts_agrees() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broken_thing_is_named_first() {
-    let cases: [(Break, &str, &str); 11] = [
+    let cases: [(Break, &str, &str); 13] = [
+        (Break::NotAJwt, "token", "the token is not a JWT"),
+        (
+            Break::NoRole,
+            "role",
+            "no role read-s3 in account 123456789012",
+        ),
         (
             Break::TrailingSlash,
             "discovery",

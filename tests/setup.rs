@@ -550,3 +550,37 @@ async fn a_no_op_plan_for_fifty_roles_makes_two_reads_per_role_and_no_mutation()
         2
     );
 }
+
+/// us-east-1 takes no LocationConstraint (and refuses one); creating the bucket twice there
+/// answers 200, which an interrupted-then-resumed apply meets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_us_east_1_bucket_is_created_without_a_location_constraint() {
+    let world = world().await;
+    let text = "cluster:\n  issuer: {s3: {bucket: irsa-use1, region: us-east-1}}\n  keys: [sa.pub]\nroles: []\n";
+    let file = SetupFile::parse(text, world.dir.path()).unwrap();
+    let desired = world.desired(&file).await;
+    let aws = Aws::new(&world.config, "us-east-1")
+        .unwrap()
+        .path_style(&world.config, "us-east-1")
+        .public_base(&world.moto.url);
+    let (_, plan) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
+    assert_eq!(
+        plan.changes[0],
+        Change::CreateBucket {
+            bucket: "irsa-use1".into(),
+            region: "us-east-1".into()
+        }
+    );
+    aws.apply(&plan.changes[..1]).await.unwrap();
+    aws.apply(&plan.changes).await.unwrap();
+    let head = world
+        .s3()
+        .head_bucket()
+        .bucket("irsa-use1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.bucket_region(), Some("us-east-1"));
+    let (_, again) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
+    assert_eq!(again.changes, []);
+}

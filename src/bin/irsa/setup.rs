@@ -300,6 +300,9 @@ pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {
         out.line("nothing was written: run again with --write to replace the manifest (on every control-plane node)");
     }
     out.line(paint(DIM, "--service-account-signing-key-file is yours to switch: at rotation stage 2 point it at the next key"));
+    if edit.changed() {
+        out.line(paint(WARN, "kubeadm upgrade regenerates this manifest from its ClusterConfiguration: put the same flags in apiServer.extraArgs (kubectl -n kube-system edit cm kubeadm-config), or run irsa apiserver --write again after each upgrade"));
+    }
     let json = json!({
         "manifest": args.manifest,
         "changed": edit.changed(),
