@@ -395,8 +395,9 @@ impl Sts {
         }
         let request = Request::web_identity(&provider_arn, claims, &provider.provider.client_ids)
             .with_facts(&facts);
-        let evaluation = role.trust_policy.evaluate(&request);
-        if evaluation.decision != Decision::Allow {
+        // The decision alone on the hot path; the explanation only for a refusal's log line.
+        if role.trust_policy.decide(&request) != Decision::Allow {
+            let evaluation = role.trust_policy.evaluate(&request);
             tracing::info!(request_id, role = role.arn.name(), reason = %crate::policy::summarize(&evaluation), "trust policy refused");
             return Err(Refusal::new(
                 StsErrorCode::AccessDenied,
