@@ -896,3 +896,62 @@ async fn our_provider_is_a_peer() {
     );
     server.shutdown().await;
 }
+
+/// Token rotation as the kubelet does it (a `..data` symlink swap), judged for real: the first
+/// minted token has expired, so the judging server answers STS's `ExpiredTokenException`; the
+/// provider tries again as soon as the file changes, and the fresh token gets credentials.
+/// (The scripted server in `tests/provider.rs` can only pretend a token expired; this one
+/// reads it.)
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_provider_recovers_from_an_expired_token_when_the_kubelet_rotates_it() {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    use irsa::provider::{ProviderError, WebIdentityProvider};
+    let server = with_keys().await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |version: &str, token: &str| {
+        let target = dir.path().join(format!("..{version}"));
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join("token"), token).unwrap();
+        let tmp = dir.path().join("..data_tmp");
+        std::os::unix::fs::symlink(format!("..{version}"), &tmp).unwrap();
+        std::fs::rename(&tmp, dir.path().join("..data")).unwrap();
+        if std::fs::symlink_metadata(dir.path().join("token")).is_err() {
+            std::os::unix::fs::symlink("..data/token", dir.path().join("token")).unwrap();
+        }
+    };
+    write("2026_12_03_10_00_00.1", &expired_token());
+    let env: std::collections::HashMap<String, String> = [
+        (
+            "AWS_ROLE_ARN",
+            format!("arn:aws:iam::{ACCOUNT}:role/read-s3"),
+        ),
+        (
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            dir.path().join("token").display().to_string(),
+        ),
+        ("AWS_ENDPOINT_URL_STS", server.endpoint_url()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let provider = WebIdentityProvider::builder().env(env).build();
+    provider.provide_credentials().await.unwrap_err();
+    assert!(
+        matches!(provider.status().last_error, Some(ProviderError::Sts(ref f)) if f.code() == Some(irsa::StsErrorCode::ExpiredTokenException)),
+        "{:?}",
+        provider.status().last_error
+    );
+    write("2026_12_03_10_48_00.2", &token("read-s3-hello"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let credentials = loop {
+        match provider.provide_credentials().await {
+            Ok(credentials) => break credentials,
+            Err(e) => assert!(std::time::Instant::now() < deadline, "{e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(credentials.access_key_id().starts_with("ASIA"));
+    server.shutdown().await;
+}
