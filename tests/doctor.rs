@@ -1,6 +1,7 @@
 //! `irsa::doctor` on real servers, breaking one thing at a time: a local HTTPS issuer (rustls,
 //! a test CA generated here, reached by name through a fixed resolution), moto's IAM, and the
-//! local STS for `--call-sts`. Each case asserts the first failed check and what it says.
+//! local STS for `--call-sts`. Each case asserts the first failed check and what it says. The
+//! same TLS set-up serves the local STS itself over HTTPS (`Sts::serve_tls`).
 
 #![allow(
     clippy::unwrap_used,
@@ -444,4 +445,88 @@ fn the_report_never_holds_the_token() {
         assert!(!json.contains(signature) && !debug.contains(signature));
         assert!(!json.contains(&token) && !debug.contains(&token));
     });
+}
+
+/// The local STS over TLS (`Sts::serve_tls`, a certificate of the test CA): a client trusting
+/// that CA gets credentials, and the request context says `aws:SecureTransport` is true — a
+/// trust policy requiring it allows over TLS and refuses over plain HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_sts_serves_over_tls_and_judges_secure_transport() {
+    use http_body_util::{BodyExt, Full};
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    let (signer, _) = SigningKey::generate_es256().unwrap();
+    let keys = JwkSet::from_public_keys([signer.public_key()]).unwrap();
+    let secure = policy("default").replace(
+        r#""StringEquals""#,
+        r#""Bool":{"aws:SecureTransport":"true"},"StringEquals""#,
+    );
+    let registry = Registry::new(ACCOUNT.parse().unwrap())
+        .provider(OidcProvider::with_keys(ISSUER.parse().unwrap(), keys).unwrap())
+        .role(Role::new("read-s3", secure.parse().unwrap()).unwrap());
+    let sts = Sts::builder(registry).build().unwrap();
+    let (ca, config) = tls("localhost", false);
+    let tls_server = sts
+        .clone()
+        .serve_tls("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let plain_server = sts.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&ca) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let client_config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(client_config)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector);
+    let request = BoundToken::new(
+        ISSUER.parse().unwrap(),
+        Subject::new("default", "app").unwrap(),
+        "jti",
+    )
+    .audience("sts.amazonaws.com");
+    let token = signer
+        .sign(&request, now())
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    let form = format!(
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={}&RoleSessionName=tls&WebIdentityToken={token}",
+        ROLE.replace(':', "%3A").replace('/', "%2F")
+    );
+    let ask = |url: String| {
+        let request = hyper::Request::post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(bytes::Bytes::from(form.clone())))
+            .unwrap();
+        let client = client.clone();
+        async move {
+            let response = client.request(request).await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let port = tls_server.local_addr().port();
+    let (status, body) = ask(format!("https://localhost:{port}/")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<AccessKeyId>ASIA"), "{body}");
+    let (status, body) = ask(plain_server.endpoint_url()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+    tls_server.shutdown().await;
+    plain_server.shutdown().await;
 }
