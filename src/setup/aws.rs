@@ -110,6 +110,20 @@ where
     }
 }
 
+/// Ends a mutating call: its output is not needed, its error is named.
+trait Done {
+    fn done(self, call: &'static str, target: &str) -> Result<(), SetupError>;
+}
+
+impl<T, E> Done for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn done(self, call: &'static str, target: &str) -> Result<(), SetupError> {
+        self.map(drop).map_err(|e| aws_error(call, target, &e))
+    }
+}
+
 fn code_of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str> {
     err.as_service_error().and_then(ProvideErrorMetadata::code)
 }
@@ -459,8 +473,7 @@ impl Aws {
                     .ownership_controls(controls)
                     .send()
                     .await
-                    .map(drop)
-                    .map_err(|e| aws_error(call, bucket, &e))
+                    .done(call, bucket)
             }
             Change::PutPublicAccessBlock { bucket, .. } => {
                 let p = PUBLIC_ACCESS_BLOCK;
@@ -476,8 +489,7 @@ impl Aws {
                     .public_access_block_configuration(config)
                     .send()
                     .await
-                    .map(drop)
-                    .map_err(|e| aws_error(call, bucket, &e))
+                    .done(call, bucket)
             }
             Change::PutBucketPolicy { bucket, after, .. } => self
                 .s3
@@ -486,8 +498,7 @@ impl Aws {
                 .policy(after)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, bucket, &e)),
+                .done(call, bucket),
             Change::PutObject {
                 bucket,
                 key,
@@ -505,8 +516,7 @@ impl Aws {
                 .body(after.clone().into_bytes().into())
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, &format!("s3://{bucket}/{key}"), &e)),
+                .done(call, &format!("s3://{bucket}/{key}")),
             Change::CreateOidcProvider { url, client_ids } => {
                 let tag = iam_tag(MANAGED_BY_TAG, MANAGED_BY_VALUE, call, url)?;
                 let created = self
@@ -546,8 +556,7 @@ impl Aws {
                 .client_id(client_id)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, provider, &e)),
+                .done(call, provider),
             Change::RemoveClientId {
                 provider,
                 client_id,
@@ -558,8 +567,7 @@ impl Aws {
                 .client_id(client_id)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, provider, &e)),
+                .done(call, provider),
             Change::CreateRole {
                 role,
                 path,
@@ -600,8 +608,7 @@ impl Aws {
                 .policy_document(after)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, role, &e)),
+                .done(call, role),
             Change::UpdateMaxSessionDuration { role, after, .. } => self
                 .iam
                 .update_role()
@@ -609,8 +616,7 @@ impl Aws {
                 .max_session_duration(*after as i32)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, role, &e)),
+                .done(call, role),
             Change::PutPermissionsBoundary { role, after, .. } => self
                 .iam
                 .put_role_permissions_boundary()
@@ -618,8 +624,7 @@ impl Aws {
                 .permissions_boundary(after)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, role, &e)),
+                .done(call, role),
             Change::TagRole { role, tags } => {
                 let tags: Vec<Tag> = tags
                     .iter()
@@ -631,8 +636,7 @@ impl Aws {
                     .set_tags(Some(tags))
                     .send()
                     .await
-                    .map(drop)
-                    .map_err(|e| aws_error(call, role, &e))
+                    .done(call, role)
             }
             Change::AttachPolicy { role, policy_arn } => self
                 .iam
@@ -641,8 +645,7 @@ impl Aws {
                 .policy_arn(policy_arn)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, &format!("{role} ({policy_arn})"), &e)),
+                .done(call, &format!("{role} ({policy_arn})")),
             Change::PutInlinePolicy {
                 role, name, after, ..
             } => self
@@ -653,8 +656,7 @@ impl Aws {
                 .policy_document(after)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, &format!("{role} ({name})"), &e)),
+                .done(call, &format!("{role} ({name})")),
             Change::DetachPolicy { role, policy_arn } => self
                 .iam
                 .detach_role_policy()
@@ -662,8 +664,7 @@ impl Aws {
                 .policy_arn(policy_arn)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, &format!("{role} ({policy_arn})"), &e)),
+                .done(call, &format!("{role} ({policy_arn})")),
             Change::DeleteInlinePolicy { role, name } => self
                 .iam
                 .delete_role_policy()
@@ -671,8 +672,7 @@ impl Aws {
                 .policy_name(name)
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, &format!("{role} ({name})"), &e)),
+                .done(call, &format!("{role} ({name})")),
             Change::UntagRole { role, keys } => self
                 .iam
                 .untag_role()
@@ -680,8 +680,7 @@ impl Aws {
                 .set_tag_keys(Some(keys.clone()))
                 .send()
                 .await
-                .map(drop)
-                .map_err(|e| aws_error(call, role, &e)),
+                .done(call, role),
         }
     }
 
