@@ -399,38 +399,34 @@ impl Doctor {
                     );
                     check.evidence = evidence;
                     if let Some(kid) = exam.kid.clone().filter(|kid| set.find(kid).is_none()) {
-                        {
-                            exam.predict_error(StsErrorCode::InvalidIdentityToken, None);
-                            check = Check::new("jwks", Verdict::Fail, format!("the token is signed by key {kid}, which the key set does not publish"))
+                        exam.predict_error(StsErrorCode::InvalidIdentityToken, None);
+                        check = Check::new("jwks", Verdict::Fail, format!("the token is signed by key {kid}, which the key set does not publish"))
                                 .evidence(format!("published: {}", kids.join(", ")))
                                 .fix("the signing key was rotated but not published: publish the new key next to the old one (add it to cluster.keys and run irsa setup --apply), or point --service-account-signing-key-file back at a published key");
-                        }
                     }
                     if let Some(wanted) = inputs
                         .published_keys
                         .as_ref()
                         .filter(|_| check.verdict == Verdict::Pass)
                     {
-                        {
-                            let missing: Vec<&str> = wanted
-                                .keys()
-                                .iter()
-                                .filter_map(|k| k.kid())
-                                .filter(|k| set.find(k).is_none())
-                                .collect();
-                            if !missing.is_empty() {
-                                check = Check::new(
-                                    "jwks",
-                                    Verdict::Fail,
-                                    format!(
-                                        "the key set lacks {} of the file's keys: {}",
-                                        missing.len(),
-                                        missing.join(", ")
-                                    ),
-                                )
-                                .evidence(format!("published: {}", kids.join(", ")))
-                                .fix("publish every key the file lists: irsa setup --apply");
-                            }
+                        let missing: Vec<&str> = wanted
+                            .keys()
+                            .iter()
+                            .filter_map(|k| k.kid())
+                            .filter(|k| set.find(k).is_none())
+                            .collect();
+                        if !missing.is_empty() {
+                            check = Check::new(
+                                "jwks",
+                                Verdict::Fail,
+                                format!(
+                                    "the key set lacks {} of the file's keys: {}",
+                                    missing.len(),
+                                    missing.join(", ")
+                                ),
+                            )
+                            .evidence(format!("published: {}", kids.join(", ")))
+                            .fix("publish every key the file lists: irsa setup --apply");
                         }
                     }
                     exam.keys = Some(set);
@@ -1027,10 +1023,8 @@ fn check_token(token: Option<&WebIdentityToken>, inputs: &Inputs, exam: &mut Exa
         .as_ref()
         .filter(|e| claims.iss.as_deref() != Some(e.as_str()))
     {
-        {
-            return Check::new("token", Verdict::Fail, format!("the token's iss {:?} is not the cluster's issuer {:?}", claims.iss.as_deref().unwrap_or(""), expected.as_str()))
+        return Check::new("token", Verdict::Fail, format!("the token's iss {:?} is not the cluster's issuer {:?}", claims.iss.as_deref().unwrap_or(""), expected.as_str()))
                 .fix("set the apiserver's first --service-account-issuer to the cluster's issuer (irsa apiserver --write), then let the tokens refresh");
-        }
     }
     if !exam
         .aud
@@ -1045,18 +1039,16 @@ fn check_token(token: Option<&WebIdentityToken>, inputs: &Inputs, exam: &mut Exa
         .as_ref()
         .filter(|sa| claims.sub.as_deref() != Some(sa.as_str()))
     {
-        {
-            return Check::new(
-                "token",
-                Verdict::Fail,
-                format!(
-                    "the token is for {}, not {}",
-                    claims.sub.as_deref().unwrap_or("(no sub)"),
-                    sa.as_str()
-                ),
-            )
-            .fix("check the pod's serviceAccountName");
-        }
+        return Check::new(
+            "token",
+            Verdict::Fail,
+            format!(
+                "the token is for {}, not {}",
+                claims.sub.as_deref().unwrap_or("(no sub)"),
+                sa.as_str()
+            ),
+        )
+        .fix("check the pod's serviceAccountName");
     }
     check
 }
