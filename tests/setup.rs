@@ -503,6 +503,76 @@ async fn an_apply_interrupted_at_any_mutation_converges_on_the_next_run() {
     assert_eq!(step, 10);
 }
 
+/// An instant sleep that records what it was asked to wait.
+#[derive(Debug, Clone, Default)]
+struct Waits(std::sync::Arc<std::sync::Mutex<Vec<u64>>>);
+
+impl aws_smithy_async::rt::sleep::AsyncSleep for Waits {
+    fn sleep(&self, duration: std::time::Duration) -> aws_smithy_async::rt::sleep::Sleep {
+        self.0.lock().unwrap().push(duration.as_millis() as u64);
+        aws_smithy_async::rt::sleep::Sleep::new(std::future::ready(()))
+    }
+}
+
+/// What IAM answers while a just-created provider has not reached every endpoint.
+fn invalid_principal() -> String {
+    format!("Invalid principal in policy: &quot;Federated&quot;:&quot;{PROVIDER}&quot;")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trust_policy_naming_a_provider_created_in_the_same_apply_waits_for_iam() {
+    let world = world().await;
+    managed_policy(&world).await;
+    let file = world.file(ROLE);
+    let desired = world.desired(&file).await;
+    let waits = Waits::default();
+    let aws = world.aws().sleep(waits.clone());
+    let (_, plan) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
+    world.proxy.reset(None);
+    world.proxy.lag(
+        "iam:CreateRole",
+        2,
+        "MalformedPolicyDocument",
+        &invalid_principal(),
+    );
+    aws.apply(&plan.changes).await.unwrap();
+    let creates = world
+        .proxy
+        .calls()
+        .iter()
+        .filter(|c| c.name == "iam:CreateRole")
+        .count();
+    assert_eq!(creates, 3, "two refusals, then the role");
+    // The provider's own wait found it readable at once; then two back-offs for the role.
+    assert_eq!(*waits.0.lock().unwrap(), [250, 500]);
+    let (_, again) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
+    assert_eq!(again.changes, []);
+
+    // With the provider already there, the same answer is the policy's fault: no retry.
+    let moved = world.file(&ROLE.replace("default:read-s3-hello", "default:other"));
+    let moved = world.desired(&moved).await;
+    let (_, plan) = aws.plan(&moved, PlanOptions::default()).await.unwrap();
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| matches!(c, Change::UpdateTrustPolicy { .. }))
+    );
+    world.proxy.reset(None);
+    world.proxy.lag(
+        "iam:UpdateAssumeRolePolicy",
+        1,
+        "MalformedPolicyDocument",
+        &invalid_principal(),
+    );
+    let err = aws.apply(&plan.changes).await.unwrap_err();
+    assert!(
+        matches!(&err, SetupError::Aws { code, .. } if code == "MalformedPolicyDocument"),
+        "{err}"
+    );
+    assert_eq!(world.proxy.mutations(), ["iam:UpdateAssumeRolePolicy"]);
+    assert_eq!(*waits.0.lock().unwrap(), [250, 500], "no new wait");
+}
+
 /// POST with no body to moto's own API (its reset endpoint), with hyper.
 async fn post(url: &str) -> u16 {
     use http_body_util::Empty;

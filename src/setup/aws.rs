@@ -428,14 +428,47 @@ impl Aws {
 
     /// Makes the changes in order, waiting for IAM after each creation; stops at the first
     /// failure (the next run starts from what exists then).
+    ///
+    /// A trust policy written right after this apply created the OIDC provider it names can be
+    /// refused as `MalformedPolicyDocument` ("Invalid principal in policy") until IAM has
+    /// propagated the provider; such a write is retried with backoff for about two minutes.
     pub async fn apply(&self, changes: &[Change]) -> Result<(), SetupError> {
+        let mut fresh_provider = false;
         for change in changes {
-            self.apply_one(change).await?;
+            self.apply_one(change, fresh_provider).await?;
+            fresh_provider |= matches!(change, Change::CreateOidcProvider { .. });
         }
         Ok(())
     }
 
-    async fn apply_one(&self, change: &Change) -> Result<(), SetupError> {
+    /// Sends a request whose trust policy names the provider; while `fresh_provider`, a
+    /// `MalformedPolicyDocument` answer is taken for IAM's propagation and the request resent
+    /// after each of the propagation delays.
+    async fn send_trust_policy<T, E, F, Fut>(
+        &self,
+        fresh_provider: bool,
+        mut send: F,
+    ) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        E: ProvideErrorMetadata,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let mut delays = PROPAGATION_DELAYS_MS.into_iter();
+        loop {
+            match send().await {
+                Err(e) if fresh_provider && code_of(&e) == Some("MalformedPolicyDocument") => {
+                    match delays.next() {
+                        Some(delay) => self.sleep.sleep(Duration::from_millis(delay)).await,
+                        None => return Err(e),
+                    }
+                }
+                answer => return answer,
+            }
+        }
+    }
+
+    async fn apply_one(&self, change: &Change, fresh_provider: bool) -> Result<(), SetupError> {
         use aws_sdk_iam::types::Tag;
         use aws_sdk_s3::types as s3t;
         let call = change.call();
@@ -581,15 +614,17 @@ impl Aws {
                     .map(|(k, v)| iam_tag(k, v, call, role))
                     .collect::<Result<_, _>>()?;
                 let created = self
-                    .iam
-                    .create_role()
-                    .role_name(role)
-                    .path(path)
-                    .assume_role_policy_document(trust_policy)
-                    .set_max_session_duration(max_session_duration.map(|d| d as i32))
-                    .set_permissions_boundary(permissions_boundary.clone())
-                    .set_tags(Some(tags))
-                    .send()
+                    .send_trust_policy(fresh_provider, || {
+                        self.iam
+                            .create_role()
+                            .role_name(role)
+                            .path(path)
+                            .assume_role_policy_document(trust_policy)
+                            .set_max_session_duration(max_session_duration.map(|d| d as i32))
+                            .set_permissions_boundary(permissions_boundary.clone())
+                            .set_tags(Some(tags.clone()))
+                            .send()
+                    })
                     .await;
                 match created {
                     Ok(_) => {}
@@ -602,11 +637,13 @@ impl Aws {
                 .await
             }
             Change::UpdateTrustPolicy { role, after, .. } => self
-                .iam
-                .update_assume_role_policy()
-                .role_name(role)
-                .policy_document(after)
-                .send()
+                .send_trust_policy(fresh_provider, || {
+                    self.iam
+                        .update_assume_role_policy()
+                        .role_name(role)
+                        .policy_document(after)
+                        .send()
+                })
                 .await
                 .done(call, role),
             Change::UpdateMaxSessionDuration { role, after, .. } => self

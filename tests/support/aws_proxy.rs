@@ -1,7 +1,8 @@
 //! A recording, fault-injecting HTTP proxy in front of moto: it names every AWS call that passes
 //! (`s3:PUT /bucket?policy`, `iam:CreateRole`, …), tells reads from mutations, and can refuse
 //! the Nth mutation with a non-retryable `AccessDenied`, as an apply interrupted there would
-//! see it.
+//! see it, or answer a named call with an IAM error a given number of times, as IAM does while a
+//! change propagates.
 
 #![allow(
     dead_code,
@@ -37,6 +38,16 @@ struct State {
     /// Refuse the mutation with this 0-based index.
     fail_mutation: Option<usize>,
     mutations: usize,
+    /// Calls answered with an IAM error instead of being forwarded.
+    lagging: Vec<Lag>,
+}
+
+/// A call answered `times` more times with `code` and `message` (HTTP 400).
+struct Lag {
+    call: String,
+    times: usize,
+    code: String,
+    message: String,
 }
 
 /// The running proxy.
@@ -97,6 +108,17 @@ impl Proxy {
             .filter(|c| c.mutating)
             .map(|c| c.name)
             .collect()
+    }
+
+    /// Answers the next `times` calls named `call` (`iam:CreateRole`) with IAM error `code`
+    /// and `message`, HTTP 400, without forwarding them.
+    pub fn lag(&self, call: &str, times: usize, code: &str, message: &str) {
+        self.state.lock().unwrap().lagging.push(Lag {
+            call: call.to_owned(),
+            times,
+            code: code.to_owned(),
+            message: message.to_owned(),
+        });
     }
 
     /// Forgets the calls, and refuses the mutation with index `fail` (0-based) from now on.
@@ -179,15 +201,33 @@ async fn forward(
         .map_or("/", |p| p.as_str())
         .to_owned();
     let call = classify(&parts.method, &path_and_query, &body);
-    let refuse = {
+    let (refuse, lagged) = {
         let mut state = state.lock().unwrap();
         let refuse = call.mutating && state.fail_mutation == Some(state.mutations);
         if call.mutating {
             state.mutations += 1;
         }
         state.calls.push(call.clone());
-        refuse
+        let lagged = state
+            .lagging
+            .iter_mut()
+            .find(|lag| lag.call == call.name && lag.times > 0)
+            .map(|lag| {
+                lag.times -= 1;
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>",
+                    lag.code, lag.message
+                )
+            });
+        (refuse, lagged)
     };
+    if let Some(xml) = lagged {
+        return Ok(hyper::Response::builder()
+            .status(400)
+            .header("content-type", "text/xml")
+            .body(Full::new(Bytes::from(xml)))
+            .unwrap());
+    }
     if refuse {
         let xml = if call.name.starts_with("s3:") {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>interrupted by the test proxy</Message></Error>"
