@@ -1,6 +1,7 @@
 //! Reading and changing AWS with the real SDKs: observe, apply, verify.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -454,16 +455,39 @@ impl Aws {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     {
-        let mut delays = PROPAGATION_DELAYS_MS.into_iter();
-        loop {
-            match send().await {
-                Err(e) if fresh_provider && code_of(&e) == Some("MalformedPolicyDocument") => {
-                    match delays.next() {
-                        Some(delay) => self.sleep.sleep(Duration::from_millis(delay)).await,
-                        None => return Err(e),
+        let answer = self
+            .until_propagated(|| {
+                let sent = send();
+                async move {
+                    match sent.await {
+                        Err(e)
+                            if fresh_provider && code_of(&e) == Some("MalformedPolicyDocument") =>
+                        {
+                            ControlFlow::Continue(e)
+                        }
+                        answer => ControlFlow::Break(answer),
                     }
                 }
-                answer => return answer,
+            })
+            .await;
+        answer.unwrap_or_else(Err)
+    }
+
+    /// The one propagation loop: tries `attempt` until it breaks, sleeping each of the
+    /// propagation delays between tries; after the last delay and try, the last pending value.
+    async fn until_propagated<T, P, F, Fut>(&self, mut attempt: F) -> Result<T, P>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ControlFlow<T, P>>,
+    {
+        let mut delays = PROPAGATION_DELAYS_MS.into_iter();
+        loop {
+            match attempt().await {
+                ControlFlow::Break(done) => return Ok(done),
+                ControlFlow::Continue(pending) => match delays.next() {
+                    Some(delay) => self.sleep.sleep(Duration::from_millis(delay)).await,
+                    None => return Err(pending),
+                },
             }
         }
     }
@@ -726,13 +750,18 @@ impl Aws {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for delay in PROPAGATION_DELAYS_MS {
-            if readable().await {
-                return Ok(());
+        self.until_propagated(|| {
+            let read = readable();
+            async move {
+                if read.await {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             }
-            self.sleep.sleep(Duration::from_millis(delay)).await;
-        }
-        Err(SetupError::NotPropagated {
+        })
+        .await
+        .map_err(|()| SetupError::NotPropagated {
             what: what.to_owned(),
         })
     }
