@@ -137,7 +137,7 @@ fn main() {
             let mut n = 0u64;
             while start.elapsed() < Duration::from_secs(seconds) {
                 let request = http::Request::post("/").body(body.clone()).unwrap();
-                let response = sts.handle(request, irsa::sts::Peer::default()).await;
+                let response = sts.handle(request, irsa::http::Peer::default()).await;
                 assert_eq!(response.status(), 200);
                 n += 1;
             }

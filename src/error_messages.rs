@@ -22,7 +22,7 @@ use crate::oidc::{
     JwsAlgorithm, KeyError, PublicKey, PublishError, S3Issuer, Unusable,
 };
 use crate::policy::{
-    DoctorError, GenerateError, MalformedKind, MalformedPolicyDocument, PolicyLocation,
+    GenerateError, MalformedKind, MalformedPolicyDocument, PolicyLocation, PredictError,
     UnknownOperator,
 };
 use crate::provider::{
@@ -326,10 +326,10 @@ fn core(out: &mut String) {
         NoUsableKey => VerifierError::NoUsableKey,
     });
 
-    every_variant!(out, DoctorError, {
-        NoClientId => DoctorError::NoClientId,
-        ProviderUrl => DoctorError::ProviderUrl(issuer_error()),
-        Keys => DoctorError::Keys(VerifierError::NoUsableKey),
+    every_variant!(out, PredictError, {
+        NoClientId => PredictError::NoClientId,
+        ProviderUrl => PredictError::ProviderUrl(issuer_error()),
+        Keys => PredictError::Keys(VerifierError::NoUsableKey),
     });
     every_variant!(out, GenerateError, {
         NoGrant => GenerateError::NoGrant,
@@ -501,9 +501,10 @@ fn webhook(out: &mut String) {
 }
 
 fn sts(out: &mut String) {
+    use crate::http::{CaError, FetchError, ServeError, TlsError};
     use crate::sts::{
-        AuthorizationError, BuildError, CaError, ConfigError as StsConfigError, FaultsError,
-        FetchError, QueryError, RegistryError, ServeError,
+        AuthorizationError, BuildError, ConfigError as StsConfigError, FaultsError, KeyFetchError,
+        QueryError, RegistryError,
     };
     let io = || {
         io::Error::new(
@@ -551,10 +552,19 @@ fn sts(out: &mut String) {
         TimedOut => FetchError::TimedOut { url: url(), limit: Duration::from_secs(5) },
         Status => FetchError::Status { url: url(), status: 404 },
         TooLarge => FetchError::TooLarge { url: url(), limit: 131_072 },
-        Discovery => FetchError::Discovery { url: url(), source: DiscoveryError::Missing { member: "jwks_uri" } },
-        IssuerMismatch => FetchError::IssuerMismatch { url: url(), found: "https://a".into(), expected: "https://b".into() },
-        Jwks => FetchError::Jwks { url: url(), source: JwksError::NoKeysMember },
-        Keys => FetchError::Keys { url: url(), source: VerifierError::NoUsableKey },
+    });
+    every_variant!(out, KeyFetchError, {
+        Fetch => KeyFetchError::Fetch(FetchError::Status { url: url(), status: 404 }),
+        Discovery => KeyFetchError::Discovery { url: url(), source: DiscoveryError::Missing { member: "jwks_uri" } },
+        IssuerMismatch => KeyFetchError::IssuerMismatch { url: url(), found: "https://a".into(), expected: "https://b".into() },
+        Jwks => KeyFetchError::Jwks { url: url(), source: JwksError::NoKeysMember },
+        Keys => KeyFetchError::Keys { url: url(), source: VerifierError::NoUsableKey },
+    });
+    every_variant!(out, TlsError, {
+        Read => TlsError::Read { path: "/etc/webhook/tls.crt".into(), source: io() },
+        NoCertificate => TlsError::NoCertificate { path: "/etc/webhook/tls.crt".into() },
+        Key => TlsError::Key { path: "/etc/webhook/tls.key".into(), reason: "no keys found in PEM file".into() },
+        Mismatch => TlsError::Mismatch { cert: "/etc/webhook/tls.crt".into(), key: "/etc/webhook/tls.key".into() },
     });
     line(
         out,
@@ -613,7 +623,7 @@ fn setup(out: &mut String) {
         Plan => SetupError::Plan(PlanError::KeyRemoval { kids: vec!["old-kid".into()] }),
         Unexpected => SetupError::Unexpected { what: "bucket my-irsa-bucket".into(), fix: "it exists but these credentials may not read it".into() },
         NotPropagated => SetupError::NotPropagated { what: "role read-s3".into() },
-        Https => SetupError::Https(crate::sts::CaError::new("no CERTIFICATE block")),
+        Https => SetupError::Https(crate::http::CaError::new("no CERTIFICATE block")),
     });
     every_variant!(out, ManifestError, {
         Yaml => ManifestError::Yaml("did not find expected node content at line 1 column 2".into()),

@@ -102,9 +102,18 @@ mod base64;
 #[cfg(feature = "doctor")]
 #[cfg_attr(docsrs, doc(cfg(feature = "doctor")))]
 pub mod doctor;
+#[cfg(feature = "env")]
+#[cfg_attr(docsrs, doc(cfg(feature = "env")))]
+pub mod env;
 #[cfg(test)]
 mod error_messages;
 mod error_text;
+#[cfg(any(feature = "http-client", feature = "http-server"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "http-client", feature = "http-server")))
+)]
+pub mod http;
 mod json;
 pub mod oidc;
 pub mod policy;

@@ -4,6 +4,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// STS's message when it cannot get a provider's keys; the double space is STS's.
+#[cfg(any(feature = "sts", feature = "doctor"))]
+pub(crate) const KEY_FETCH_MESSAGE: &str = "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements";
+
 /// An error code STS answers, as it writes it on the wire.
 ///
 /// ```

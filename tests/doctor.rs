@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use irsa::doctor::{Answer, Doctor, InPod, Inputs, Report, Verdict};
+use irsa::http::{RunningServer, StaticSite};
 use irsa::oidc::{JwkSet, OpenIdConfiguration};
-use irsa::sts::{Discovery, OidcProvider, Registry, Role, RunningServer, StaticSite, Sts};
+use irsa::sts::{Discovery, OidcProvider, Registry, Role, Sts};
 use irsa::token::{BoundToken, SigningKey, Subject, WebIdentityToken};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
@@ -253,7 +254,7 @@ async fn world(broken: Break) -> World {
 }
 
 /// The first failure's name and summary, and the STS check's verdict.
-async fn diagnose(broken: Break) -> (Report, Option<(&'static str, String)>) {
+async fn predict(broken: Break) -> (Report, Option<(&'static str, String)>) {
     let world = world(broken).await;
     let report = world.doctor.examine(&world.inputs).await;
     world.sts.shutdown().await;
@@ -267,7 +268,7 @@ fn sts_check(report: &Report) -> &irsa::doctor::Check {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_working_setup_passes_every_check_and_sts_agrees() {
-    let (report, first) = diagnose(Break::Nothing).await;
+    let (report, first) = predict(Break::Nothing).await;
     assert_eq!(first, None, "{report:#?}");
     assert_eq!(report.prediction, Some(Answer::Credentials));
     let names: Vec<(&str, Verdict)> = report.checks.iter().map(|c| (c.name, c.verdict)).collect();
@@ -352,7 +353,7 @@ async fn each_broken_thing_is_named_first() {
         (Break::ExpiredToken, "token", "the token expired 3600 s ago"),
     ];
     for (broken, name, fragment) in cases {
-        let (report, first) = diagnose(broken).await;
+        let (report, first) = predict(broken).await;
         let (first_name, summary) = first.unwrap_or_else(|| panic!("{broken:?}: nothing failed"));
         assert_eq!(first_name, name, "{broken:?}: {summary}");
         assert!(summary.contains(fragment), "{broken:?}: {summary}");

@@ -18,8 +18,8 @@ use irsa::arn::OidcProviderArn;
 use irsa::oidc::JwkSet;
 use irsa::policy::{
     ClusterGrant, ContextValue, DEFAULT_SIZE_QUOTA, Decision, LintCode, LintOptions,
-    RegisteredProvider, Request, SignatureCheck, TrustPolicy, diagnose, diagnose_claims, generate,
-    lint, lint_document,
+    RegisteredProvider, Request, SignatureCheck, TrustPolicy, generate, lint, lint_document,
+    predict, predict_claims,
 };
 use irsa::token::{Claims, Subject};
 use serde_json::{Value, json};
@@ -399,7 +399,7 @@ type DoctorCase<'a> = (
 fn the_doctor_answers_as_sts() {
     let keys = keys();
     let registered = provider(VECTOR_PROVIDER, &["sts.amazonaws.com"]);
-    let allowed = diagnose(
+    let allowed = predict(
         &token(&[]),
         &keys,
         &registered,
@@ -469,7 +469,7 @@ fn the_doctor_answers_as_sts() {
         ),
     ];
     for (overrides, registered, namespace, now, code, message, reason) in cases {
-        let diagnosis = diagnose(
+        let diagnosis = predict(
             &token(&overrides),
             &keys,
             registered,
@@ -493,7 +493,7 @@ fn the_doctor_answers_as_sts() {
     let mut forged = token(&[]);
     forged.truncate(forged.len() - 4);
     forged.push_str("AAAA");
-    let diagnosis = diagnose(&forged, &keys, &registered, &namespace_policy("myns"), NOW).unwrap();
+    let diagnosis = predict(&forged, &keys, &registered, &namespace_policy("myns"), NOW).unwrap();
     let error = diagnosis.sts_error.unwrap();
     assert_eq!(
         (error.code.as_str(), error.message),
@@ -513,7 +513,7 @@ fn the_doctor_answers_as_sts() {
     .to_string()
     .parse()
     .unwrap();
-    let diagnosis = diagnose(&token(&[]), &keys, &registered, &deny, NOW).unwrap();
+    let diagnosis = predict(&token(&[]), &keys, &registered, &deny, NOW).unwrap();
     assert_eq!(
         diagnosis.sts_error.unwrap().reason,
         "explicitly denied by statement 1 (NoDefault)"
@@ -526,12 +526,12 @@ fn the_doctor_without_a_signature_still_applies_the_token_rules() {
     let policy = namespace_policy("myns");
     let owned = claims(&[]);
     let good = Claims::from_json(owned.as_bytes()).unwrap();
-    let diagnosis = diagnose_claims(&good, &registered, &policy, NOW);
+    let diagnosis = predict_claims(&good, &registered, &policy, NOW);
     assert!(diagnosis.allowed());
     assert_eq!(diagnosis.signature, SignatureCheck::Skipped);
     let owned = claims(&[("iss", json!("https://issuer.example.com/"))]);
     let wrong_issuer = Claims::from_json(owned.as_bytes()).unwrap();
-    let error = diagnose_claims(&wrong_issuer, &registered, &policy, NOW)
+    let error = predict_claims(&wrong_issuer, &registered, &policy, NOW)
         .sts_error
         .unwrap();
     assert_eq!(
@@ -542,7 +542,7 @@ fn the_doctor_without_a_signature_still_applies_the_token_rules() {
         br#"{"iss":"kubernetes/serviceaccount","sub":"system:serviceaccount:myns:x"}"#,
     )
     .unwrap();
-    let error = diagnose_claims(&legacy, &registered, &policy, NOW)
+    let error = predict_claims(&legacy, &registered, &policy, NOW)
         .sts_error
         .unwrap();
     assert!(error.reason.contains("legacy"), "{}", error.reason);

@@ -20,9 +20,10 @@ use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 use aws_smithy_async::test_util::ManualTimeSource;
 use common::{Captured, data_path, text};
+use irsa::http::{RunningServer, StaticSite};
 use irsa::oidc::{JwkSet, OpenIdConfiguration};
 use irsa::policy::{ClusterGrant, generate};
-use irsa::sts::{Discovery, OidcProvider, Registry, Role, RunningServer, StaticSite, Sts};
+use irsa::sts::{Discovery, OidcProvider, Registry, Role, Sts};
 use irsa::token::{BoundToken, SigningKey, Subject};
 
 const ACCOUNT: &str = "111122223333";
@@ -803,7 +804,7 @@ async fn a_recorded_sts_refusal_is_reproduced_byte_for_byte() {
             http::Request::post("/")
                 .body(bytes::Bytes::from(request))
                 .unwrap(),
-            irsa::sts::Peer::default(),
+            irsa::http::Peer::default(),
         )
         .await;
     assert_eq!(answer.status(), 400);

@@ -22,12 +22,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 use irsa::arn::OidcProviderArn;
+use irsa::http::StaticSite;
 use irsa::oidc::{DEFAULT_AUDIENCE, IssuerUrl, JwkSet, OpenIdConfiguration};
 use irsa::policy::{
-    ClusterGrant, RegisteredProvider, RequestFacts, TrustPolicy, diagnose, generate,
+    ClusterGrant, RegisteredProvider, RequestFacts, TrustPolicy, generate, predict,
 };
 use irsa::provider::WebIdentityProvider;
-use irsa::sts::{Discovery, OidcProvider, Registry, Role, StaticSite, Sts};
+use irsa::sts::{Discovery, OidcProvider, Registry, Role, Sts};
 use irsa::token::{BoundToken, SigningKey, Subject, uuid_v4};
 
 const ACCOUNT: &str = "111122223333";
@@ -228,7 +229,7 @@ async fn run(dir: &PathBuf) -> Result<(), Box<dyn Error>> {
     let facts = RequestFacts::at(now())
         .session_name("other-app")
         .secure_transport(false);
-    let diagnosis = diagnose(&other, &keys, &registered, &policy, facts)?;
+    let diagnosis = predict(&other, &keys, &registered, &policy, facts)?;
     if let Some(error) = diagnosis.sts_error {
         println!("   why: {}", error.reason);
     }

@@ -1,6 +1,6 @@
 //! Role trust policies for IRSA: the IAM policy model, evaluation exactly as IAM evaluates an
 //! `AssumeRoleWithWebIdentity` request, the explanation of every statement and condition, a
-//! least-privilege generator, a linter, and the doctor that predicts STS's answer.
+//! least-privilege generator, a linter, and [`predict`], which predicts STS's answer.
 //!
 //! Everything here is pure: no I/O, no environment, and the clock is a parameter.
 //!
@@ -96,7 +96,6 @@
 //! family, or on the key of another provider or with an ARN prefix.
 
 mod context;
-mod doctor;
 mod eval;
 mod generate;
 mod lint;
@@ -105,17 +104,12 @@ mod matcher;
 mod model;
 mod operator;
 mod parse;
+mod predict;
 
 #[cfg(feature = "sts")]
 pub(crate) use context::iso8601;
 pub use context::{
     ASSUME_ROLE_WITH_WEB_IDENTITY, ContextEntry, ContextValue, Request, RequestFacts,
-};
-#[cfg(feature = "sts")]
-pub(crate) use doctor::summarize;
-pub use doctor::{
-    ACCESS_DENIED_MESSAGE, Diagnosis, DoctorError, RegisteredProvider, SignatureCheck, StsError,
-    diagnose, diagnose_claims,
 };
 pub use eval::{ConditionExplanation, Decision, Evaluation, StatementExplanation};
 pub use generate::{ClusterGrant, GenerateError, GeneratedPolicy, ServiceAccounts, generate};
@@ -126,3 +120,9 @@ pub use model::{
     PrincipalElement, PrincipalEntry, PrincipalType, Principals, Statement, TrustPolicy, Version,
 };
 pub use operator::{BaseOperator, Family, Operator, SetQualifier, UnknownOperator};
+#[cfg(any(feature = "sts", feature = "doctor"))]
+pub(crate) use predict::summarize;
+pub use predict::{
+    ACCESS_DENIED_MESSAGE, PredictError, Prediction, RegisteredProvider, SignatureCheck, StsError,
+    predict, predict_claims,
+};

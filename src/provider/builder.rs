@@ -13,9 +13,9 @@ use tokio::sync::{Notify, watch};
 
 use super::state::{Shared, Snapshot};
 use super::{
-    DEFAULT_LOAD_TIMEOUT, Environment, Handle, ProcessEnvironment, Setup, WebIdentityProvider,
-    coarse, config, sts, token_file,
+    DEFAULT_LOAD_TIMEOUT, Handle, Setup, WebIdentityProvider, coarse, config, sts, token_file,
 };
+use crate::env::{Environment, Fs, ProcessEnvironment, RealFs};
 
 /// Builds a [`WebIdentityProvider`], in aws-config's idiom.
 ///
@@ -39,6 +39,7 @@ pub struct WebIdentityProviderBuilder {
     overrides: config::Overrides,
     policy: sts::SessionPolicy,
     env: Option<Arc<dyn Environment>>,
+    fs: Option<Arc<dyn Fs>>,
     time: Option<SharedTimeSource>,
     sleep: Option<SharedAsyncSleep>,
     load_timeout: Option<Duration>,
@@ -123,6 +124,12 @@ impl WebIdentityProviderBuilder {
         self
     }
 
+    /// Where the token file and the shared config files are read (default: the disk).
+    pub fn fs(mut self, fs: impl Fs + 'static) -> Self {
+        self.fs = Some(Arc::new(fs));
+        self
+    }
+
     /// The clock (default: the system clock).
     pub fn time_source(mut self, time: impl TimeSource + 'static) -> Self {
         self.time = Some(SharedTimeSource::new(time));
@@ -169,12 +176,18 @@ impl WebIdentityProviderBuilder {
         let sleep = self
             .sleep
             .unwrap_or_else(|| SharedAsyncSleep::new(TokioSleep::new()));
-        let read_file = |path: &std::path::Path| std::fs::read_to_string(path).ok();
+        let fs = self.fs.unwrap_or_else(|| Arc::new(RealFs));
+        let read_file = |path: &std::path::Path| {
+            // Shared config files are small; a larger one is not a config file.
+            let bytes = fs.read(path, config::MAX_PROFILE_BYTES).ok()?;
+            (bytes.len() as u64 <= config::MAX_PROFILE_BYTES)
+                .then(|| String::from_utf8(bytes).ok())?
+        };
         let attempt_timeout = self.attempt_timeout.unwrap_or(Duration::from_secs(5));
         let setup = config::resolve(env.as_ref(), &self.overrides, &read_file).map(|settings| {
             settings.map(|settings| Setup {
                 client: sts::client(&settings, time.clone(), attempt_timeout),
-                token: token_file::TokenFile::new(settings.token_file.clone()),
+                token: token_file::TokenFile::new(settings.token_file.clone(), fs.clone()),
                 policy: self.policy.clone(),
                 settings,
             })

@@ -1,8 +1,6 @@
 //! Where the provider's settings come from: the builder, the environment, or the shared config
 //! profile — read through injected sources so tests never touch the process environment.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,37 +10,10 @@ use aws_types::os_shim_internal::{Env, Fs};
 
 use super::error::{ConfigError, ProfileLoadError};
 use crate::arn::RoleArn;
+use crate::env::Environment;
 
-/// A source of environment variables. [`ProcessEnvironment`] reads the process's; a `HashMap`
-/// (or anything else) stands in for it in tests.
-pub trait Environment: fmt::Debug + Send + Sync {
-    /// The variable's value, if set.
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// The process environment.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessEnvironment;
-
-impl Environment for ProcessEnvironment {
-    fn var(&self, name: &str) -> Option<String> {
-        // The one place the library reads the process environment, on the caller's request.
-        #[allow(clippy::disallowed_methods)]
-        std::env::var(name).ok()
-    }
-}
-
-impl Environment for HashMap<String, String> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.get(name).cloned()
-    }
-}
-
-impl Environment for HashMap<&'static str, &'static str> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.get(name).map(|v| (*v).to_owned())
-    }
-}
+/// The largest shared config or credentials file read, in bytes.
+pub(super) const MAX_PROFILE_BYTES: u64 = 1024 * 1024;
 
 /// The web-identity settings, from whichever source gave them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,6 +245,7 @@ pub(super) fn default_session_name(hostname: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn env(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
         pairs.iter().copied().collect()

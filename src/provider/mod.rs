@@ -65,7 +65,6 @@ use aws_smithy_async::rt::sleep::AsyncSleep;
 use tokio::sync::watch;
 
 pub use builder::WebIdentityProviderBuilder;
-pub use config::{Environment, ProcessEnvironment};
 pub use error::{
     ConfigError, ProfileLoadError, ProviderError, StsFailure, TokenFileError, TransportError,
 };

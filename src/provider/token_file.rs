@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use notify::{RecursiveMode, Watcher as _};
 
 use super::error::{ProviderError, TokenFileError};
+use crate::env::Fs;
 use crate::token::WebIdentityToken;
 
 /// The largest token file read (STS's own limit is 20000 characters).
@@ -15,13 +16,15 @@ const MAX_TOKEN_FILE: u64 = 64 * 1024;
 #[derive(Debug)]
 pub(super) struct TokenFile {
     path: PathBuf,
+    fs: Arc<dyn Fs>,
     last_good: Mutex<Option<WebIdentityToken>>,
 }
 
 impl TokenFile {
-    pub(super) fn new(path: PathBuf) -> Self {
+    pub(super) fn new(path: PathBuf, fs: Arc<dyn Fs>) -> Self {
         Self {
             path,
+            fs,
             last_good: Mutex::new(None),
         }
     }
@@ -33,7 +36,7 @@ impl TokenFile {
     /// The current token, trimmed. A file that is momentarily missing or empty (the kubelet
     /// swaps a `..data` symlink) gives the last good token instead.
     pub(super) fn read(&self) -> Result<WebIdentityToken, ProviderError> {
-        let fresh = read_token(&self.path);
+        let fresh = read_token(self.fs.as_ref(), &self.path);
         let mut last = self
             .last_good
             .lock()
@@ -59,7 +62,7 @@ impl TokenFile {
     /// Whether the file now holds a token other than the last one read (which it then
     /// becomes).
     pub(super) fn changed(&self) -> bool {
-        let Ok(token) = read_token(&self.path) else {
+        let Ok(token) = read_token(self.fs.as_ref(), &self.path) else {
             return false;
         };
         let mut last = self
@@ -101,14 +104,10 @@ impl TokenFile {
 }
 
 /// The token in the file at `path`, read up to a bound and trimmed.
-fn read_token(path: &Path) -> Result<WebIdentityToken, TokenFileError> {
-    use std::io::Read as _;
-    let io = |e| TokenFileError::Io(Arc::new(e));
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_TOKEN_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
+fn read_token(fs: &dyn Fs, path: &Path) -> Result<WebIdentityToken, TokenFileError> {
+    let bytes = fs
+        .read(path, MAX_TOKEN_FILE)
+        .map_err(|e| TokenFileError::Io(Arc::new(e)))?;
     if bytes.len() as u64 > MAX_TOKEN_FILE {
         return Err(TokenFileError::TooLarge {
             limit: MAX_TOKEN_FILE,

@@ -18,7 +18,7 @@ use super::plan::{
     PlanOptions, PublicAccessBlock, plan,
 };
 use crate::arn::AccountId;
-use crate::sts::keys::{HttpsClient, client as https_client, fetch};
+use crate::http::client::{HttpsClient, client as https_client, fetch};
 
 /// How many roles are read at once.
 const READ_CONCURRENCY: usize = 8;
@@ -82,7 +82,7 @@ pub enum SetupError {
     },
     /// No HTTPS client could be built (system roots unreadable).
     #[error("cannot build the HTTPS client for the anonymous checks")]
-    Https(#[source] crate::sts::CaError),
+    Https(#[source] crate::http::CaError),
 }
 
 fn aws_error<E>(call: &'static str, target: &str, err: &SdkError<E, HttpResponse>) -> SetupError
@@ -164,7 +164,7 @@ impl Aws {
     /// aws-config reads them; `env` answers the endpoint-override question.
     pub async fn from_default_chain(
         region: &str,
-        env: &dyn crate::provider::Environment,
+        env: &dyn crate::env::Environment,
     ) -> Result<Aws, SetupError> {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()

@@ -40,11 +40,10 @@ mod xml;
 
 pub use config::{Config, ConfigError};
 pub use faults::{Faults, FaultsError};
-pub use keys::{CaError, FetchError};
+pub use keys::KeyFetchError;
 pub use query::{AwsQuery, MAX_QUERY_BYTES, QueryError};
 pub use registry::{
     DEFAULT_MAX_SESSION_DURATION, Discovery, KeySource, OidcProvider, Registry, RegistryError, Role,
 };
-pub use server::{RunningServer, ServeError, StaticSite};
-pub use service::{API_VERSION, BuildError, DEFAULT_SESSION_CAPACITY, Peer, Sts, StsBuilder};
+pub use service::{API_VERSION, BuildError, DEFAULT_SESSION_CAPACITY, Sts, StsBuilder};
 pub use sigv4::{AuthorizationError, CLOCK_WINDOW, SigV4Authorization};

@@ -1,7 +1,6 @@
 //! The judge: one awsQuery request in, STS's answer out — parameters, token, trust policy,
 //! credentials, signatures — with no socket in sight.
 
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -10,14 +9,17 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
 
 use super::faults::{Fault, Faults, Injector};
-use super::keys::{self, CaError, HttpsClient, KEY_FETCH_MESSAGE, ProviderKeys};
+use super::keys::ProviderKeys;
 use super::query::AwsQuery;
 use super::registry::{KeySource, Registry, Role};
 use super::sessions::{self, Issued, Sessions};
 use super::sigv4::{self, SigV4Authorization, SignedRequest};
 use super::xml::{self, Xml};
 use crate::StsErrorCode;
+use crate::http::client::{self, CaError, HttpsClient};
+use crate::http::{Peer, ServerLimits};
 use crate::policy::{ACCESS_DENIED_MESSAGE, Decision, Request, RequestFacts};
+use crate::sts_code::KEY_FETCH_MESSAGE;
 use crate::token::{UnverifiedToken, VerifierError};
 
 /// The only API version STS has.
@@ -29,23 +31,6 @@ pub const DEFAULT_SESSION_CAPACITY: usize = 100_000;
 /// How long an expired session is remembered, so that its late callers hear `ExpiredToken`
 /// rather than `InvalidClientTokenId`.
 const EXPIRED_MEMORY: i64 = 3600;
-
-/// Where a request came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct Peer {
-    /// The caller's address (`aws:SourceIp`).
-    pub ip: Option<IpAddr>,
-    /// Whether the connection is TLS (`aws:SecureTransport`).
-    pub secure: bool,
-}
-
-impl Peer {
-    /// A caller at `ip` over plain HTTP, or over TLS when `secure`.
-    pub fn new(ip: Option<IpAddr>, secure: bool) -> Peer {
-        Peer { ip, secure }
-    }
-}
 
 /// Why a server cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +63,7 @@ pub struct StsBuilder {
     faults: Option<Faults>,
     time: SharedTimeSource,
     capacity: usize,
+    limits: ServerLimits,
 }
 
 impl StsBuilder {
@@ -103,6 +89,14 @@ impl StsBuilder {
         self
     }
 
+    /// What the server accepts from its clients (by default [`ServerLimits::default`] with
+    /// bodies up to [`MAX_QUERY_BYTES`](super::MAX_QUERY_BYTES), STS's own limit).
+    #[must_use]
+    pub fn limits(mut self, limits: ServerLimits) -> StsBuilder {
+        self.limits = limits;
+        self
+    }
+
     /// The server's judge.
     pub fn build(self) -> Result<Sts, BuildError> {
         let mut providers = Vec::new();
@@ -116,9 +110,11 @@ impl StsBuilder {
                 && let Some(pem) = &d.ca_pem
             {
                 // Each bundle is checked on its own so a bad one is named.
-                keys::client(std::slice::from_ref(pem), &[]).map_err(|source| BuildError::Ca {
-                    url: provider.url.as_str().to_owned(),
-                    source,
+                client::client(std::slice::from_ref(pem), &[]).map_err(|source| {
+                    BuildError::Ca {
+                        url: provider.url.as_str().to_owned(),
+                        source,
+                    }
                 })?;
                 cas.push(pem.clone());
             }
@@ -129,7 +125,7 @@ impl StsBuilder {
                 }
             })?);
         }
-        let client = keys::client(&cas, &resolve).map_err(|source| BuildError::Ca {
+        let client = client::client(&cas, &resolve).map_err(|source| BuildError::Ca {
             url: String::new(),
             source,
         })?;
@@ -141,6 +137,7 @@ impl StsBuilder {
                 faults: self.faults.map(Injector::new),
                 time: self.time,
                 client,
+                limits: self.limits,
             }),
         })
     }
@@ -170,6 +167,7 @@ struct Inner {
     faults: Option<Injector>,
     time: SharedTimeSource,
     client: HttpsClient,
+    limits: ServerLimits,
 }
 
 /// An STS error answer.
@@ -198,7 +196,13 @@ impl Sts {
             faults: None,
             time: SharedTimeSource::new(SystemTimeSource::new()),
             capacity: DEFAULT_SESSION_CAPACITY,
+            limits: ServerLimits::default().max_body_bytes(super::MAX_QUERY_BYTES),
         }
+    }
+
+    /// What its server accepts from clients.
+    pub(crate) fn limits(&self) -> ServerLimits {
+        self.inner.limits
     }
 
     /// The registry it judges by.

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use irsa::arn::RoleArn;
 use irsa::doctor::{Doctor, InPod, Inputs, Verdict};
+use irsa::env::{Environment as _, ProcessEnvironment};
 use irsa::oidc::IssuerUrl;
-use irsa::provider::{Environment as _, ProcessEnvironment};
 use irsa::setup::SetupFile;
 use irsa::token::{Subject, WebIdentityToken};
 

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use irsa::arn::OidcProviderArn;
 use irsa::oidc::{DEFAULT_AUDIENCE, JwkSet};
 use irsa::policy::{
-    ConditionExplanation, Decision, Diagnosis, RegisteredProvider, SignatureCheck,
-    StatementExplanation, TrustPolicy, diagnose, diagnose_claims,
+    ConditionExplanation, Decision, Prediction, RegisteredProvider, SignatureCheck,
+    StatementExplanation, TrustPolicy, predict, predict_claims,
 };
 use irsa::token::{Claims, WebIdentityToken};
 use serde_json::{Value, json};
@@ -73,14 +73,14 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
             let bytes = read_input("--claims", path)?;
             let claims = Claims::from_json(&bytes)
                 .map_err(|e| CliError::input(format!("--claims {}", path.display()), e))?;
-            diagnose_claims(&claims, &provider, &policy, facts)
+            predict_claims(&claims, &provider, &policy, facts)
         }
         (None, Some(token_path), Some(jwks_path)) => {
             let token = WebIdentityToken::from_file_contents(read_input("--token", token_path)?)
                 .map_err(|e| CliError::input(format!("--token {}", token_path.display()), e))?;
             let keys = JwkSet::parse(&read_input("--jwks", jwks_path)?)
                 .map_err(|e| CliError::input(format!("--jwks {}", jwks_path.display()), e))?;
-            diagnose(token.expose_secret(), &keys, &provider, &policy, facts)
+            predict(token.expose_secret(), &keys, &provider, &policy, facts)
                 .map_err(|e| CliError::input("--provider-arn / --jwks", e))?
         }
         _ => {
@@ -98,7 +98,7 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
 }
 
 /// The JSON, member for member as it has always been (docs/cli-json.md).
-fn json(diagnosis: &Diagnosis) -> String {
+fn json(diagnosis: &Prediction) -> String {
     // `null` when the policy was not evaluated (the token could not be decoded): STS refuses
     // the token before the policy, and no decision of the policy can be reported.
     let decision: Option<Decision> = diagnosis.evaluation.as_ref().map(|e| e.decision);
@@ -125,7 +125,7 @@ fn json(diagnosis: &Diagnosis) -> String {
 
 /// A tree: STS's answer first, then the policy's decision and every statement under it, each
 /// condition marked, a failing one with the policy's values against the token's.
-fn human(diagnosis: &Diagnosis) -> String {
+fn human(diagnosis: &Prediction) -> String {
     let mut text = Text::default();
     match &diagnosis.sts_error {
         None => text.line(format_args!(

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use irsa::provider::ProcessEnvironment;
+use irsa::env::ProcessEnvironment;
 use irsa::setup::apiserver::{ApiserverFlags, Manifest};
 use irsa::setup::service_accounts::manifests;
 use irsa::setup::{Aws, Desired, Plan, PlanOptions, SetupFile, Verification};

@@ -1,4 +1,4 @@
-//! The doctor: what STS answers `AssumeRoleWithWebIdentity` for a token, a provider as
+//! The prediction: what STS answers `AssumeRoleWithWebIdentity` for a token, a provider as
 //! registered in IAM and a role's trust policy, with the explanation and the lint findings.
 
 use super::context::{Request, RequestFacts};
@@ -26,10 +26,10 @@ impl RegisteredProvider {
     pub fn new<S: Into<String>>(
         arn: OidcProviderArn,
         client_ids: impl IntoIterator<Item = S>,
-    ) -> Result<RegisteredProvider, DoctorError> {
+    ) -> Result<RegisteredProvider, PredictError> {
         let client_ids: Vec<String> = client_ids.into_iter().map(Into::into).collect();
         if client_ids.is_empty() {
-            return Err(DoctorError::NoClientId);
+            return Err(PredictError::NoClientId);
         }
         Ok(RegisteredProvider { arn, client_ids })
     }
@@ -50,7 +50,7 @@ impl RegisteredProvider {
     }
 }
 
-/// An error STS answers, as the doctor predicts it.
+/// An error STS answers, as [`predict`] predicts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StsError {
@@ -66,7 +66,7 @@ pub struct StsError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignatureCheck {
-    /// Checked against the issuer's key set (it may have failed: see [`Diagnosis::sts_error`]).
+    /// Checked against the issuer's key set (it may have failed: see [`Prediction::sts_error`]).
     Checked,
     /// Not checked: only claims were given.
     Skipped,
@@ -75,7 +75,7 @@ pub enum SignatureCheck {
 /// What STS would answer, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Diagnosis {
+pub struct Prediction {
     /// `None` when STS would issue credentials; otherwise its error.
     pub sts_error: Option<StsError>,
     /// Whether the signature was checked.
@@ -88,17 +88,17 @@ pub struct Diagnosis {
     pub findings: Vec<Finding>,
 }
 
-impl Diagnosis {
+impl Prediction {
     /// Whether STS would issue credentials.
     pub fn allowed(&self) -> bool {
         self.sts_error.is_none()
     }
 }
 
-/// Why the doctor could not judge.
+/// Why [`predict`] could not judge.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum DoctorError {
+pub enum PredictError {
     /// The provider has no client ID.
     #[error("the provider has no client ID: IAM requires at least one, e.g. sts.amazonaws.com")]
     NoClientId,
@@ -120,7 +120,7 @@ pub enum DoctorError {
 ///
 /// ```
 /// use irsa::oidc::JwkSet;
-/// use irsa::policy::{RegisteredProvider, TrustPolicy, diagnose};
+/// use irsa::policy::{RegisteredProvider, TrustPolicy, predict};
 ///
 /// let keys = JwkSet::parse(include_bytes!("../../tests/data/k8s-vectors/jwks.rsa-ecdsa.json"))?;
 /// let token = include_str!("../../tests/data/k8s-vectors/token.bound.rs256.jwt");
@@ -134,7 +134,7 @@ pub enum DoctorError {
 ///   "Condition":{"StringEquals":{"issuer.example.com:aud":"sts.amazonaws.com",
 ///     "issuer.example.com:kubernetes.io/namespace":"myns"}}}}"#.parse()?;
 ///
-/// let diagnosis = diagnose(token, &keys, &provider, &policy, 1_514_764_860)?;
+/// let diagnosis = predict(token, &keys, &provider, &policy, 1_514_764_860)?;
 /// let error = diagnosis.sts_error.as_ref().unwrap();
 /// assert_eq!(error.code.as_str(), "AccessDenied");
 /// assert_eq!(error.message.as_deref(), Some("Not authorized to perform sts:AssumeRoleWithWebIdentity"));
@@ -142,20 +142,20 @@ pub enum DoctorError {
 /// assert!(diagnosis.findings.iter().any(|f| f.code.as_str() == "unsupported-claim"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn diagnose(
+pub fn predict(
     token: &str,
     keys: &JwkSet,
     provider: &RegisteredProvider,
     policy: &TrustPolicy,
     facts: impl Into<RequestFacts>,
-) -> Result<Diagnosis, DoctorError> {
+) -> Result<Prediction, PredictError> {
     let facts = facts.into();
-    let issuer = IssuerUrl::parse(&provider.issuer()).map_err(DoctorError::ProviderUrl)?;
+    let issuer = IssuerUrl::parse(&provider.issuer()).map_err(PredictError::ProviderUrl)?;
     let mut builder = Verifier::builder(keys).issuer(issuer);
     for client_id in &provider.client_ids {
         builder = builder.audience(client_id.clone());
     }
-    let verifier = builder.build().map_err(DoctorError::Keys)?;
+    let verifier = builder.build().map_err(PredictError::Keys)?;
     let diagnosis = match verifier.verify(token, facts.now) {
         Ok(verified) => judge(
             verified.claims(),
@@ -181,14 +181,14 @@ pub fn diagnose(
     Ok(diagnosis)
 }
 
-/// Answers as [`diagnose`] does for a token with these claims, without checking a signature:
+/// Answers as [`predict`] does for a token with these claims, without checking a signature:
 /// the provider, audience, subject and expiry rules still apply.
-pub fn diagnose_claims(
+pub fn predict_claims(
     claims: &Claims<'_>,
     provider: &RegisteredProvider,
     policy: &TrustPolicy,
     facts: impl Into<RequestFacts>,
-) -> Diagnosis {
+) -> Prediction {
     let facts = facts.into();
     match check_unsigned(claims, provider, facts.now) {
         Ok(()) => judge(
@@ -228,7 +228,7 @@ fn judge_rejected(
     policy: &TrustPolicy,
     facts: &RequestFacts,
     signature: SignatureCheck,
-) -> Diagnosis {
+) -> Prediction {
     let reason = crate::error_text::chain(rejection);
     let error = StsError {
         code: rejection.sts_code(),
@@ -237,7 +237,7 @@ fn judge_rejected(
     };
     match claims {
         Some(claims) => judge(claims, Some(error), provider, policy, facts, signature),
-        None => Diagnosis {
+        None => Prediction {
             sts_error: Some(error),
             signature,
             evaluation: None,
@@ -253,7 +253,7 @@ fn judge(
     policy: &TrustPolicy,
     facts: &RequestFacts,
     signature: SignatureCheck,
-) -> Diagnosis {
+) -> Prediction {
     let request =
         Request::web_identity(&provider.arn, claims, &provider.client_ids).with_facts(facts);
     let evaluation = policy.evaluate(&request);
@@ -264,7 +264,7 @@ fn judge(
             reason: summarize(&evaluation),
         })
     });
-    Diagnosis {
+    Prediction {
         sts_error,
         signature,
         evaluation: Some(evaluation),

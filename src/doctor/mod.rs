@@ -1,0 +1,236 @@
+//! `irsa doctor`: a live IRSA setup checked end to end, in the order a request meets it — the
+//! pod, its token, the issuer's documents fetched as STS fetches them, the IAM OIDC provider,
+//! the role and its trust policy judged with the whole request context, and optionally STS
+//! itself — naming the first thing that is broken, with the evidence and the fix.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! use irsa::doctor::{Doctor, Inputs, Verdict};
+//! use irsa::token::WebIdentityToken;
+//!
+//! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let doctor = Doctor::new(&[], &[])?.iam(aws_sdk_iam::Client::new(&config));
+//! let mut inputs = Inputs::at(1_767_225_600);
+//! inputs.token = Some(WebIdentityToken::new(std::fs::read_to_string("token")?));
+//! inputs.role_arn = Some("arn:aws:iam::111122223333:role/read-s3".parse()?);
+//! let report = doctor.examine(&inputs).await;
+//! if let Some(failure) = report.first_failure() {
+//!     println!("{}: {}\nfix: {}", failure.name, failure.summary, failure.fix.as_deref().unwrap_or(""));
+//! }
+//! # Ok(()) }
+//! ```
+
+mod iam;
+mod issuer;
+mod pod;
+mod report;
+mod sts;
+mod token;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+
+use crate::StsErrorCode;
+use crate::arn::RoleArn;
+use crate::http::client::{HttpsClient, client, fetch};
+use crate::oidc::{IssuerUrl, JwkSet};
+use crate::policy::RequestFacts;
+use crate::token::{Subject, WebIdentityToken};
+
+use pod::{check_in_pod, check_pod};
+pub use report::{Answer, Check, Report, Verdict};
+use token::check_token;
+
+/// STS's limits on the issuer's documents (K&S §4.4): 5 s, 128 KiB.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+const FETCH_MAX_BYTES: usize = 128 * 1024;
+
+/// What the doctor is told. Start from [`Inputs::at`] and set what is known.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Inputs {
+    /// The token, when given (or read from the pod's token file).
+    pub token: Option<WebIdentityToken>,
+    /// The issuer the cluster should have (the setup file's or a flag's).
+    pub issuer: Option<IssuerUrl>,
+    /// The role the pod assumes.
+    pub role_arn: Option<RoleArn>,
+    /// The service account the token should be for.
+    pub service_account: Option<Subject>,
+    /// The pod manifest as admitted (JSON), to check the webhook's mutation.
+    pub pod: Option<serde_json::Value>,
+    /// What the pod sees from inside: its environment and token file.
+    pub in_pod: Option<InPod>,
+    /// Every key the issuer should publish (the setup file's).
+    pub published_keys: Option<JwkSet>,
+    /// The audience tokens should carry (the setup file's first, `sts.amazonaws.com` by
+    /// default).
+    pub audience: String,
+    /// The request context STS would build: time, session name, source IP.
+    pub facts: RequestFacts,
+    /// Also call STS `AssumeRoleWithWebIdentity` and compare its answer with the prediction.
+    pub call_sts: bool,
+}
+
+impl Inputs {
+    /// Nothing known yet, judged at `now` (seconds since the Unix epoch).
+    pub fn at(now: i64) -> Inputs {
+        Inputs {
+            token: None,
+            issuer: None,
+            role_arn: None,
+            service_account: None,
+            pod: None,
+            in_pod: None,
+            published_keys: None,
+            audience: crate::oidc::DEFAULT_AUDIENCE.to_owned(),
+            facts: RequestFacts::at(now),
+            call_sts: false,
+        }
+    }
+}
+
+/// What a pod sees: the webhook's variables and the token file, read by the caller.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct InPod {
+    /// `AWS_ROLE_ARN`.
+    pub role_arn: Option<String>,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE`.
+    pub token_file: Option<PathBuf>,
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`).
+    pub region: Option<String>,
+    /// The token file's bytes, or why it could not be read.
+    pub token_bytes: Option<Result<Vec<u8>, String>>,
+}
+/// The doctor: an anonymous HTTPS client for the issuer (as STS fetches it), and optionally
+/// IAM (read-only calls) and STS clients.
+#[derive(Debug, Clone)]
+pub struct Doctor {
+    http: HttpsClient,
+    iam: Option<aws_sdk_iam::Client>,
+    sts: Option<aws_sdk_sts::Client>,
+}
+
+impl Doctor {
+    /// A doctor trusting the system's roots plus `extra_ca` (PEM bundles, for a private test
+    /// CA: STS itself trusts only public CAs), connecting to `resolve`'s address for each named
+    /// host (like curl's `--resolve`: the certificate is still checked for the host name).
+    pub fn new(
+        extra_ca: &[Vec<u8>],
+        resolve: &[(String, SocketAddr)],
+    ) -> Result<Doctor, crate::http::CaError> {
+        let extra: Vec<Arc<Vec<u8>>> = extra_ca.iter().cloned().map(Arc::new).collect();
+        Ok(Doctor {
+            http: client(&extra, resolve)?,
+            iam: None,
+            sts: None,
+        })
+    }
+
+    /// With IAM, for the provider and role checks (read-only calls).
+    #[must_use]
+    pub fn iam(mut self, iam: aws_sdk_iam::Client) -> Doctor {
+        self.iam = Some(iam);
+        self
+    }
+
+    /// With STS, for [`Inputs::call_sts`].
+    #[must_use]
+    pub fn sts(mut self, sts: aws_sdk_sts::Client) -> Doctor {
+        self.sts = Some(sts);
+        self
+    }
+
+    /// Runs every check it has inputs for.
+    pub async fn examine(&self, inputs: &Inputs) -> Report {
+        let mut checks = Vec::new();
+        let mut token = inputs.token.clone();
+        let mut role_arn = inputs.role_arn.clone();
+        if let Some(pod) = &inputs.pod {
+            checks.push(check_pod(pod, role_arn.as_ref(), &inputs.audience));
+        }
+        if let Some(in_pod) = &inputs.in_pod {
+            let (check, from_file) = check_in_pod(in_pod);
+            checks.push(check);
+            if token.is_none() {
+                token = from_file;
+            }
+            if role_arn.is_none() {
+                role_arn = in_pod.role_arn.as_deref().and_then(|r| r.parse().ok());
+            }
+        }
+        let mut exam = Exam::default();
+        checks.push(check_token(token.as_ref(), inputs, &mut exam));
+        let issuer = exam
+            .iss
+            .clone()
+            .or_else(|| inputs.issuer.as_ref().map(|i| i.as_str().to_owned()));
+        let (discovery, jwks) = match &issuer {
+            Some(issuer) => self.check_issuer(issuer, inputs, &mut exam).await,
+            None => (
+                Check::new(
+                    "discovery",
+                    Verdict::Skip,
+                    "no issuer: give a token, --issuer or a setup file",
+                ),
+                Check::new("jwks", Verdict::Skip, "no issuer"),
+            ),
+        };
+        checks.push(discovery);
+        checks.push(jwks);
+        self.check_iam(
+            issuer.as_deref(),
+            role_arn.as_ref(),
+            token.as_ref(),
+            inputs,
+            &mut exam,
+            &mut checks,
+        )
+        .await;
+        if inputs.call_sts {
+            checks.push(
+                self.call_sts(
+                    role_arn.as_ref(),
+                    token.as_ref(),
+                    inputs,
+                    exam.prediction.as_ref(),
+                )
+                .await,
+            );
+        }
+        Report {
+            checks,
+            prediction: exam.prediction,
+        }
+    }
+
+    async fn get(&self, url: &str) -> Result<crate::http::client::Fetched, String> {
+        fetch(&self.http, url, FETCH_TIMEOUT, FETCH_MAX_BYTES)
+            .await
+            .map_err(|e| crate::ErrorChain(&e).to_string())
+    }
+}
+
+/// What the checks learnt along the way.
+#[derive(Default)]
+struct Exam {
+    iss: Option<String>,
+    aud: Option<Vec<String>>,
+    kid: Option<String>,
+    keys: Option<JwkSet>,
+    prediction: Option<Answer>,
+}
+
+impl Exam {
+    /// Records STS's answer at the first check that decides it.
+    fn predict_error(&mut self, code: StsErrorCode, message: Option<&str>) {
+        self.prediction.get_or_insert_with(|| Answer::Error {
+            code: code.as_str().to_owned(),
+            message: message.map(str::to_owned),
+        });
+    }
+}
