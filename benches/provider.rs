@@ -21,7 +21,7 @@
     clippy::print_stdout
 )]
 
-#[path = "../tests/support/local_sts.rs"]
+#[path = "../tests/it/helpers/local_sts.rs"]
 mod local_sts;
 
 use std::hint::black_box;

@@ -8,7 +8,7 @@
 //!   `DecodingKey` and iss/aud/exp validation, the usual choice in Rust.
 //! - `irsa_verify_es256`, `irsa_verify_cached_rs256`: the ECDSA path and a cache hit.
 //!
-//! `examples/verify_interleaved.rs` times the first three in alternating rounds instead, which
+//! `benches/verify_interleaved.rs` times the first three in alternating rounds instead, which
 //! a machine's drift between benchmarks does not skew.
 
 #![allow(

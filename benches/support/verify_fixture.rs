@@ -1,4 +1,4 @@
-//! The token, keys and verifiers that `benches/verify.rs` and `examples/verify_interleaved.rs`
+//! The token, keys and verifiers that `benches/verify.rs` and `benches/verify_interleaved.rs`
 //! measure: a realistic ~1 KB projected token signed with the Kubernetes test RSA-2048 key (and
 //! the same claims with the P-256 key), the floor's pre-parsed key and decoded signature, and
 //! jsonwebtoken set up as its users do.

@@ -32,7 +32,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-
 use crate::StsErrorCode;
 use crate::arn::RoleArn;
 use crate::http::client::{HttpsClient, client, fetch};

@@ -1,0 +1,378 @@
+//! `irsa setup`, `irsa apiserver` and `irsa service-accounts` as a user runs them: real files,
+//! a real kubeadm manifest, moto for AWS.
+
+use crate::helpers::cli;
+use crate::helpers::moto;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use cli::{assert_bad_input, data, irsa};
+use serde_json::Value;
+
+/// A setup file and its two keys in `dir`.
+fn setup_file(dir: &Path, extra: &str) -> String {
+    fs::copy(data("keys/ecdsa-p384-public.pem"), dir.join("sa.pub")).unwrap();
+    fs::copy(data("keys/rsa-public.pkcs1.pem"), dir.join("sa-next.pub")).unwrap();
+    let file = dir.join("setup.yaml");
+    fs::write(
+        &file,
+        format!(
+            "cluster:\n  issuer: {{s3: {{bucket: my-irsa-bucket, region: eu-west-1, prefix: prod}}}}\n  keys: [sa.pub, sa-next.pub]\n{extra}roles:\n  - name: read-s3\n    service_accounts: [default:read-s3-hello]\n"
+        ),
+    )
+    .unwrap();
+    file.display().to_string()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)))
+}
+
+#[test]
+fn apiserver_shows_the_diff_then_writes_atomically_with_a_backup_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup_file(dir.path(), "");
+    let manifests = dir.path().join("manifests");
+    fs::create_dir(&manifests).unwrap();
+    let manifest = manifests.join("kube-apiserver.yaml");
+    let original = fs::read_to_string(data("kubeadm/kube-apiserver.v1.31.yaml")).unwrap();
+    fs::write(&manifest, &original).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&manifest, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let m = manifest.display().to_string();
+
+    let shown = irsa(&[
+        "apiserver",
+        "--manifest",
+        &m,
+        "--config",
+        &config,
+        "--color",
+        "never",
+    ]);
+    assert_eq!(shown.status.code(), Some(0));
+    let human = String::from_utf8(shown.stdout).unwrap();
+    let added: Vec<&str> = human.lines().filter(|l| l.starts_with("  +")).collect();
+    assert_eq!(
+        added,
+        [
+            "  +--api-audiences=https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod,https://kubernetes.default.svc.cluster.local",
+            "  +--service-account-issuer=https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod",
+            "  +--service-account-jwks-uri=https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod/openid/v1/jwks",
+            "  +--service-account-key-file=/etc/kubernetes/pki/sa-next.pub",
+        ]
+    );
+    assert_eq!(
+        fs::read_to_string(&manifest).unwrap(),
+        original,
+        "nothing written without --write"
+    );
+
+    let written = irsa(&[
+        "-o",
+        "json",
+        "apiserver",
+        "--manifest",
+        &m,
+        "--config",
+        &config,
+        "--write",
+    ]);
+    let report = json(&written);
+    assert_eq!(
+        (report["changed"].as_bool(), report["written"].as_bool()),
+        (Some(true), Some(true))
+    );
+    let backup = manifests.join(".kube-apiserver.yaml.irsa-backup");
+    assert_eq!(fs::read_to_string(&backup).unwrap(), original);
+    // Only the manifest and its dot-file backup (ignored by the kubelet): no temporary left.
+    let mut names: Vec<String> = fs::read_dir(&manifests)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [".kube-apiserver.yaml.irsa-backup", "kube-apiserver.yaml"]
+    );
+    let after = fs::read_to_string(&manifest).unwrap();
+    assert_eq!(after.lines().count(), original.lines().count() + 4);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            fs::metadata(&manifest).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    let again = json(&irsa(&[
+        "-o",
+        "json",
+        "apiserver",
+        "--manifest",
+        &m,
+        "--config",
+        &config,
+        "--write",
+    ]));
+    assert_eq!(
+        (again["changed"].as_bool(), again["written"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert_eq!(fs::read_to_string(&manifest).unwrap(), after);
+    assert_eq!(fs::read_to_string(&backup).unwrap(), original);
+
+    fs::write(
+        &manifest,
+        "kind: Pod\nspec: {containers: [{name: etcd, command: [etcd]}]}\n",
+    )
+    .unwrap();
+    assert_bad_input(
+        &["apiserver", "--manifest", &m, "--config", &config],
+        &[
+            "--manifest",
+            "no container's command starts with kube-apiserver",
+        ],
+    );
+}
+
+#[test]
+fn service_accounts_are_written_one_file_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup_file(dir.path(), "");
+    let out = dir.path().join("sa");
+    let run = irsa(&[
+        "service-accounts",
+        "--config",
+        &config,
+        "--account",
+        "111122223333",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let yaml = fs::read_to_string(out.join("default.read-s3-hello.yaml")).unwrap();
+    assert!(
+        yaml.contains("eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/read-s3\n"),
+        "{yaml}"
+    );
+    assert_bad_input(
+        &["service-accounts", "--config", &config],
+        &["--account", "set account in it or pass --account ID"],
+    );
+}
+
+#[test]
+fn a_bad_setup_file_is_one_line_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup_file(dir.path(), "  audiences: []\n");
+    assert_bad_input(
+        &["setup", "--config", &config],
+        &["cluster.audiences: list 1 to 100 audiences"],
+    );
+    fs::write(
+        dir.path().join("setup.yaml"),
+        "cluster: {issuer: {url: https://x.example}, keys: [sa.pub]}\nrole: []\n",
+    )
+    .unwrap();
+    assert_bad_input(
+        &["setup", "--config", &config],
+        &["role: unknown field `role`"],
+    );
+}
+
+fn setup(moto: &moto::Moto, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_irsa"));
+    command
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    command.output().unwrap()
+}
+
+#[test]
+fn setup_plans_applies_and_then_has_nothing_to_do_against_moto() {
+    let moto = moto::moto();
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup_file(dir.path(), "");
+    let plan = json(&setup(&moto, &["-o", "json", "setup", "--config", &config]));
+    assert_eq!(plan["account"], "123456789012");
+    assert_eq!(plan["applied"], false);
+    assert_eq!(plan["rotation"]["stage"], "first_publication");
+    let actions: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create_bucket",
+            "put_ownership_controls",
+            "put_public_access_block",
+            "put_bucket_policy",
+            "put_object",
+            "put_object",
+            "create_oidc_provider",
+            "create_role",
+        ]
+    );
+
+    let applied = setup(
+        &moto,
+        &["-o", "json", "setup", "--config", &config, "--apply"],
+    );
+    let report = json(&applied);
+    assert_eq!(report["verification"]["remaining"], Value::Array(vec![]));
+    // moto routes the unsigned discovery-document GET to its Cognito (see tests/setup.rs), so
+    // the anonymous check fails there, and the apply exits 1 as it would on a real failure.
+    assert_eq!(applied.status.code(), Some(1));
+    assert!(
+        report["verification"]["documents"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("404")
+    );
+    assert_eq!(
+        report["verification"]["documents"][1]["problem"],
+        Value::Null
+    );
+
+    let again = setup(&moto, &["setup", "--config", &config, "--color", "never"]);
+    assert_eq!(again.status.code(), Some(0));
+    let human = String::from_utf8(again.stdout).unwrap();
+    assert!(
+        human.contains("rotation stage 2 (switch the signing key)"),
+        "{human}"
+    );
+    assert!(
+        human.contains("AWS matches the file: nothing to change"),
+        "{human}"
+    );
+
+    // Dropping a published key is refused, with the reason and the way out.
+    fs::write(
+        &config,
+        fs::read_to_string(&config)
+            .unwrap()
+            .replace("[sa.pub, sa-next.pub]", "[sa-next.pub]"),
+    )
+    .unwrap();
+    let refused = setup(&moto, &["setup", "--config", &config]);
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the file drops published key(s)")
+            && stderr.contains("rerun with --allow-key-removal"),
+        "{stderr}"
+    );
+    let allowed = json(&setup(
+        &moto,
+        &[
+            "-o",
+            "json",
+            "setup",
+            "--config",
+            &config,
+            "--allow-key-removal",
+        ],
+    ));
+    assert_eq!(allowed["rotation"]["stage"], "retiring_old");
+}
+
+/// `irsa doctor` offline parts: a token from a file judged against the setup file, with no
+/// reachable issuer (the name does not resolve): one line per check, the failure explained,
+/// the token never printed, exit 1; a bad flag exits 2.
+#[test]
+fn doctor_names_the_first_failure_and_never_prints_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup_file(dir.path(), "");
+    let key = dir.path().join("sa.key");
+    fs::copy(data("keys/ecdsa-p256-private.pkcs8.pem"), &key).unwrap();
+    let minted = irsa(&[
+        "token",
+        "--signing-key",
+        &key.display().to_string(),
+        "--issuer",
+        "https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod",
+        "--service-account",
+        "default:read-s3-hello",
+        "--now",
+        "2026-12-03T00:00:00Z",
+    ]);
+    assert_eq!(
+        minted.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
+    let token = String::from_utf8(minted.stdout).unwrap();
+    let token_file = dir.path().join("token");
+    fs::write(&token_file, token.trim()).unwrap();
+    let args = [
+        "doctor",
+        "--config",
+        &config,
+        "--token",
+        &token_file.display().to_string(),
+        "--now",
+        "2026-12-03T00:10:00Z",
+        "--resolve",
+        "my-irsa-bucket.s3.eu-west-1.amazonaws.com=127.0.0.1:9",
+        "--color",
+        "never",
+    ];
+    let out = irsa(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let human = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = human.lines().collect();
+    assert!(
+        lines[1]
+            .starts_with("✓ token        a token for system:serviceaccount:default:read-s3-hello"),
+        "{human}"
+    );
+    assert!(lines[2].starts_with("✗ discovery    GET https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod/.well-known/openid-configuration failed"), "{human}");
+    assert!(
+        human.contains("fix: make the issuer reachable over HTTPS"),
+        "{human}"
+    );
+    assert!(
+        human.contains("prediction: STS answers InvalidIdentityToken"),
+        "{human}"
+    );
+    let signature = token.trim().rsplit('.').next().unwrap();
+    assert!(!human.contains(signature));
+    let mut json_args = vec!["-o", "json"];
+    json_args.extend(args);
+    let report = json(&irsa(&json_args));
+    assert_eq!(report["first_failure"], "discovery");
+    assert_eq!(report["passed"], false);
+    assert!(!report.to_string().contains(signature));
+    assert_bad_input(
+        &["doctor", "--resolve", "nohost"],
+        &["--resolve nohost", "write HOST=IP:PORT"],
+    );
+}
