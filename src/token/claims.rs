@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use serde::{Serialize, Serializer};
 
 use super::read::{self, ClaimsError, utf8};
-use super::scan::Scanner;
 use super::subject::{Subject, SubjectError};
+use crate::json::scan::Scanner;
 
 /// The issuer Kubernetes writes into legacy, secret-based tokens.
 pub const LEGACY_ISSUER: &str = "kubernetes/serviceaccount";

@@ -5,8 +5,8 @@ use std::mem::MaybeUninit;
 
 use super::claims::{Claims, Header};
 use super::read::ClaimsError;
-use super::simd;
 use crate::base64 as b64;
+use crate::json::simd;
 
 /// The shortest token STS accepts, in characters.
 pub const MIN_TOKEN_LEN: usize = 4;

@@ -26,9 +26,7 @@ mod claims;
 mod jws;
 mod mint;
 mod read;
-mod scan;
 mod secret;
-mod simd;
 mod subject;
 mod verify;
 

@@ -7,7 +7,7 @@ use super::claims::{
     Audience, Claims, Header, KubernetesClaims, LEGACY_NAMESPACE, LEGACY_SA_NAME, LEGACY_SA_UID,
     LEGACY_SECRET_NAME, LegacyClaims, ObjectRef,
 };
-use super::scan::{Kind, Number, ScanError, Scanner};
+use crate::json::scan::{Kind, Number, ScanError, Scanner};
 
 /// Why a token's header or claims could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,7 +22,7 @@ pub enum ClaimsError {
         offset: usize,
     },
     /// Nested more than 128 arrays and objects deep.
-    #[error("nested more than {} levels deep", super::scan::MAX_DEPTH)]
+    #[error("nested more than {} levels deep", crate::json::scan::MAX_DEPTH)]
     TooDeep,
     /// The bytes are not UTF-8.
     #[error("not UTF-8")]

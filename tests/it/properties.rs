@@ -144,7 +144,6 @@ proptest! {
     }
 }
 
-
 mod tokens {
     use irsa::oidc::JwkSet;
     use irsa::token::Verifier;

@@ -1,12 +1,18 @@
-//! JSON helpers shared by every wire format the crate parses or writes.
+//! JSON shared by every wire format the crate parses or writes (layer 0).
 //!
-//! Two needs are met here:
+//! Three needs are met here:
 //! - **Go-identical output.** kube-apiserver serialises with Go's `encoding/json`, which escapes
 //!   `<`, `>`, `&`, U+2028 and U+2029 inside strings. [`to_go_json`] does the same, so documents we
 //!   generate are byte-identical to the ones the apiserver serves.
 //! - **Strict input.** `serde_json` silently keeps the last of two members with the same name. A
 //!   document that says two different things about one member is refused instead: [`parse_strict`]
 //!   rejects duplicate member names at every depth.
+//! - **A fast strict reader.** [`scan`] walks bytes once, borrows strings without escapes,
+//!   refuses duplicate names and accepts exactly RFC 8259 JSON, for hot paths (token claims
+//!   today); [`simd`] holds its byte searches.
+
+pub(crate) mod scan;
+pub(crate) mod simd;
 
 use std::cell::Cell;
 use std::fmt;
