@@ -28,11 +28,11 @@ mod issuer;
 mod jwk;
 mod key;
 mod publish;
+mod s3;
 
 pub use discovery::{DiscoveryError, MAX_DISCOVERY_BYTES, OpenIdConfiguration};
 pub use issuer::{
     IssuerError, IssuerErrorKind, IssuerUrl, JWKS_PATH, OPENID_CONFIGURATION_PATH, ProviderUrl,
-    S3Issuer,
 };
 pub use jwk::{Jwk, JwkMember, JwkSet, JwksError, MAX_JWKS_BYTES, MAX_KEYS, Unusable};
 pub(crate) use key::pem_blocks;
@@ -45,3 +45,4 @@ pub use publish::{
     DISCOVERY_CONTENT_TYPE, JWKS_CONTENT_TYPE, PublishError, PublishedObject, PublishingPlan,
     PublishingPlanBuilder,
 };
+pub use s3::S3Issuer;

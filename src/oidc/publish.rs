@@ -4,10 +4,9 @@
 use serde::Serialize;
 
 use super::discovery::{DiscoveryError, OpenIdConfiguration};
-use super::issuer::{
-    IssuerError, IssuerUrl, JWKS_PATH, OPENID_CONFIGURATION_PATH, ProviderUrl, S3Issuer,
-};
+use super::issuer::{IssuerError, IssuerUrl, JWKS_PATH, OPENID_CONFIGURATION_PATH, ProviderUrl};
 use super::jwk::JwkSet;
+use super::s3::S3Issuer;
 use crate::arn::{AccountId, OidcProviderArn, Partition};
 
 /// The audience EKS and the pod identity webhook use for IRSA tokens.

@@ -27,6 +27,8 @@
 //! [`crate::policy::Request::with_facts`], then `DurationSeconds` against the role's maximum and
 //! the session policy. Credentials are random from the system's CSPRNG and shaped as AWS's.
 
+mod assume_role;
+mod caller_identity;
 mod config;
 mod faults;
 pub(crate) mod keys;

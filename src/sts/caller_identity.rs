@@ -1,0 +1,117 @@
+//! `GetCallerIdentity`: the SigV4 signature checked against the credentials this STS issued.
+
+use http::HeaderValue;
+
+use super::service::{Answer, Refusal, Sts};
+use super::sigv4::{self, SigV4Authorization, SignedRequest};
+use super::xml::Xml;
+use crate::StsErrorCode;
+
+impl Sts {
+    pub(super) fn caller_identity(&self, request: &SignedRequest<'_>, request_id: &str) -> Answer {
+        let invalid = || {
+            Refusal::new(
+                StsErrorCode::InvalidClientTokenId,
+                "The security token included in the request is invalid.",
+            )
+        };
+        let header = request
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                Refusal::new(
+                    StsErrorCode::MissingAuthenticationToken,
+                    "Request is missing Authentication Token",
+                )
+            })?;
+        let auth: SigV4Authorization = header.parse().map_err(|e| match e {
+            sigv4::AuthorizationError::NotSigV4 => Refusal::new(
+                StsErrorCode::MissingAuthenticationToken,
+                "Request is missing Authentication Token",
+            ),
+            e => Refusal::new(StsErrorCode::IncompleteSignature, e.to_string()),
+        })?;
+        let amz_date = request
+            .headers
+            .get("x-amz-date")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                Refusal::new(
+                    StsErrorCode::IncompleteSignature,
+                    "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+                )
+            })?;
+        let signed_at = sigv4::parse_amz_date(amz_date).ok_or_else(|| {
+            Refusal::new(
+                StsErrorCode::IncompleteSignature,
+                format!("X-Amz-Date {amz_date:?} is not yyyymmddThhmmssZ"),
+            )
+        })?;
+        if amz_date.get(..8) != Some(auth.date()) {
+            return Err(Refusal::new(
+                StsErrorCode::SignatureDoesNotMatch,
+                format!(
+                    "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
+                    auth.date(),
+                    amz_date.get(..8).unwrap_or_default()
+                ),
+            ));
+        }
+        if auth.service() != "sts" {
+            return Err(Refusal::new(
+                StsErrorCode::SignatureDoesNotMatch,
+                "Credential should be scoped to correct service: 'sts'. ",
+            ));
+        }
+        let now = self.now();
+        let session = {
+            let sessions = self.lock_sessions();
+            sessions.get(auth.access_key_id()).cloned()
+        };
+        let session = session.ok_or_else(invalid)?;
+        let presented = request
+            .headers
+            .get("x-amz-security-token")
+            .map(HeaderValue::as_bytes)
+            .unwrap_or_default();
+        if aws_lc_rs::constant_time::verify_slices_are_equal(
+            presented,
+            session.session_token.as_bytes(),
+        )
+        .is_err()
+        {
+            return Err(invalid());
+        }
+        if session.expires_at <= now {
+            return Err(Refusal::new(
+                StsErrorCode::ExpiredToken,
+                "The security token included in the request is expired",
+            ));
+        }
+        if let Some(problem) = sigv4::clock_problem(signed_at, now) {
+            return Err(Refusal::new(StsErrorCode::SignatureDoesNotMatch, problem));
+        }
+        if !sigv4::signature_matches(
+            &auth,
+            amz_date,
+            signed_at,
+            request,
+            &session.secret_access_key,
+        ) {
+            return Err(Refusal::new(
+                StsErrorCode::SignatureDoesNotMatch,
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+            ));
+        }
+        let mut doc = Xml::new("GetCallerIdentityResponse");
+        doc.open("GetCallerIdentityResult")
+            .leaf("Arn", &session.arn)
+            .leaf("UserId", &session.user_id)
+            .leaf("Account", &session.account)
+            .close()
+            .open("ResponseMetadata")
+            .leaf("RequestId", request_id);
+        Ok(doc.finish())
+    }
+}
