@@ -11,25 +11,63 @@
 //!
 //! ## Architecture
 //!
+//! Six layers, lowest first. An import goes down a layer or stays in its own module; between
+//! modules of one layer only where the table says so, and never sideways between services.
+//! `tests/it/architecture.rs` reads this table and every `crate::` path in `src/`, and fails
+//! when a module imports what its row does not allow or when a module is missing here.
+//!
 //! ```text
-//!            src/bin/irsa/            CLI (feature `cli`): the only part that knows them all
-//!                    │
-//!               src/lib.rs            this map
-//!         ┌──────────┼──────────┬──────────┐
-//!    provider/    policy/    webhook/    sts/   provider (default feature): credentials for
-//!         │          │          │          │    aws-config; policy: trust policies, the doctor;
-//!         │          ├──────────┼──────────┘    webhook (feature): pod patches, AdmissionReview;
-//!         └────┬─────┘          │               sts (feature): a local STS judging by policy+token
-//!            token              │       claims, secret token, verifier (+ cache)
-//!              │                │
-//!            oidc  ─────────────┤       issuer URL, discovery document, JWKS, publishing plan
-//!              └──────┬─────────┘
-//!                    arn                RoleArn, OidcProviderArn, partitions
+//!  5 binaries     src/bin/irsa (feature cli), src/bin/irsa-demo.rs      know everything
+//!  4 services     provider   sts   setup   doctor                         (webhook server, agent: coming)
+//!                     │        │      │       │
+//!  3 plumbing        env ─────http────┴───────┘     injected surroundings; sockets
+//!  2 I/O-free       policy  webhook                trust policies; pod patches
+//!  1 typed core     token   oidc                   tokens and the verifier; issuer, keys, discovery
+//!  0 foundation     arn  json  base64  sts_code  error_text
 //! ```
 //!
-//! The typed core ([`arn`], [`oidc`], [`token`], [`policy`]) does no I/O, reads no clock and no
-//! environment, and builds with `--no-default-features`. `provider` and `webhook` never import
-//! each other. Each concern has one `#[non_exhaustive]` error type next to its code.
+//! | layer | module | feature | may import |
+//! |-------|--------|---------|------------|
+//! | 0 | [`arn`] | — | — |
+//! | 0 | `base64` | — | — |
+//! | 0 | `error_text` ([`ErrorChain`]) | — | — |
+//! | 0 | `json` ([`JsonError`], the strict readers, Go-identical output) | — | `error_text` |
+//! | 0 | `sts_code` ([`StsErrorCode`], STS's messages) | — | — |
+//! | 1 | [`oidc`] | — | `arn` `base64` `json` |
+//! | 1 | [`token`] | — | `oidc` `arn` `base64` `json` `sts_code` |
+//! | 2 | [`policy`] | — | `token` `oidc` `arn` `base64` `error_text` `json` `sts_code` |
+//! | 2 | [`webhook`] | `webhook` | `oidc` `arn` `base64` `json` |
+//! | 3 | [`env`] | `env` | — |
+//! | 3 | [`http`] | `http-client`, `http-server` | `error_text` |
+//! | 4 | [`provider`] | `provider` (default) | `env` `token` `arn` `error_text` `sts_code` |
+//! | 4 | [`sts`] | `sts` | `http` `policy` `token` `oidc` `arn` `base64` `error_text` `json` `sts_code` |
+//! | 4 | [`setup`] | `setup` | `env` `http` `policy` `token` `oidc` `arn` `json` `error_text` |
+//! | 4 | [`doctor`] | `doctor` | `env` `http` `webhook` `policy` `token` `oidc` `arn` `error_text` `sts_code` |
+//! | test | `error_messages` (every error message in one snapshot) | — | everything |
+//!
+//! Layers 0–2 do no I/O, read no ambient clock or environment (clippy's `disallowed_methods`
+//! enforces it) and build with `--no-default-features`. Every feature builds alone and pulls
+//! only the layers it uses (the test command checks each one). The doctor may read through
+//! `setup`'s AWS observation, the one sideways edge the design allows; it does not need to yet.
+//!
+//! ### Error types
+//!
+//! One `#[non_exhaustive]` error type per concern, next to the code it describes, each
+//! message lower case and never repeating its source:
+//!
+//! | module | concerns and their error types |
+//! |--------|--------------------------------|
+//! | [`arn`] | ARNs: [`arn::ArnError`] |
+//! | json | JSON input: [`JsonError`], its position [`SyntaxError`] |
+//! | sts_code | STS's vocabulary: [`UnknownStsErrorCode`] |
+//! | [`oidc`] | issuer URLs [`oidc::IssuerError`]; keys [`oidc::KeyError`] (the crypto library's refusal: [`oidc::CryptoRejection`]); key sets [`oidc::JwksError`] (a key skipped: [`oidc::Unusable`]); discovery [`oidc::DiscoveryError`]; publishing [`oidc::PublishError`] |
+//! | [`token`] | token syntax [`token::MalformedToken`]; claims [`token::ClaimsError`]; subjects [`token::SubjectError`]; secrets [`token::SecretError`]; verifier set-up [`token::VerifierError`]; a refused token [`token::Rejection`]; minting [`token::MintError`] |
+//! | [`policy`] | policy documents [`policy::MalformedPolicyDocument`]; operators [`policy::UnknownOperator`]; generation [`policy::GenerateError`]; prediction [`policy::PredictError`] |
+//! | [`webhook`] | configuration [`webhook::WebhookError`]; pods [`webhook::PodError`]; reviews [`webhook::AdmissionError`] |
+//! | [`http`] | fetches `http::FetchError`, CA bundles `http::CaError`; listening `http::ServeError`; server certificates `http::TlsError` |
+//! | [`provider`] | configuration `provider::ConfigError` (a profile: `provider::ProfileLoadError`); the token file `provider::TokenFileError`; a failed call `provider::ProviderError` (STS's answer `provider::StsFailure`, the transport's `provider::TransportError`) |
+//! | [`sts`] | its config file `sts::ConfigError`, faults `sts::FaultsError`, the registry `sts::RegistryError`, building `sts::BuildError`, requests `sts::QueryError`, signatures `sts::AuthorizationError`, issuers' keys `sts::KeyFetchError` |
+//! | [`setup`] | the file `setup::SetupFileError`; planning `setup::PlanError`; AWS calls `setup::SetupError`; the apiserver manifest `setup::apiserver::ManifestError` |
 //!
 //! ## Getting started
 //!
@@ -62,9 +100,11 @@
 //! | `sts`      | no      | [`sts`]: a local STS that judges `AssumeRoleWithWebIdentity` as AWS does and checks `GetCallerIdentity`'s SigV4; the `irsa-demo` binary |
 //! | `setup`    | no      | [`setup`]: the AWS side planned from a declarative file and applied idempotently with the real SDKs (S3 issuer bucket, IAM OIDC provider, roles); the kube-apiserver manifest editor |
 //! | `doctor`   | no      | [`doctor`]: a live IRSA setup checked end to end — pod, token, the issuer fetched as STS fetches it, IAM, optionally STS — naming the first broken thing and its fix |
-//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve` |
+//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve`, `irsa setup`, `irsa apiserver`, `irsa service-accounts`, `irsa doctor` |
 //!
-//! Without any feature the crate is the typed core: [`arn`], [`oidc`], [`token`] and [`policy`].
+//! | `env`, `http-client`, `http-server` | no | the building blocks above, for those who build their own service on them |
+//!
+//! Without any feature the crate is layers 0–2: [`arn`], [`oidc`], [`token`], [`policy`].
 //!
 //! ## Judging a token as STS would
 //!

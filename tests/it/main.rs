@@ -17,6 +17,7 @@
 
 mod helpers;
 
+mod architecture;
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(feature = "cli")]
