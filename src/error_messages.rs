@@ -502,9 +502,10 @@ fn webhook(out: &mut String) {
 
 fn sts(out: &mut String) {
     use crate::http::{CaError, FetchError, ServeError, TlsError};
+    use crate::sts::query::QueryError;
+    use crate::sts::sigv4::AuthorizationError;
     use crate::sts::{
-        AuthorizationError, BuildError, ConfigError as StsConfigError, FaultsError, KeyFetchError,
-        QueryError, RegistryError,
+        BuildError, ConfigError as StsConfigError, FaultsError, KeyFetchError, RegistryError,
     };
     let io = || {
         io::Error::new(
@@ -516,7 +517,7 @@ fn sts(out: &mut String) {
     let bad_issuer = || "http://oidc.example.test".parse::<IssuerUrl>().unwrap_err();
     every_variant!(out, StsConfigError, {
         Read => StsConfigError::Read { field: "providers[0].jwks".into(), path: "jwks.json".into(), source: io() },
-        Syntax => StsConfigError::Syntax { path: "sts.yaml".into(), source: yaml },
+        Syntax => StsConfigError::Syntax { path: "sts.yaml".into(), reason: yaml.to_string() },
         Invalid => StsConfigError::Invalid { field: "account".into(), fix: "give the 12-digit account ID as a string, e.g. account: \"111122223333\"".into() },
         Rejected => StsConfigError::Rejected { field: "faults.throttling".into(), fix: "give a share between 0.0 and 1.0", source: Box::new(FaultsError { name: "throttling", value: 2.0 }) },
     });

@@ -37,7 +37,7 @@
 //! | 1 | [`token`] | — | `oidc` `arn` `base64` `json` `sts_code` |
 //! | 2 | [`policy`] | — | `token` `oidc` `arn` `base64` `error_text` `json` `sts_code` |
 //! | 2 | [`webhook`] | `webhook` | `oidc` `arn` `base64` `json` |
-//! | 3 | [`env`] | `env` | — |
+//! | 3 | [`env`](mod@env) | `env` | — |
 //! | 3 | [`http`] | `http-client`, `http-server` | `error_text` |
 //! | 4 | [`provider`] | `provider` (default) | `env` `token` `arn` `error_text` `sts_code` |
 //! | 4 | [`sts`] | `sts` | `http` `policy` `token` `oidc` `arn` `base64` `error_text` `json` `sts_code` |
@@ -171,6 +171,19 @@ pub mod token;
 #[cfg(feature = "webhook")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub mod webhook;
+
+/// Items public only for the crate's own fuzz targets and binaries: no part of the API, no
+/// semver promise. Use the documented modules instead.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "setup")]
+    pub use crate::setup::diff::line_diff;
+    #[cfg(feature = "sts")]
+    pub use crate::sts::query::{AwsQuery, QueryError};
+    #[cfg(feature = "sts")]
+    pub use crate::sts::sigv4::{AuthorizationError, SigV4Authorization};
+    pub use crate::token::mint::uuid_v4;
+}
 
 pub use error_text::ErrorChain;
 pub use json::{JsonError, SyntaxError};

@@ -3,7 +3,7 @@
 //! names.
 #![no_main]
 
-use irsa::sts::SigV4Authorization;
+use irsa::__private::SigV4Authorization;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! decodes to UTF-8, and its list reader stops at the first gap.
 #![no_main]
 
-use irsa::sts::AwsQuery;
+use irsa::__private::AwsQuery;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

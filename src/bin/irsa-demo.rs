@@ -21,6 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::error::ProvideErrorMetadata;
+use irsa::__private::uuid_v4;
 use irsa::arn::OidcProviderArn;
 use irsa::http::StaticSite;
 use irsa::oidc::{DEFAULT_AUDIENCE, IssuerUrl, JwkSet, OpenIdConfiguration};
@@ -29,7 +30,7 @@ use irsa::policy::{
 };
 use irsa::provider::WebIdentityProvider;
 use irsa::sts::{Discovery, OidcProvider, Registry, Role, Sts};
-use irsa::token::{BoundToken, SigningKey, Subject, uuid_v4};
+use irsa::token::{BoundToken, SigningKey, Subject};
 
 const ACCOUNT: &str = "111122223333";
 const ISSUER: &str = "https://oidc.irsa-demo.test/cluster";

@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use crate::StsErrorCode;
 use crate::arn::RoleArn;
+use crate::env::{Environment, Fs};
 use crate::http::client::{HttpsClient, client, fetch};
 use crate::oidc::{IssuerUrl, JwkSet};
 use crate::policy::RequestFacts;
@@ -92,7 +93,7 @@ impl Inputs {
     }
 }
 
-/// What a pod sees: the webhook's variables and the token file, read by the caller.
+/// What a pod sees: the webhook's variables and the token file.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct InPod {
@@ -102,8 +103,81 @@ pub struct InPod {
     pub token_file: Option<PathBuf>,
     /// `AWS_REGION` (or `AWS_DEFAULT_REGION`).
     pub region: Option<String>,
-    /// The token file's bytes, or why it could not be read.
-    pub token_bytes: Option<Result<Vec<u8>, String>>,
+    /// The token file's contents, or why it could not be read.
+    pub token_contents: Option<Result<TokenFileContents, String>>,
+}
+
+/// The largest token file read: a projected token is a few KiB.
+const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+
+impl InPod {
+    /// Reads what the pod sees from `env` (the webhook's variables) and `fs` (the token file
+    /// they name, at most 64 KiB): from inside a pod, [`ProcessEnvironment`] and [`RealFs`].
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use irsa::doctor::InPod;
+    /// use irsa::env::RealFs;
+    ///
+    /// let env = HashMap::from([("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/app")]);
+    /// let in_pod = InPod::read(&env, &RealFs);
+    /// assert_eq!(in_pod.role_arn.as_deref(), Some("arn:aws:iam::111122223333:role/app"));
+    /// assert!(in_pod.token_file.is_none() && in_pod.token_contents.is_none());
+    /// ```
+    ///
+    /// [`ProcessEnvironment`]: crate::env::ProcessEnvironment
+    pub fn read(env: &dyn Environment, fs: &dyn Fs) -> InPod {
+        let token_file = env.var("AWS_WEB_IDENTITY_TOKEN_FILE").map(PathBuf::from);
+        let token_contents = token_file.as_ref().map(|path| {
+            let bytes = fs
+                .read(path, MAX_TOKEN_FILE_BYTES)
+                .map_err(|e| e.to_string())?;
+            if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
+                return Err(format!(
+                    "larger than {MAX_TOKEN_FILE_BYTES} bytes: not a token"
+                ));
+            }
+            Ok(TokenFileContents::new(bytes))
+        });
+        InPod {
+            role_arn: env.var("AWS_ROLE_ARN"),
+            region: env
+                .var("AWS_REGION")
+                .or_else(|| env.var("AWS_DEFAULT_REGION")),
+            token_file,
+            token_contents,
+        }
+    }
+}
+
+/// The bytes of a pod's token file: a secret, so its `Debug` says only how many there are,
+/// and they are zeroed when dropped.
+///
+/// ```
+/// use irsa::doctor::TokenFileContents;
+///
+/// let contents = TokenFileContents::new(b"eyJhbGciOi.secret.sig\n".to_vec());
+/// assert_eq!(format!("{contents:?}"), "TokenFileContents(<redacted, 22 bytes>)");
+/// ```
+#[derive(Clone)]
+pub struct TokenFileContents(zeroize::Zeroizing<Vec<u8>>);
+
+impl TokenFileContents {
+    /// Wraps the file's bytes.
+    pub fn new(bytes: Vec<u8>) -> TokenFileContents {
+        TokenFileContents(zeroize::Zeroizing::new(bytes))
+    }
+
+    /// The bytes, for the checks.
+    pub(crate) fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for TokenFileContents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenFileContents(<redacted, {} bytes>)", self.0.len())
+    }
 }
 /// The doctor: an anonymous HTTPS client for the issuer (as STS fetches it), and optionally
 /// IAM (read-only calls) and STS clients.

@@ -74,8 +74,8 @@ pub(super) fn check_in_pod(in_pod: &InPod) -> (Check, Option<WebIdentityToken>) 
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let bytes = match &in_pod.token_bytes {
-        Some(Ok(bytes)) => bytes,
+    let bytes = match &in_pod.token_contents {
+        Some(Ok(contents)) => contents.expose(),
         Some(Err(why)) => {
             return (
                 Check::new("token-file", Verdict::Fail, format!("{path} cannot be read by this user: {why}"))
@@ -97,7 +97,7 @@ pub(super) fn check_in_pod(in_pod: &InPod) -> (Check, Option<WebIdentityToken>) 
             None,
         );
     }
-    let token = WebIdentityToken::from_file_contents(bytes.clone()).ok();
+    let token = WebIdentityToken::from_file_contents(bytes.to_vec()).ok();
     let mut check = Check::new(
         "token-file",
         Verdict::Pass,

@@ -37,13 +37,12 @@
 
 pub mod apiserver;
 mod aws;
-mod diff;
+pub(crate) mod diff;
 mod file;
 mod plan;
 pub mod service_accounts;
 
 pub use aws::{Aws, DocumentCheck, SetupError, Verification};
-pub use diff::line_diff;
 pub use file::{Cluster, RoleSpec, SetupFile, SetupFileError};
 pub use plan::{
     ATTACHED_TAG_PREFIX, Change, Desired, DesiredRole, INLINE_TAG_PREFIX, MANAGED_BY_TAG,

@@ -54,13 +54,12 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is neither YAML nor JSON of the expected shape.
-    #[error("{} is not a valid configuration (YAML or JSON with account, providers, roles)", path.display())]
+    #[error("{} is not a valid configuration (YAML or JSON with account, providers, roles): {reason}", path.display())]
     Syntax {
         /// The file.
         path: PathBuf,
         /// Where and why, as the YAML reader says.
-        #[source]
-        source: serde_norway::Error,
+        reason: String,
     },
     /// A field's value is not usable.
     #[error("{field}: {fix}")]
@@ -193,9 +192,9 @@ impl Config {
     }
 
     fn parse_at(text: &str, base: &Path, path: &Path) -> Result<Config, ConfigError> {
-        let file: File = serde_norway::from_str(text).map_err(|source| ConfigError::Syntax {
+        let file: File = serde_norway::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_owned(),
-            source,
+            reason: e.to_string(),
         })?;
         let account = match &file.account {
             serde_json::Value::String(s) => s.parse().map_err(|e| {

@@ -32,20 +32,20 @@ mod caller_identity;
 mod config;
 mod faults;
 pub(crate) mod keys;
-mod query;
+pub(crate) mod query;
 mod registry;
 mod server;
 mod service;
 mod sessions;
-mod sigv4;
+pub(crate) mod sigv4;
 mod xml;
 
 pub use config::{Config, ConfigError};
 pub use faults::{Faults, FaultsError};
 pub use keys::KeyFetchError;
-pub use query::{AwsQuery, MAX_QUERY_BYTES, QueryError};
+pub use query::MAX_QUERY_BYTES;
 pub use registry::{
     DEFAULT_MAX_SESSION_DURATION, Discovery, KeySource, OidcProvider, Registry, RegistryError, Role,
 };
 pub use service::{API_VERSION, BuildError, DEFAULT_SESSION_CAPACITY, Sts, StsBuilder};
-pub use sigv4::{AuthorizationError, CLOCK_WINDOW, SigV4Authorization};
+pub use sigv4::CLOCK_WINDOW;

@@ -10,7 +10,7 @@ pub const MAX_QUERY_BYTES: usize = 256 * 1024;
 /// The parameters of an awsQuery request, decoded, in order.
 ///
 /// ```
-/// use irsa::sts::AwsQuery;
+/// use irsa::__private::AwsQuery;
 ///
 /// let query = AwsQuery::parse(b"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleSessionName=a%2Bb+c")?;
 /// assert_eq!(query.action(), Some("AssumeRoleWithWebIdentity"));

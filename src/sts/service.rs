@@ -344,7 +344,7 @@ pub(super) fn request_id() -> String {
     let mut bytes = [0u8; 16];
     // A request ID only has to be unique; the CSPRNG failing leaves zeros, still well-formed.
     let _ = aws_lc_rs::rand::fill(&mut bytes);
-    crate::token::uuid_v4(bytes)
+    crate::token::mint::uuid_v4(bytes)
 }
 
 pub(super) fn respond(status: StatusCode, body: String, request_id: &str) -> http::Response<Bytes> {

@@ -18,7 +18,7 @@ pub const CLOCK_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// A parsed SigV4 `Authorization` header.
 ///
 /// ```
-/// use irsa::sts::SigV4Authorization;
+/// use irsa::__private::SigV4Authorization;
 ///
 /// let header = "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20261202/us-east-1/sts/aws4_request, \
 ///     SignedHeaders=content-type;host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -320,7 +320,7 @@ pub enum MintError {
 /// its tokens (and of AWS request IDs). The bytes come from the caller's random source.
 ///
 /// ```
-/// assert_eq!(irsa::token::uuid_v4([0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+/// assert_eq!(irsa::__private::uuid_v4([0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
 /// ```
 pub fn uuid_v4(bytes: [u8; 16]) -> String {
     use std::fmt::Write as _;

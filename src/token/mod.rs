@@ -24,7 +24,7 @@
 mod cache;
 mod claims;
 mod jws;
-mod mint;
+pub(crate) mod mint;
 mod read;
 mod secret;
 mod subject;
@@ -35,7 +35,7 @@ pub use claims::{
     STS_MAX_SUBJECT_LEN, TokenKind,
 };
 pub use jws::{MAX_TOKEN_LEN, MIN_TOKEN_LEN, MalformedToken, UnverifiedToken};
-pub use mint::{BoundToken, MIN_EXPIRATION_SECONDS, MintError, SigningKey, uuid_v4};
+pub use mint::{BoundToken, MIN_EXPIRATION_SECONDS, MintError, SigningKey};
 pub use read::ClaimsError;
 pub use secret::{SecretError, WebIdentityToken};
 pub use subject::{SUBJECT_PREFIX, Subject, SubjectError};

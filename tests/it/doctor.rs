@@ -432,7 +432,17 @@ fn the_report_never_holds_the_token() {
             .to_owned();
         let report = world.doctor.examine(&world.inputs).await;
         let json = serde_json::to_string(&report).unwrap();
-        let debug = format!("{report:?} {:?}", world.inputs);
+        // The same token read from a pod's token file, as `irsa doctor --in-pod` reads it.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, format!("{token}\n")).unwrap();
+        let env = std::collections::HashMap::from([(
+            "AWS_WEB_IDENTITY_TOKEN_FILE".to_owned(),
+            file.display().to_string(),
+        )]);
+        let in_pod = irsa::doctor::InPod::read(&env, &irsa::env::RealFs);
+        assert!(matches!(in_pod.token_contents, Some(Ok(_))));
+        let debug = format!("{report:?} {:?} {in_pod:?}", world.inputs);
         let signature = token.rsplit('.').next().unwrap();
         assert!(!json.contains(signature) && !debug.contains(signature));
         assert!(!json.contains(&token) && !debug.contains(&token));

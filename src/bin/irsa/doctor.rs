@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use irsa::arn::RoleArn;
 use irsa::doctor::{Doctor, InPod, Inputs, Verdict};
-use irsa::env::{Environment as _, ProcessEnvironment};
+use irsa::env::{ProcessEnvironment, RealFs};
 use irsa::oidc::IssuerUrl;
 use irsa::setup::SetupFile;
 use irsa::token::{Subject, WebIdentityToken};
@@ -103,19 +103,7 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
         inputs.pod = Some(pod);
     }
     if args.in_pod {
-        let env = ProcessEnvironment;
-        let token_file = env.var("AWS_WEB_IDENTITY_TOKEN_FILE").map(PathBuf::from);
-        let token_bytes = token_file
-            .as_ref()
-            .map(|p| std::fs::read(p).map_err(|e| e.to_string()));
-        let mut in_pod = InPod::default();
-        in_pod.role_arn = env.var("AWS_ROLE_ARN");
-        in_pod.region = env
-            .var("AWS_REGION")
-            .or_else(|| env.var("AWS_DEFAULT_REGION"));
-        in_pod.token_file = token_file;
-        in_pod.token_bytes = token_bytes;
-        inputs.in_pod = Some(in_pod);
+        inputs.in_pod = Some(InPod::read(&ProcessEnvironment, &RealFs));
     }
     let mut cas = Vec::new();
     for path in &args.ca_file {

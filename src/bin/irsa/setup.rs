@@ -244,7 +244,7 @@ fn document_diff(before: Option<&str>, after: &str) -> Vec<String> {
         .map(|t| t.lines().map(str::to_owned).collect())
         .unwrap_or_default();
     let after: Vec<String> = pretty(after).lines().map(str::to_owned).collect();
-    irsa::setup::line_diff(&before, &after)
+    irsa::__private::line_diff(&before, &after)
 }
 
 pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {

@@ -95,5 +95,5 @@ fn random_uuid() -> Result<String, CliError> {
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes)
         .map_err(|_| CliError::input("--jti", "the system random source failed; give --jti"))?;
-    Ok(irsa::token::uuid_v4(bytes))
+    Ok(irsa::__private::uuid_v4(bytes))
 }

@@ -291,4 +291,32 @@ mod tests {
         );
         assert_eq!(decode_policy(r#"{"a":"100%"}"#), r#"{"a":"100%"}"#);
     }
+
+    /// The clients hold the caller's credentials: their `Debug` must not show them.
+    #[test]
+    fn no_secret_reaches_debug_output() {
+        use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+        let session = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN";
+        let config = aws_types::SdkConfig::builder()
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIDEXAMPLE",
+                secret,
+                Some(session.to_owned()),
+                None,
+                "test",
+            )))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let aws = Aws::new(&config, "eu-west-1").unwrap();
+        let debug = format!("{aws:?} {config:?}");
+        assert!(
+            debug.contains("eu-west-1") || debug.contains("Aws"),
+            "{debug}"
+        );
+        assert!(
+            !debug.contains(secret) && !debug.contains(session),
+            "{debug}"
+        );
+    }
 }

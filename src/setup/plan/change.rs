@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{PUBLIC_ACCESS_BLOCK, PublicAccessBlock};
 use crate::oidc::BUCKET_POLICY_SID;
 
-/// One change, in the order [`Aws::apply`](super::Aws::apply) makes them.
+/// One change, in the order [`Aws::apply`](crate::setup::Aws::apply) makes them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 #[non_exhaustive]

@@ -21,7 +21,7 @@ pub struct PublicAccessBlock {
     pub restrict_public_buckets: bool,
 }
 
-/// What exists in AWS, as read by [`Aws::observe`](super::Aws::observe) (or built by hand in tests).
+/// What exists in AWS, as read by [`Aws::observe`](crate::setup::Aws::observe) (or built by hand in tests).
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Observed {
