@@ -62,7 +62,12 @@ fn load(url: &str, body: Bytes, clients: usize, seconds: u64) -> Load {
         .unwrap();
     let url: http::Uri = url.parse().unwrap();
     runtime.block_on(async move {
-        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+            // Closed before the server's header-read timeout (10 s) would close them, so no
+            // request is sent on a connection the server is closing.
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build_http();
         let end = Instant::now() + Duration::from_secs(seconds);
         let mut tasks = Vec::new();
         for _ in 0..clients {

@@ -17,7 +17,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use irsa::webhook::{
-    AdmissionRequest, Identity, PatchStyle, PodMutator, ServiceAccountSettings, WebhookConfig,
+    AdmissionRequest, Identity, PatchStyle, PodMutator, ServiceAccountAnnotations, WebhookConfig,
 };
 use serde_json::Value;
 
@@ -28,7 +28,7 @@ fn webhook(c: &mut Criterion) {
     );
     let body = std::fs::read(path).unwrap();
     let identity = Identity::WebIdentity(
-        ServiceAccountSettings::default()
+        ServiceAccountAnnotations::default()
             .with_role_arn("arn:aws:iam::111122223333:role/orders-api")
             .with_regional_sts(true),
     );

@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_server::tls_rustls::RustlsConfig;
 use irsa::webhook::{
-    AdmissionRequest, Identity, PatchStyle, PodMutator, ServiceAccountSettings, WebhookConfig,
+    AdmissionRequest, Identity, PatchStyle, PodMutator, ServiceAccountAnnotations, WebhookConfig,
 };
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::Api;
@@ -165,7 +165,7 @@ async fn identity(app: &App, namespace: &str, name: &str) -> Option<Identity> {
     match api.get_opt(name).await {
         Ok(Some(sa)) => {
             let prefix = app.mutator.config().annotation_prefix();
-            let settings = ServiceAccountSettings::from_service_account(&sa, prefix);
+            let settings = ServiceAccountAnnotations::from_service_account(&sa, prefix);
             Some(Identity::WebIdentity(settings))
         }
         Ok(None) => None,

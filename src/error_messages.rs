@@ -505,7 +505,7 @@ fn sts(out: &mut String) {
     use crate::sts::query::QueryError;
     use crate::sts::sigv4::AuthorizationError;
     use crate::sts::{
-        BuildError, ConfigError as StsConfigError, FaultsError, KeyFetchError, RegistryError,
+        BuildError, ConfigFileError as StsConfigError, FaultsError, KeyFetchError, RegistryError,
     };
     let io = || {
         io::Error::new(

@@ -5,7 +5,7 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 
 use super::report::{Answer, Check, Verdict};
 use super::sts::aws_error;
-use super::{Doctor, Exam, Inputs};
+use super::{Doctor, Exam, ExamineOptions};
 use crate::StsErrorCode;
 use crate::arn::{OidcProviderArn, RoleArn};
 use crate::oidc::IssuerUrl;
@@ -18,7 +18,7 @@ impl Doctor {
         iss: Option<&str>,
         role_arn: Option<&RoleArn>,
         token: Option<&WebIdentityToken>,
-        inputs: &Inputs,
+        inputs: &ExamineOptions,
         exam: &mut Exam,
         checks: &mut Vec<Check>,
     ) {
@@ -162,7 +162,7 @@ impl Doctor {
         client_ids: &[String],
         policy: &str,
         token: Option<&WebIdentityToken>,
-        inputs: &Inputs,
+        inputs: &ExamineOptions,
         exam: &mut Exam,
     ) -> Check {
         let policy = match TrustPolicy::parse(policy.as_bytes()) {

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::report::{Check, Verdict};
-use super::{Doctor, Exam, Inputs};
+use super::{Doctor, Exam, ExamineOptions};
 use crate::StsErrorCode;
 use crate::oidc::{IssuerUrl, JwkSet, OpenIdConfiguration};
 
@@ -11,7 +11,7 @@ impl Doctor {
     pub(super) async fn check_issuer(
         &self,
         iss: &str,
-        inputs: &Inputs,
+        inputs: &ExamineOptions,
         exam: &mut Exam,
     ) -> (Check, Check) {
         let skip_jwks = || {

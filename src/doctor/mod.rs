@@ -5,12 +5,12 @@
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
-//! use irsa::doctor::{Doctor, Inputs, Verdict};
+//! use irsa::doctor::{Doctor, ExamineOptions, Verdict};
 //! use irsa::token::WebIdentityToken;
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 //! let doctor = Doctor::new(&[], &[])?.iam(aws_sdk_iam::Client::new(&config));
-//! let mut inputs = Inputs::at(1_767_225_600);
+//! let mut inputs = ExamineOptions::at(1_767_225_600);
 //! inputs.token = Some(WebIdentityToken::new(std::fs::read_to_string("token")?));
 //! inputs.role_arn = Some("arn:aws:iam::111122223333:role/read-s3".parse()?);
 //! let report = doctor.examine(&inputs).await;
@@ -48,10 +48,10 @@ use token::check_token;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 const FETCH_MAX_BYTES: usize = 128 * 1024;
 
-/// What the doctor is told. Start from [`Inputs::at`] and set what is known.
+/// What the doctor is told. Start from [`ExamineOptions::at`] and set what is known.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Inputs {
+pub struct ExamineOptions {
     /// The token, when given (or read from the pod's token file).
     pub token: Option<WebIdentityToken>,
     /// The issuer the cluster should have (the setup file's or a flag's).
@@ -75,10 +75,10 @@ pub struct Inputs {
     pub call_sts: bool,
 }
 
-impl Inputs {
+impl ExamineOptions {
     /// Nothing known yet, judged at `now` (seconds since the Unix epoch).
-    pub fn at(now: i64) -> Inputs {
-        Inputs {
+    pub fn at(now: i64) -> ExamineOptions {
+        ExamineOptions {
             token: None,
             issuer: None,
             role_arn: None,
@@ -211,7 +211,7 @@ impl Doctor {
         self
     }
 
-    /// With STS, for [`Inputs::call_sts`].
+    /// With STS, for [`ExamineOptions::call_sts`].
     #[must_use]
     pub fn sts(mut self, sts: aws_sdk_sts::Client) -> Doctor {
         self.sts = Some(sts);
@@ -219,7 +219,7 @@ impl Doctor {
     }
 
     /// Runs every check it has inputs for.
-    pub async fn examine(&self, inputs: &Inputs) -> Report {
+    pub async fn examine(&self, inputs: &ExamineOptions) -> Report {
         let mut checks = Vec::new();
         let mut token = inputs.token.clone();
         let mut role_arn = inputs.role_arn.clone();

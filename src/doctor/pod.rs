@@ -10,7 +10,9 @@ pub(super) fn check_pod(
     role_arn: Option<&RoleArn>,
     audience: &str,
 ) -> Check {
-    use crate::webhook::{Identity, PatchStyle, PodMutator, ServiceAccountSettings, WebhookConfig};
+    use crate::webhook::{
+        Identity, PatchStyle, PodMutator, ServiceAccountAnnotations, WebhookConfig,
+    };
     let env_role = pod
         .pointer("/spec/containers/0/env")
         .and_then(serde_json::Value::as_array)
@@ -32,7 +34,7 @@ pub(super) fn check_pod(
             "the audience cannot configure the webhook",
         );
     };
-    let settings = ServiceAccountSettings::default().with_role_arn(role);
+    let settings = ServiceAccountAnnotations::default().with_role_arn(role);
     match PodMutator::new(config).patch_json(pod, &Identity::WebIdentity(settings)) {
         Ok(patch) if patch.operations().is_empty() => Check::new(
             "pod",

@@ -4,7 +4,7 @@
 use aws_sdk_iam::error::ProvideErrorMetadata;
 
 use super::report::{Answer, Check, Verdict};
-use super::{Doctor, Inputs};
+use super::{Doctor, ExamineOptions};
 use crate::arn::RoleArn;
 use crate::token::WebIdentityToken;
 
@@ -13,7 +13,7 @@ impl Doctor {
         &self,
         role_arn: Option<&RoleArn>,
         token: Option<&WebIdentityToken>,
-        inputs: &Inputs,
+        inputs: &ExamineOptions,
         prediction: Option<&Answer>,
     ) -> Check {
         let (Some(sts), Some(role_arn), Some(token)) = (&self.sts, role_arn, token) else {

@@ -1,13 +1,13 @@
 //! The token stage: the token read as STS reads it, before any key is fetched.
 
 use super::report::{Check, Verdict};
-use super::{Exam, Inputs};
+use super::{Exam, ExamineOptions};
 use crate::StsErrorCode;
 use crate::token::{UnverifiedToken, WebIdentityToken};
 
 pub(super) fn check_token(
     token: Option<&WebIdentityToken>,
-    inputs: &Inputs,
+    inputs: &ExamineOptions,
     exam: &mut Exam,
 ) -> Check {
     let Some(token) = token else {

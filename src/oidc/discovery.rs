@@ -161,6 +161,7 @@ impl OpenIdConfiguration {
 
     /// The document moved to `issuer`: `issuer` replaced and `jwks_uri` set to
     /// `<issuer>/openid/v1/jwks`; everything else kept.
+    #[must_use]
     pub fn rehosted(&self, issuer: &IssuerUrl) -> Self {
         OpenIdConfiguration {
             issuer: issuer.clone(),

@@ -57,6 +57,7 @@ impl S3Issuer {
 
     /// Chooses whether the issuer ends with `/`. Either works if used consistently; this crate
     /// carries the chosen string everywhere it must match.
+    #[must_use]
     pub fn with_trailing_slash(mut self, trailing_slash: bool) -> Self {
         self.trailing_slash = trailing_slash;
         self

@@ -277,7 +277,7 @@ fn findings(policy: &TrustPolicy, provider: &RegisteredProvider) -> Vec<Finding>
     if let Ok(issuer) = IssuerUrl::parse(&provider.issuer())
         && let Ok(url) = issuer.aws_provider_url()
     {
-        options = options.with_provider(url);
+        options = options.provider(url);
     }
     lint(policy, &options)
 }

@@ -58,18 +58,21 @@ impl fmt::Debug for WebIdentityProviderBuilder {
 
 impl WebIdentityProviderBuilder {
     /// The role to assume (overrides `AWS_ROLE_ARN` and the profile).
+    #[must_use]
     pub fn role_arn(mut self, role_arn: impl Into<String>) -> Self {
         self.overrides.role_arn = Some(role_arn.into());
         self
     }
 
     /// The projected token file (overrides `AWS_WEB_IDENTITY_TOKEN_FILE` and the profile).
+    #[must_use]
     pub fn token_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.overrides.token_file = Some(path.into());
         self
     }
 
     /// The `RoleSessionName` (default: `irsa-` and `HOSTNAME`, i.e. the pod's name).
+    #[must_use]
     pub fn session_name(mut self, name: impl Into<String>) -> Self {
         self.overrides.session_name = Some(name.into());
         self
@@ -77,84 +80,98 @@ impl WebIdentityProviderBuilder {
 
     /// `DurationSeconds`: 900 s to 12 h, at most the role's MaxSessionDuration (STS's default
     /// is one hour).
+    #[must_use]
     pub fn duration(mut self, duration: Duration) -> Self {
         self.overrides.duration = Some(duration);
         self
     }
 
     /// An inline session policy, to narrow the role's permissions.
+    #[must_use]
     pub fn policy(mut self, policy: impl Into<String>) -> Self {
         self.policy.policy = Some(policy.into());
         self
     }
 
     /// A managed session policy ARN (up to 10).
+    #[must_use]
     pub fn policy_arn(mut self, arn: impl Into<String>) -> Self {
         self.policy.policy_arns.push(arn.into());
         self
     }
 
     /// The STS region (overrides `AWS_REGION`); its regional endpoint is used.
+    #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.overrides.region = Some(region.into());
         self
     }
 
     /// An STS endpoint (overrides `AWS_ENDPOINT_URL_STS`), e.g. a local STS-compatible server.
+    #[must_use]
     pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
         self.overrides.endpoint_url = Some(url.into());
         self
     }
 
     /// The shared config profile to read (default: `AWS_PROFILE`, else `default`).
+    #[must_use]
     pub fn profile(mut self, name: impl Into<String>) -> Self {
         self.overrides.profile = Some(name.into());
         self
     }
 
     /// The shared config file (default: `AWS_CONFIG_FILE`, else `~/.aws/config`).
+    #[must_use]
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.overrides.config_file = Some(path.into());
         self
     }
 
     /// Where environment variables come from (default: the process environment).
+    #[must_use]
     pub fn env(mut self, env: impl Environment + 'static) -> Self {
         self.env = Some(Arc::new(env));
         self
     }
 
     /// Where the token file and the shared config files are read (default: the disk).
+    #[must_use]
     pub fn fs(mut self, fs: impl Fs + 'static) -> Self {
         self.fs = Some(Arc::new(fs));
         self
     }
 
     /// The clock (default: the system clock).
+    #[must_use]
     pub fn time_source(mut self, time: impl TimeSource + 'static) -> Self {
         self.time = Some(SharedTimeSource::new(time));
         self
     }
 
     /// How to sleep (default: tokio's).
+    #[must_use]
     pub fn sleep_impl(mut self, sleep: impl AsyncSleep + 'static) -> Self {
         self.sleep = Some(SharedAsyncSleep::new(sleep));
         self
     }
 
     /// How long a caller waits when no credentials are usable (default 20 s).
+    #[must_use]
     pub fn load_timeout(mut self, timeout: Duration) -> Self {
         self.load_timeout = Some(timeout);
         self
     }
 
     /// How long one STS attempt may take (default 5 s).
+    #[must_use]
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = Some(timeout);
         self
     }
 
     /// Seeds the jitter, for reproducible tests.
+    #[must_use]
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self

@@ -14,10 +14,10 @@ use crate::policy::TrustPolicy;
 /// A loaded configuration: the registry to judge by, and the faults to inject.
 ///
 /// ```
-/// use irsa::sts::Config;
+/// use irsa::sts::ConfigFile;
 ///
 /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/k8s-vectors");
-/// let config = Config::parse(r#"
+/// let config = ConfigFile::parse(r#"
 /// account: "111122223333"
 /// providers:
 ///   - url: https://issuer.example.com/
@@ -27,11 +27,11 @@ use crate::policy::TrustPolicy;
 ///     trust_policy: {"Version": "2012-10-17", "Statement": []}
 /// "#, &dir)?;
 /// assert_eq!(config.registry.roles()[0].arn().to_string(), "arn:aws:iam::111122223333:role/read-s3");
-/// # Ok::<(), irsa::sts::ConfigError>(())
+/// # Ok::<(), irsa::sts::ConfigFileError>(())
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Config {
+pub struct ConfigFile {
     /// The account, providers and roles.
     pub registry: Registry,
     /// The faults to inject, if any.
@@ -41,7 +41,7 @@ pub struct Config {
 /// Why a configuration cannot be used: each names the field and the fix.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum ConfigFileError {
     /// A file cannot be read.
     #[error("{field}: cannot read {}", path.display())]
     Read {
@@ -145,8 +145,8 @@ struct FaultsEntry {
     latency_ms: u64,
 }
 
-fn invalid(field: impl Into<String>, fix: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
+fn invalid(field: impl Into<String>, fix: impl Into<String>) -> ConfigFileError {
+    ConfigFileError::Invalid {
         field: field.into(),
         fix: fix.into(),
     }
@@ -156,25 +156,25 @@ fn rejected(
     field: impl Into<String>,
     fix: &'static str,
     source: impl StdError + Send + Sync + 'static,
-) -> ConfigError {
-    ConfigError::Rejected {
+) -> ConfigFileError {
+    ConfigFileError::Rejected {
         field: field.into(),
         fix,
         source: Box::new(source),
     }
 }
 
-fn read(field: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|source| ConfigError::Read {
+fn read(field: &str, path: &Path) -> Result<Vec<u8>, ConfigFileError> {
+    std::fs::read(path).map_err(|source| ConfigFileError::Read {
         field: field.to_owned(),
         path: path.to_owned(),
         source,
     })
 }
 
-impl Config {
+impl ConfigFile {
     /// Reads the configuration at `path`; the files it names are relative to its directory.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigFileError> {
         let bytes = read("config", path)?;
         let text = String::from_utf8(bytes).map_err(|_| {
             invalid(
@@ -183,16 +183,16 @@ impl Config {
             )
         })?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
-        Config::parse_at(&text, base, path)
+        ConfigFile::parse_at(&text, base, path)
     }
 
     /// Reads a configuration from `text`, with the files it names relative to `base`.
-    pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
-        Config::parse_at(text, base, Path::new("<config>"))
+    pub fn parse(text: &str, base: &Path) -> Result<ConfigFile, ConfigFileError> {
+        ConfigFile::parse_at(text, base, Path::new("<config>"))
     }
 
-    fn parse_at(text: &str, base: &Path, path: &Path) -> Result<Config, ConfigError> {
-        let file: File = serde_norway::from_str(text).map_err(|e| ConfigError::Syntax {
+    fn parse_at(text: &str, base: &Path, path: &Path) -> Result<ConfigFile, ConfigFileError> {
+        let file: File = serde_norway::from_str(text).map_err(|e| ConfigFileError::Syntax {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
@@ -251,11 +251,15 @@ impl Config {
             registry = registry.role(role(&field, entry, base)?);
         }
         let faults = file.faults.map(faults).transpose()?;
-        Ok(Config { registry, faults })
+        Ok(ConfigFile { registry, faults })
     }
 }
 
-fn provider(field: &str, entry: ProviderEntry, base: &Path) -> Result<OidcProvider, ConfigError> {
+fn provider(
+    field: &str,
+    entry: ProviderEntry,
+    base: &Path,
+) -> Result<OidcProvider, ConfigFileError> {
     let url: IssuerUrl = entry.url.parse().map_err(|e| {
         rejected(
             format!("{field}.url"),
@@ -331,7 +335,7 @@ fn provider(field: &str, entry: ProviderEntry, base: &Path) -> Result<OidcProvid
     }
 }
 
-fn role(field: &str, entry: RoleEntry, base: &Path) -> Result<Role, ConfigError> {
+fn role(field: &str, entry: RoleEntry, base: &Path) -> Result<Role, ConfigFileError> {
     let policy_field = format!("{field}.trust_policy");
     let document = match &entry.trust_policy {
         serde_json::Value::String(file) => read(&policy_field, &base.join(file))?,
@@ -378,7 +382,7 @@ fn role(field: &str, entry: RoleEntry, base: &Path) -> Result<Role, ConfigError>
     Ok(role)
 }
 
-fn faults(entry: FaultsEntry) -> Result<Faults, ConfigError> {
+fn faults(entry: FaultsEntry) -> Result<Faults, ConfigFileError> {
     let fix = "give a share between 0.0 and 1.0";
     let faults = Faults::seeded(entry.seed)
         .throttling(entry.throttling)

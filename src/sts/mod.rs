@@ -40,7 +40,7 @@ mod sessions;
 pub(crate) mod sigv4;
 mod xml;
 
-pub use config::{Config, ConfigError};
+pub use config::{ConfigFile, ConfigFileError};
 pub use faults::{Faults, FaultsError};
 pub use keys::KeyFetchError;
 pub use query::MAX_QUERY_BYTES;

@@ -215,30 +215,35 @@ impl BoundToken {
     }
 
     /// Adds an audience; without any, [`crate::oidc::DEFAULT_AUDIENCE`].
+    #[must_use]
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
         self
     }
 
     /// The lifetime in seconds (at least [`MIN_EXPIRATION_SECONDS`]).
+    #[must_use]
     pub fn expiration_seconds(mut self, seconds: i64) -> Self {
         self.expiration_seconds = seconds;
         self
     }
 
     /// The service account's UID.
+    #[must_use]
     pub fn service_account_uid(mut self, uid: impl Into<String>) -> Self {
         self.service_account_uid = Some(uid.into());
         self
     }
 
     /// Binds the token to a pod (its name, and UID if known).
+    #[must_use]
     pub fn pod(mut self, name: impl Into<String>, uid: Option<String>) -> Self {
         self.pod = Some((name.into(), uid));
         self
     }
 
     /// Names the node the pod runs on (its name, and UID if known).
+    #[must_use]
     pub fn node(mut self, name: impl Into<String>, uid: Option<String>) -> Self {
         self.node = Some((name.into(), uid));
         self
@@ -246,6 +251,7 @@ impl BoundToken {
 
     /// `kubernetes.io.warnafter`: Kubernetes sets it for tokens of extended lifetime issued
     /// for its own API audiences, never for `sts.amazonaws.com` alone.
+    #[must_use]
     pub fn warn_after(mut self, at: i64) -> Self {
         self.warn_after = Some(at);
         self

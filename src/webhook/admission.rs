@@ -123,7 +123,7 @@ struct GroupVersionKind {
 /// An admitted pod, read from an AdmissionReview.
 ///
 /// ```
-/// use irsa::webhook::{AdmissionRequest, Identity, PodMutator, ServiceAccountSettings, WebhookConfig};
+/// use irsa::webhook::{AdmissionRequest, Identity, PodMutator, ServiceAccountAnnotations, WebhookConfig};
 ///
 /// let body = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
 ///   "request":{"uid":"918ef1dc","namespace":"apps","operation":"CREATE",
@@ -135,7 +135,7 @@ struct GroupVersionKind {
 ///     Ok(request) => {
 ///         assert_eq!((request.namespace(), request.service_account()), ("apps", "reader"));
 ///         // Look the ServiceAccount up (kube-rs in a server); here, a fixed answer.
-///         let sa = ServiceAccountSettings::default()
+///         let sa = ServiceAccountAnnotations::default()
 ///             .with_role_arn("arn:aws:iam::111122223333:role/s3-reader");
 ///         request.respond(&mutator, Some(&Identity::WebIdentity(sa)), false)
 ///     }

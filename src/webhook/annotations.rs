@@ -9,9 +9,9 @@
 /// checks one when you want to).
 ///
 /// ```
-/// use irsa::webhook::ServiceAccountSettings;
+/// use irsa::webhook::ServiceAccountAnnotations;
 ///
-/// let sa = ServiceAccountSettings::from_annotations(
+/// let sa = ServiceAccountAnnotations::from_annotations(
 ///     [
 ///         ("eks.amazonaws.com/role-arn", "arn:aws:iam::111122223333:role/s3-reader"),
 ///         ("eks.amazonaws.com/token-expiration", "3600"),
@@ -24,14 +24,14 @@
 /// assert_eq!(sa.regional_sts(), None);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServiceAccountSettings {
+pub struct ServiceAccountAnnotations {
     role_arn: Option<String>,
     audience: Option<String>,
     regional_sts: Option<bool>,
     token_expiration: Option<i64>,
 }
 
-impl ServiceAccountSettings {
+impl ServiceAccountAnnotations {
     /// Reads the settings from a ServiceAccount's annotations under `prefix`.
     pub fn from_annotations<'a>(
         annotations: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -66,24 +66,28 @@ impl ServiceAccountSettings {
     }
 
     /// Sets the role ARN, as a ConfigMap or a test would (an empty one means no role).
+    #[must_use]
     pub fn with_role_arn(mut self, role_arn: impl Into<String>) -> Self {
         self.role_arn = Some(role_arn.into()).filter(|v| !v.is_empty());
         self
     }
 
     /// Sets the audience (an empty one asks for the apiserver's default audience).
+    #[must_use]
     pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
         self
     }
 
     /// Sets whether `AWS_STS_REGIONAL_ENDPOINTS=regional` is injected.
+    #[must_use]
     pub fn with_regional_sts(mut self, regional: bool) -> Self {
         self.regional_sts = Some(regional);
         self
     }
 
     /// Sets the token lifetime in seconds (raised to 600 when lower).
+    #[must_use]
     pub fn with_token_expiration(mut self, seconds: i64) -> Self {
         self.token_expiration = Some(seconds);
         self

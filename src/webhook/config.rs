@@ -179,48 +179,56 @@ pub struct WebhookConfigBuilder {
 
 impl WebhookConfigBuilder {
     /// The annotation prefix (default `eks.amazonaws.com`); it names no label or volume.
+    #[must_use]
     pub fn annotation_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.config.annotation_prefix = prefix.into();
         self
     }
 
     /// The default token audience (default `sts.amazonaws.com`).
+    #[must_use]
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.config.audience = audience.into();
         self
     }
 
     /// The default token lifetime in seconds (default 86400; raised to 600 when lower).
+    #[must_use]
     pub fn token_expiration(mut self, seconds: i64) -> Self {
         self.config.token_expiration = seconds;
         self
     }
 
     /// Where the IRSA token volume is mounted (an absolute path).
+    #[must_use]
     pub fn mount_path(mut self, path: impl Into<String>) -> Self {
         self.config.mount_path = path.into();
         self
     }
 
     /// The region to inject as `AWS_REGION` and `AWS_DEFAULT_REGION` (default: none).
+    #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.config.region = Some(region.into());
         self
     }
 
     /// Inject `AWS_STS_REGIONAL_ENDPOINTS=regional` by default (default `false`, as upstream).
+    #[must_use]
     pub fn regional_sts(mut self, regional: bool) -> Self {
         self.config.regional_sts = regional;
         self
     }
 
     /// The EKS Pod Identity settings.
+    #[must_use]
     pub fn pod_identity(mut self, pod_identity: PodIdentityConfig) -> Self {
         self.config.pod_identity = pod_identity;
         self
     }
 
     /// The patch style (default [`PatchStyle::Granular`]).
+    #[must_use]
     pub fn style(mut self, style: PatchStyle) -> Self {
         self.config.style = style;
         self

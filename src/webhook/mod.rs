@@ -41,7 +41,7 @@
 //! part (e.g. with kube-rs); see `examples/webhook_server.rs`.
 //!
 //! ```
-//! use irsa::webhook::{Identity, PatchStyle, PodMutator, ServiceAccountSettings, WebhookConfig};
+//! use irsa::webhook::{Identity, PatchStyle, PodMutator, ServiceAccountAnnotations, WebhookConfig};
 //! use serde_json::json;
 //!
 //! let mutator = PodMutator::new(WebhookConfig::builder().region("eu-west-1").build()?);
@@ -50,7 +50,7 @@
 //!     "spec": {"containers": [{"name": "app", "image": "busybox",
 //!                              "env": [{"name": "LOG", "value": "debug"}]}]}
 //! });
-//! let sa = ServiceAccountSettings::from_annotations(
+//! let sa = ServiceAccountAnnotations::from_annotations(
 //!     [("eks.amazonaws.com/role-arn", "arn:aws:iam::111122223333:role/s3-reader")],
 //!     "eks.amazonaws.com",
 //! );
@@ -74,7 +74,7 @@ pub use admission::{
     ADMISSION_API_VERSIONS, AdmissionError, AdmissionErrorKind, AdmissionRequest,
     AdmissionResponse, MAX_REVIEW_LEN,
 };
-pub use annotations::ServiceAccountSettings;
+pub use annotations::ServiceAccountAnnotations;
 pub use config::{
     DEFAULT_ANNOTATION_PREFIX, DEFAULT_AUDIENCE, DEFAULT_MOUNT_PATH, DEFAULT_TOKEN_EXPIRATION,
     IRSA_TOKEN_PATH, IRSA_VOLUME_NAME, MIN_TOKEN_EXPIRATION, PatchStyle, PodIdentityConfig,

@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, VolumeMount};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::annotations::{ServiceAccountSettings, parse_go_csv_record, parse_go_int};
+use super::annotations::{ServiceAccountAnnotations, parse_go_csv_record, parse_go_int};
 use super::config::{
     DEFAULT_TOKEN_EXPIRATION, IRSA_TOKEN_PATH, IRSA_VOLUME_NAME, MIN_TOKEN_EXPIRATION, PatchStyle,
     WebhookConfig,
@@ -33,13 +33,13 @@ const JITTER_SPAN: u32 = 7_201;
 #[non_exhaustive]
 pub enum Identity {
     /// IRSA: the ServiceAccount's annotations. Without a `role-arn` nothing is mutated.
-    WebIdentity(ServiceAccountSettings),
+    WebIdentity(ServiceAccountAnnotations),
     /// EKS Pod Identity: the ServiceAccount is associated with a role (the Go webhook's
     /// container-credentials file lists it). It takes precedence over any `role-arn`; only the
     /// ServiceAccount's `sts-regional-endpoints` and `token-expiration` are read.
     PodIdentity {
         /// The ServiceAccount's settings.
-        settings: ServiceAccountSettings,
+        settings: ServiceAccountAnnotations,
         /// A uniformly random number drawn per pod: a lifetime of exactly 86400 s becomes
         /// `79200 + jitter % 7201`. Pass 0 to reproduce the upstream tests.
         expiration_jitter: u32,
@@ -151,13 +151,13 @@ impl PodMutator {
     /// `role-arn`) or, in the granular style, when the pod already has everything.
     ///
     /// ```
-    /// use irsa::webhook::{Identity, PodMutator, ServiceAccountSettings, WebhookConfig};
+    /// use irsa::webhook::{Identity, PodMutator, ServiceAccountAnnotations, WebhookConfig};
     /// use serde_json::json;
     ///
     /// let mutator = PodMutator::new(WebhookConfig::default());
     /// let pod = json!({"metadata": {"name": "app"},
     ///                  "spec": {"containers": [{"name": "app", "image": "busybox"}]}});
-    /// let sa = ServiceAccountSettings::default()
+    /// let sa = ServiceAccountAnnotations::default()
     ///     .with_role_arn("arn:aws:iam::111122223333:role/s3-reader");
     /// let patch = mutator.patch_json(&pod, &Identity::WebIdentity(sa))?;
     /// let paths: Vec<&str> = patch.operations().iter().map(|op| op.path()).collect();

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use irsa::doctor::{Answer, Doctor, InPod, Inputs, Report, Verdict};
+use irsa::doctor::{Answer, Doctor, ExamineOptions, InPod, Report, Verdict};
 use irsa::http::{RunningServer, StaticSite};
 use irsa::oidc::{JwkSet, OpenIdConfiguration};
 use irsa::sts::{Discovery, OidcProvider, Registry, Role, Sts};
@@ -59,7 +59,7 @@ struct World {
     _site: RunningServer,
     sts: RunningServer,
     doctor: Doctor,
-    inputs: Inputs,
+    inputs: ExamineOptions,
 }
 
 /// A test CA and a server configuration for `host`, expired or not.
@@ -226,7 +226,7 @@ async fn world(broken: Break) -> World {
         .unwrap()
         .iam(iam)
         .sts(aws_sdk_sts::Client::from_conf(sts_config));
-    let mut inputs = Inputs::at(now);
+    let mut inputs = ExamineOptions::at(now);
     let token = if broken == Break::NotAJwt {
         "not-a-token".to_owned()
     } else {

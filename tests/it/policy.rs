@@ -328,7 +328,7 @@ fn every_lint_code_has_a_golden_case() {
 fn lint_with_the_issuer_catches_the_trailing_slash() {
     let policy: TrustPolicy = golden("one-service-account").parse().unwrap();
     let issuer: irsa::oidc::IssuerUrl = "https://oidc.example.com/".parse().unwrap();
-    let options = LintOptions::default().with_provider(issuer.aws_provider_url().unwrap());
+    let options = LintOptions::default().provider(issuer.aws_provider_url().unwrap());
     let findings = lint(&policy, &options);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].code, LintCode::ProviderMismatch);
@@ -337,7 +337,7 @@ fn lint_with_the_issuer_catches_the_trailing_slash() {
         "{}",
         findings[0].message
     );
-    let exact = LintOptions::default().with_provider(
+    let exact = LintOptions::default().provider(
         "https://oidc.example.com"
             .parse::<irsa::oidc::IssuerUrl>()
             .unwrap()

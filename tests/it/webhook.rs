@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use irsa::webhook::{
     AdmissionErrorKind, AdmissionRequest, Identity, JsonPatch, PatchStyle, PodIdentityConfig,
-    PodMutator, ServiceAccountSettings, WebhookConfig,
+    PodMutator, ServiceAccountAnnotations, WebhookConfig,
 };
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
@@ -63,7 +63,7 @@ fn fixtures() -> Vec<Fixture> {
         if get("skip").and_then(|s| go_bool(s)) == Some(true) {
             continue;
         }
-        let mut sa = ServiceAccountSettings::default()
+        let mut sa = ServiceAccountAnnotations::default()
             .with_audience(get("serviceAccount/audience").map_or("sts.amazonaws.com", |s| s))
             .with_regional_sts(
                 get("serviceAccount/sts-regional-endpoints")
@@ -244,7 +244,7 @@ fn service_account_annotations_as_upstream_handler_test() {
         "metadata": {"name": "balajilovesoreos", "uid": "be8695c4-4ad0-4038-8786-c508853aa255"},
         "spec": {"containers": [{"image": "amazonlinux", "name": "balajilovesoreos"}],
                  "serviceAccountName": "default"}});
-    let sa = ServiceAccountSettings::from_annotations(
+    let sa = ServiceAccountAnnotations::from_annotations(
         [
             (
                 "eks.amazonaws.com/role-arn",
@@ -275,7 +275,7 @@ fn unknown_container_fields_survive_only_in_granular_style() {
         {"name": "app", "image": "busybox", "futureField": {"x": 1},
          "env": [{"name": "A", "value": "1", "futureEnvField": true}]}]}});
     let sa = Identity::WebIdentity(
-        ServiceAccountSettings::default().with_role_arn("arn:aws:iam::111122223333:role/r"),
+        ServiceAccountAnnotations::default().with_role_arn("arn:aws:iam::111122223333:role/r"),
     );
     let granular = PodMutator::new(WebhookConfig::default());
     let patched = apply(&pod, &patch_value(&granular.patch_json(&pod, &sa).unwrap()));
@@ -314,7 +314,7 @@ fn pod_identity_label_goes_into_existing_labels_once() {
     let pod = json!({"metadata": {"name": "app", "labels": {"app": "web"}},
                      "spec": {"containers": [{"name": "app"}]}});
     let identity = Identity::PodIdentity {
-        settings: ServiceAccountSettings::default(),
+        settings: ServiceAccountAnnotations::default(),
         expiration_jitter: 7_300,
     };
     let mutator = PodMutator::new(WebhookConfig::default());
@@ -345,12 +345,12 @@ fn no_role_no_patch_and_skip_containers_is_read_as_csv() {
         mutator
             .patch_json(
                 &pod,
-                &Identity::WebIdentity(ServiceAccountSettings::default())
+                &Identity::WebIdentity(ServiceAccountAnnotations::default())
             )
             .unwrap()
             .is_empty()
     );
-    let sa = ServiceAccountSettings::default().with_role_arn("arn:aws:iam::111122223333:role/r");
+    let sa = ServiceAccountAnnotations::default().with_role_arn("arn:aws:iam::111122223333:role/r");
     let patch = mutator
         .patch_json(&pod, &Identity::WebIdentity(sa))
         .unwrap();
@@ -368,7 +368,7 @@ fn no_role_no_patch_and_skip_containers_is_read_as_csv() {
 #[test]
 fn windows_pods_get_a_windows_token_path() {
     let sa = Identity::WebIdentity(
-        ServiceAccountSettings::default().with_role_arn("arn:aws:iam::111122223333:role/r"),
+        ServiceAccountAnnotations::default().with_role_arn("arn:aws:iam::111122223333:role/r"),
     );
     let mutator = PodMutator::new(WebhookConfig::default());
     for spec_extra in [
@@ -396,7 +396,7 @@ fn windows_pods_get_a_windows_token_path() {
 #[test]
 fn malformed_pods_are_typed_errors() {
     let sa = Identity::WebIdentity(
-        ServiceAccountSettings::default().with_role_arn("arn:aws:iam::111122223333:role/r"),
+        ServiceAccountAnnotations::default().with_role_arn("arn:aws:iam::111122223333:role/r"),
     );
     let mutator = PodMutator::new(WebhookConfig::default());
     for (pod, message) in [
@@ -456,7 +456,8 @@ fn review_response(body: &[u8], identity: Option<&Identity>, fail_open: bool) ->
 
 fn role() -> Identity {
     Identity::WebIdentity(
-        ServiceAccountSettings::default().with_role_arn("arn:aws:iam::111122223333:role/s3-reader"),
+        ServiceAccountAnnotations::default()
+            .with_role_arn("arn:aws:iam::111122223333:role/s3-reader"),
     )
 }
 
@@ -657,7 +658,7 @@ mod properties {
             any::<u32>(),
         )
             .prop_map(|(pod_identity, sts, exp, jitter)| {
-                let mut sa = ServiceAccountSettings::default()
+                let mut sa = ServiceAccountAnnotations::default()
                     .with_role_arn("arn:aws:iam::111122223333:role/r");
                 if let Some(sts) = sts {
                     sa = sa.with_regional_sts(sts);

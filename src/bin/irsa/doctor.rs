@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use irsa::arn::RoleArn;
-use irsa::doctor::{Doctor, InPod, Inputs, Verdict};
+use irsa::doctor::{Doctor, ExamineOptions, InPod, Verdict};
 use irsa::env::{ProcessEnvironment, RealFs};
 use irsa::oidc::IssuerUrl;
 use irsa::setup::SetupFile;
@@ -66,7 +66,7 @@ fn resolve(value: &str) -> Result<(String, SocketAddr), String> {
 
 pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     let facts = args.request.facts();
-    let mut inputs = Inputs::at(facts.now);
+    let mut inputs = ExamineOptions::at(facts.now);
     inputs.facts = facts;
     inputs.call_sts = args.call_sts;
     inputs.issuer = args.issuer.clone();

@@ -32,12 +32,12 @@ pub(crate) struct Args {
 /// The findings and whether any is an error.
 pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     let document = read_input("--policy", &args.policy)?;
-    let mut options = LintOptions::default().with_size_quota(args.quota.size_quota);
+    let mut options = LintOptions::default().size_quota(args.quota.size_quota);
     if let Some(issuer) = &args.issuer {
         let provider = issuer
             .aws_provider_url()
             .map_err(|e| CliError::input(format!("--issuer {}", issuer.as_str()), e))?;
-        options = options.with_provider(provider);
+        options = options.provider(provider);
     }
     let findings = lint_document(&document, &options);
     let failed = findings.iter().any(|f| f.severity == Severity::Error);

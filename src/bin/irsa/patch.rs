@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use irsa::webhook::{
     AdmissionErrorKind, AdmissionRequest, DEFAULT_ANNOTATION_PREFIX, Identity, JsonPatch,
-    PatchStyle, PodMutator, ServiceAccountSettings, WebhookConfig,
+    PatchStyle, PodMutator, ServiceAccountAnnotations, WebhookConfig,
 };
 use k8s_openapi::api::core::v1::ServiceAccount;
 use serde_json::Value;
@@ -76,7 +76,7 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
         "ServiceAccount",
     )?)
     .map_err(|e| CliError::input(sa_flag, format!("not a ServiceAccount ({e})")))?;
-    let settings = ServiceAccountSettings::from_service_account(&sa, &args.annotation_prefix);
+    let settings = ServiceAccountAnnotations::from_service_account(&sa, &args.annotation_prefix);
     let identity = if args.pod_identity {
         Identity::PodIdentity {
             settings,

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use irsa::sts::{Config, Sts};
+use irsa::sts::{ConfigFile, Sts};
 
 use crate::io::CliError;
 use crate::render::Report;
@@ -40,7 +40,7 @@ pub(crate) struct ServeArgs {
 pub(crate) fn run(args: Args, json: bool) -> Result<Report, CliError> {
     let Command::Serve(args) = args.command;
     let flag = format!("--config {}", args.config.display());
-    let config = Config::load(&args.config).map_err(|e| CliError::input(flag.clone(), e))?;
+    let config = ConfigFile::load(&args.config).map_err(|e| CliError::input(flag.clone(), e))?;
     let mut builder = Sts::builder(config.registry);
     if let Some(faults) = config.faults {
         builder = builder.faults(faults);

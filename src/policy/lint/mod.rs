@@ -196,14 +196,14 @@ impl Default for LintOptions {
 impl LintOptions {
     /// Lints for the provider of `provider`.
     #[must_use]
-    pub fn with_provider(mut self, provider: ProviderUrl) -> Self {
+    pub fn provider(mut self, provider: ProviderUrl) -> Self {
         self.provider = Some(provider);
         self
     }
 
     /// Measures against another quota (it can be raised to 8,192 through Service Quotas).
     #[must_use]
-    pub fn with_size_quota(mut self, quota: usize) -> Self {
+    pub fn size_quota(mut self, quota: usize) -> Self {
         self.size_quota = quota;
         self
     }
