@@ -109,6 +109,7 @@
 //! ## Judging a token as STS would
 //!
 //! ```
+//! use std::time::{Duration, UNIX_EPOCH};
 //! use irsa::oidc::JwkSet;
 //! use irsa::token::Verifier;
 //!
@@ -117,7 +118,7 @@
 //! let token = include_str!("../tests/data/k8s-vectors/token.bound.rs256.jwt");
 //!
 //! // The token's issuer has no trailing slash; the provider's has one.
-//! let rejection = verifier.verify(token, 1_514_764_860).unwrap_err();
+//! let rejection = verifier.verify(token, UNIX_EPOCH + Duration::from_secs(1_514_764_860)).unwrap_err();
 //! assert_eq!(rejection.sts_code().as_str(), "InvalidIdentityToken");
 //! assert_eq!(
 //!     rejection.sts_message().as_deref(),

@@ -20,6 +20,11 @@ const EXP: i64 = 4_102_444_800;
 /// The verifiers' clock.
 pub(crate) const NOW: i64 = 1_767_225_600;
 
+/// [`NOW`] as the verifier takes it.
+pub(crate) fn now() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64)
+}
+
 fn pem_der(pem: &str) -> Vec<u8> {
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     STANDARD.decode(body).unwrap()
@@ -127,9 +132,9 @@ impl Fixture {
             .cache(1024, Duration::from_secs(300))
             .build()
             .unwrap();
-        verifier.verify(&rs256, NOW).unwrap();
-        verifier.verify(&es256, NOW).unwrap();
-        cached.verify(&rs256, NOW).unwrap();
+        verifier.verify(&rs256, now()).unwrap();
+        verifier.verify(&es256, now()).unwrap();
+        cached.verify(&rs256, now()).unwrap();
 
         // The floor: the same signing input and signature, key parsed and signature decoded ahead.
         let (signing_input, signature_b64) = rs256.rsplit_once('.').unwrap();

@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let token = key
-        .sign(&BoundToken::new(issuer, subject, "fuzz"), 1_514_764_800)
+        .sign(
+            &BoundToken::new(issuer, subject, "fuzz"),
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_514_764_800),
+        )
         .expect("a key that reads signs");
     let set = JwkSet::from_public_keys(std::slice::from_ref(key.public_key())).expect("one key");
     let verifier = Verifier::builder(&set)
@@ -28,6 +31,9 @@ fuzz_target!(|data: &[u8]| {
         .build()
         .expect("verifier");
     verifier
-        .verify(token.expose_secret(), 1_514_764_860)
+        .verify(
+            token.expose_secret(),
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_514_764_860),
+        )
         .expect("its own public half verifies it");
 });

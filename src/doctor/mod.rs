@@ -4,13 +4,14 @@
 //! itself — naming the first thing that is broken, with the evidence and the fix.
 //!
 //! ```no_run
+//! use std::time::{Duration, UNIX_EPOCH};
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 //! use irsa::doctor::{Doctor, ExamineOptions, Verdict};
 //! use irsa::token::WebIdentityToken;
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 //! let doctor = Doctor::new(&[], &[])?.iam(aws_sdk_iam::Client::new(&config));
-//! let mut inputs = ExamineOptions::at(1_767_225_600);
+//! let mut inputs = ExamineOptions::at(UNIX_EPOCH + Duration::from_secs(1_767_225_600));
 //! inputs.token = Some(WebIdentityToken::new(std::fs::read_to_string("token")?));
 //! inputs.role_arn = Some("arn:aws:iam::111122223333:role/read-s3".parse()?);
 //! let report = doctor.examine(&inputs).await;
@@ -76,8 +77,8 @@ pub struct ExamineOptions {
 }
 
 impl ExamineOptions {
-    /// Nothing known yet, judged at `now` (seconds since the Unix epoch).
-    pub fn at(now: i64) -> ExamineOptions {
+    /// Nothing known yet, judged at `now`.
+    pub fn at(now: std::time::SystemTime) -> ExamineOptions {
         ExamineOptions {
             token: None,
             issuer: None,

@@ -34,7 +34,7 @@ pub(super) fn check_token(
         .aud
         .as_ref()
         .map(|a| a.iter().map(str::to_owned).collect());
-    let now = inputs.facts.now;
+    let now = crate::token::unix_seconds(inputs.facts.now);
     let mut check = Check::new(
         "token",
         Verdict::Pass,

@@ -1,6 +1,9 @@
 //! The request a trust policy is evaluated against: the principal, the action and the
 //! condition keys, built from a token exactly as STS builds them for a generic OIDC provider.
 
+use std::time::SystemTime;
+
+use crate::token::unix_seconds;
 use std::net::IpAddr;
 
 use crate::arn::OidcProviderArn;
@@ -170,8 +173,8 @@ impl Request {
     #[must_use]
     pub fn with_facts(self, facts: &RequestFacts) -> Request {
         let mut request = self
-            .with_value("aws:CurrentTime", iso8601(facts.now))
-            .with_value("aws:EpochTime", facts.now.to_string())
+            .with_value("aws:CurrentTime", iso8601(unix_seconds(facts.now)))
+            .with_value("aws:EpochTime", unix_seconds(facts.now).to_string())
             .with_value("aws:SecureTransport", facts.secure_transport.to_string())
             .with_value("aws:ViaAWSService", "false");
         if let Some(ip) = facts.source_ip {
@@ -231,9 +234,10 @@ impl Request {
 /// the local STS server, `irsa explain` and the doctor build them with [`Request::with_facts`].
 ///
 /// ```
+/// use std::time::{Duration, UNIX_EPOCH};
 /// use irsa::policy::{ContextValue, Request, RequestFacts};
 ///
-/// let facts = RequestFacts::at(1_700_000_000)
+/// let facts = RequestFacts::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
 ///     .session_name("ci-run-42")
 ///     .source_ip("192.0.2.10".parse()?);
 /// let request = Request::new("arn:aws:iam::111122223333:oidc-provider/o.example", "sts:AssumeRoleWithWebIdentity")
@@ -248,8 +252,8 @@ impl Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RequestFacts {
-    /// The request's time, in seconds since the Unix epoch.
-    pub now: i64,
+    /// The request's time.
+    pub now: SystemTime,
     /// The `RoleSessionName` asked for.
     pub session_name: Option<String>,
     /// The caller's address; `None` when unknown (STS omits it for VPC-endpoint callers).
@@ -264,8 +268,8 @@ pub struct RequestFacts {
 }
 
 impl RequestFacts {
-    /// A request made at `now` (seconds since the Unix epoch) over TLS, with nothing else known.
-    pub fn at(now: i64) -> RequestFacts {
+    /// A request made at `now` over TLS, with nothing else known.
+    pub fn at(now: SystemTime) -> RequestFacts {
         RequestFacts {
             now,
             session_name: None,
@@ -312,8 +316,8 @@ impl RequestFacts {
     }
 }
 
-impl From<i64> for RequestFacts {
-    fn from(now: i64) -> RequestFacts {
+impl From<SystemTime> for RequestFacts {
+    fn from(now: SystemTime) -> RequestFacts {
         RequestFacts::at(now)
     }
 }
@@ -365,7 +369,10 @@ mod tests {
             Some(&ContextValue::from(provider.to_string()))
         );
         assert_eq!(request.entries().len(), 5);
-        let facts = RequestFacts::at(253_402_300_799).secure_transport(false);
+        let facts = RequestFacts::at(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_799),
+        )
+        .secure_transport(false);
         let request = request.with_facts(&facts);
         assert_eq!(
             request.get("aws:currenttime"),

@@ -119,6 +119,7 @@ pub enum PredictError {
 /// client IDs, `sub`, expiry within 5 minutes of skew), then the trust policy.
 ///
 /// ```
+/// use std::time::{Duration, UNIX_EPOCH};
 /// use irsa::oidc::JwkSet;
 /// use irsa::policy::{RegisteredProvider, TrustPolicy, predict};
 ///
@@ -134,12 +135,13 @@ pub enum PredictError {
 ///   "Condition":{"StringEquals":{"issuer.example.com:aud":"sts.amazonaws.com",
 ///     "issuer.example.com:kubernetes.io/namespace":"myns"}}}}"#.parse()?;
 ///
-/// let diagnosis = predict(token, &keys, &provider, &policy, 1_514_764_860)?;
-/// let error = diagnosis.sts_error.as_ref().unwrap();
+/// let at = UNIX_EPOCH + Duration::from_secs(1_514_764_860);
+/// let prediction = predict(token, &keys, &provider, &policy, at)?;
+/// let error = prediction.sts_error.as_ref().unwrap();
 /// assert_eq!(error.code.as_str(), "AccessDenied");
 /// assert_eq!(error.message.as_deref(), Some("Not authorized to perform sts:AssumeRoleWithWebIdentity"));
 /// // The namespace claim is not a condition key for a generic OIDC provider.
-/// assert!(diagnosis.findings.iter().any(|f| f.code.as_str() == "unsupported-claim"));
+/// assert!(prediction.findings.iter().any(|f| f.code.as_str() == "unsupported-claim"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn predict(
@@ -190,7 +192,7 @@ pub fn predict_claims(
     facts: impl Into<RequestFacts>,
 ) -> Prediction {
     let facts = facts.into();
-    match check_unsigned(claims, provider, facts.now) {
+    match check_unsigned(claims, provider, crate::token::unix_seconds(facts.now)) {
         Ok(()) => judge(
             claims,
             None,

@@ -59,7 +59,7 @@ impl Sts {
                 tracing::warn!(request_id, provider = provider.provider.url.as_str(), error = %crate::ErrorChain(&e), "key fetch failed");
                 Refusal::new(StsErrorCode::InvalidIdentityToken, KEY_FETCH_MESSAGE)
             })?;
-        let verified = verifier.verify(token, now).map_err(|rejection| {
+        let verified = verifier.verify_at(token, now).map_err(|rejection| {
             let message = rejection
                 .sts_message()
                 .unwrap_or_else(|| crate::error_text::chain(&rejection));
@@ -69,7 +69,7 @@ impl Sts {
 
         // The trust policy, with the whole request context.
         let provider_arn = registry.provider_arn(&provider.provider);
-        let mut facts = RequestFacts::at(now)
+        let mut facts = RequestFacts::at(self.inner.time.now())
             .session_name(input.session_name)
             .secure_transport(peer.secure);
         if let Some(ip) = peer.ip {

@@ -16,7 +16,7 @@ pub const MAX_QUERY_BYTES: usize = 256 * 1024;
 /// assert_eq!(query.action(), Some("AssumeRoleWithWebIdentity"));
 /// assert_eq!(query.get("RoleSessionName"), Some("a+b c"));
 /// assert_eq!(query.get("rolesessionname"), None); // names are case-sensitive
-/// # Ok::<(), irsa::sts::QueryError>(())
+/// # Ok::<(), irsa::__private::QueryError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AwsQuery {

@@ -26,7 +26,7 @@ pub const CLOCK_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// assert_eq!(auth.access_key_id(), "ASIAEXAMPLE");
 /// assert_eq!(auth.region(), "us-east-1");
 /// assert_eq!(auth.signed_headers(), ["content-type", "host", "x-amz-date"]);
-/// # Ok::<(), irsa::sts::AuthorizationError>(())
+/// # Ok::<(), irsa::__private::AuthorizationError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigV4Authorization {

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::SystemTime;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, RsaKeyPair};
@@ -22,6 +23,7 @@ pub const MIN_EXPIRATION_SECONDS: i64 = 600;
 /// Its `Debug` shows the algorithm and key ID only, never the key.
 ///
 /// ```
+/// use std::time::{Duration, UNIX_EPOCH};
 /// use irsa::token::{BoundToken, SigningKey, Subject};
 ///
 /// let key = SigningKey::from_pem(include_str!("../../tests/data/k8s-vectors/rsa-private.pem"))?;
@@ -32,7 +34,7 @@ pub const MIN_EXPIRATION_SECONDS: i64 = 600;
 ///     Subject::new("default", "read-s3-hello")?,
 ///     "0f8c3e1a-5b7d-4c2e-9a61-3d2b1c0e9f47",
 /// );
-/// let token = key.sign(&request, 1_514_764_800)?;
+/// let token = key.sign(&request, UNIX_EPOCH + Duration::from_secs(1_514_764_800))?;
 /// assert_eq!(token.expose_secret().split('.').count(), 3);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -134,11 +136,11 @@ impl SigningKey {
         self.public.algorithm()
     }
 
-    /// Signs `token` issued at `now` (seconds since the Unix epoch): the header is
+    /// Signs `token` issued at `now`: the header is
     /// `{"alg":…,"kid":…}`, the claims are [`BoundToken::claims`] in Kubernetes' member order,
     /// written as Go writes JSON. RS256 signatures are deterministic; ECDSA ones use aws-lc's
     /// system random source.
-    pub fn sign(&self, token: &BoundToken, now: i64) -> Result<WebIdentityToken, MintError> {
+    pub fn sign(&self, token: &BoundToken, now: SystemTime) -> Result<WebIdentityToken, MintError> {
         if token.expiration_seconds < MIN_EXPIRATION_SECONDS {
             return Err(MintError::ExpirationTooShort {
                 seconds: token.expiration_seconds,
@@ -252,14 +254,15 @@ impl BoundToken {
     /// `kubernetes.io.warnafter`: Kubernetes sets it for tokens of extended lifetime issued
     /// for its own API audiences, never for `sts.amazonaws.com` alone.
     #[must_use]
-    pub fn warn_after(mut self, at: i64) -> Self {
-        self.warn_after = Some(at);
+    pub fn warn_after(mut self, at: SystemTime) -> Self {
+        self.warn_after = Some(super::unix_seconds(at));
         self
     }
 
     /// The claims for a token issued at `now`: `iat` and `nbf` are `now`, `exp` is `now` plus
     /// the lifetime.
-    pub fn claims(&self, now: i64) -> Claims<'_> {
+    pub fn claims(&self, now: SystemTime) -> Claims<'_> {
+        let now = super::unix_seconds(now);
         let audiences: Vec<&str> = if self.audiences.is_empty() {
             vec![crate::oidc::DEFAULT_AUDIENCE]
         } else {

@@ -46,3 +46,12 @@ pub(crate) use verify::{check_claims, check_provider};
 
 /// The STS error codes, shared with the rest of the crate (also at the crate root).
 pub use crate::StsErrorCode;
+
+/// `at` in whole seconds since the Unix epoch (negative before it), the unit of JWT's
+/// `NumericDate` and of every comparison the verifier makes.
+pub(crate) fn unix_seconds(at: std::time::SystemTime) -> i64 {
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    }
+}

@@ -5,6 +5,7 @@ use std::fmt;
 use std::mem::MaybeUninit;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
+use std::time::SystemTime;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 
@@ -293,6 +294,7 @@ impl KeyStore {
 /// threads; keys are parsed once, when the verifier is built or its keys are replaced.
 ///
 /// ```
+/// use std::time::{Duration, UNIX_EPOCH};
 /// use irsa::oidc::JwkSet;
 /// use irsa::token::{Rejection, StsErrorCode, Verifier};
 ///
@@ -303,10 +305,10 @@ impl KeyStore {
 ///     .build()?;
 ///
 /// let token = include_str!("../../tests/data/k8s-vectors/token.bound.rs256.jwt");
-/// let verified = verifier.verify(token, 1_514_764_860)?; // the clock is injected
+/// let verified = verifier.verify(token, UNIX_EPOCH + Duration::from_secs(1_514_764_860))?; // the clock is injected
 /// assert_eq!(verified.claims().sub.as_deref(), Some("system:serviceaccount:myns:mysvcacct"));
 ///
-/// let late = verifier.verify(token, 1_514_851_200 + 301).unwrap_err();
+/// let late = verifier.verify(token, UNIX_EPOCH + Duration::from_secs(1_514_851_200 + 301)).unwrap_err();
 /// assert_eq!(late.sts_code(), StsErrorCode::ExpiredTokenException);
 /// assert!(matches!(late, Rejection::Expired { .. }));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -420,8 +422,14 @@ impl Verifier {
         Ok(())
     }
 
-    /// Verifies `token` at time `now` (seconds since the Unix epoch).
-    pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {
+    /// Verifies `token` at time `now`.
+    pub fn verify(&self, token: &str, now: SystemTime) -> Result<VerifiedToken, Rejection> {
+        self.verify_at(token, super::unix_seconds(now))
+    }
+
+    /// [`Verifier::verify`] at `now` in seconds since the Unix epoch, for callers that hold
+    /// the time in JWT's unit already.
+    pub(crate) fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {
         let Some(cache) = &self.cache else {
             return self.verify_uncached(token, now);
         };
@@ -658,7 +666,7 @@ mod tests {
         ];
         let now = 1_514_764_860;
         for token in tokens {
-            verifier.verify(token, now).unwrap();
+            verifier.verify_at(token, now).unwrap();
         }
         let cache = verifier.cache.as_ref().unwrap();
         assert_eq!(cache.len(), 2);

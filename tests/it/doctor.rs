@@ -217,7 +217,7 @@ async fn world(broken: Break) -> World {
     .audience("sts.amazonaws.com")
     .expiration_seconds(3600);
     let token = signer
-        .sign(&request, issued_at)
+        .sign(&request, crate::helpers::at(issued_at))
         .unwrap()
         .expose_secret()
         .to_owned();
@@ -226,7 +226,7 @@ async fn world(broken: Break) -> World {
         .unwrap()
         .iam(iam)
         .sts(aws_sdk_sts::Client::from_conf(sts_config));
-    let mut inputs = ExamineOptions::at(now);
+    let mut inputs = ExamineOptions::at(crate::helpers::at(now));
     let token = if broken == Break::NotAJwt {
         "not-a-token".to_owned()
     } else {
@@ -501,7 +501,7 @@ async fn the_local_sts_serves_over_tls_and_judges_secure_transport() {
     )
     .audience("sts.amazonaws.com");
     let token = signer
-        .sign(&request, now())
+        .sign(&request, crate::helpers::at(now()))
         .unwrap()
         .expose_secret()
         .to_owned();

@@ -26,7 +26,7 @@ fn vector_request() -> BoundToken {
 #[test]
 fn the_vector_token_is_reproduced_byte_for_byte() {
     let request = vector_request();
-    let claims = request.claims(IAT);
+    let claims = request.claims(crate::helpers::at(IAT));
     let expected: serde_json::Value =
         serde_json::from_str(&text("k8s-vectors/claims.bound.json")).unwrap();
     // Member order is part of the comparison: both are written in order, compactly.
@@ -36,7 +36,9 @@ fn the_vector_token_is_reproduced_byte_for_byte() {
     );
     // RS256 is deterministic: the same header and claims give the vector's token exactly.
     let key = SigningKey::from_pem(&text("k8s-vectors/rsa-private.pem")).unwrap();
-    let token = key.sign(&vector_request(), IAT).unwrap();
+    let token = key
+        .sign(&vector_request(), crate::helpers::at(IAT))
+        .unwrap();
     assert_eq!(
         token.expose_secret(),
         text("k8s-vectors/token.bound.rs256.jwt")
@@ -67,7 +69,7 @@ fn every_key_form_mints_tokens_both_verifiers_accept() {
         let public = PublicKey::from_pem(&text(path)).unwrap().remove(0);
         assert_eq!(key.public_key().key_id(), public.key_id(), "{path}");
         let request = vector_request().audience("vault").expiration_seconds(3600);
-        let token = key.sign(&request, IAT).unwrap();
+        let token = key.sign(&request, crate::helpers::at(IAT)).unwrap();
 
         let set = JwkSet::from_public_keys(std::slice::from_ref(key.public_key())).unwrap();
         let verifier = Verifier::builder(&set)
@@ -76,7 +78,7 @@ fn every_key_form_mints_tokens_both_verifiers_accept() {
             .build()
             .unwrap();
         let verified = verifier
-            .verify(token.expose_secret(), now)
+            .verify(token.expose_secret(), crate::helpers::at(now))
             .unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(verified.algorithm(), alg);
         assert_eq!(verified.kid(), Some(public.key_id()));
@@ -110,7 +112,10 @@ fn what_cannot_sign_is_refused_and_the_key_never_shows() {
     );
     let key = SigningKey::from_pem(&text("k8s-vectors/rsa-private.pem")).unwrap();
     assert_eq!(
-        key.sign(&vector_request().expiration_seconds(599), IAT),
+        key.sign(
+            &vector_request().expiration_seconds(599),
+            crate::helpers::at(IAT)
+        ),
         Err(MintError::ExpirationTooShort { seconds: 599 })
     );
     let debug = format!("{key:?}");
@@ -118,6 +123,8 @@ fn what_cannot_sign_is_refused_and_the_key_never_shows() {
         debug,
         "SigningKey { algorithm: RS256, kid: \"JHJehTTTZlsspKHT-GaJxK7Kd1NQgZJu3fyK6K_QDYU\", .. }"
     );
-    let token = key.sign(&vector_request(), IAT).unwrap();
+    let token = key
+        .sign(&vector_request(), crate::helpers::at(IAT))
+        .unwrap();
     assert!(!format!("{token:?}").contains(&token.expose_secret()[..20]));
 }

@@ -396,7 +396,7 @@ fn the_doctor_answers_as_sts() {
         &keys,
         &registered,
         &namespace_policy("myns"),
-        NOW,
+        crate::helpers::at(NOW),
     )
     .unwrap();
     assert!(allowed.allowed(), "{allowed:#?}");
@@ -466,7 +466,7 @@ fn the_doctor_answers_as_sts() {
             &keys,
             registered,
             &namespace_policy(namespace),
-            now,
+            crate::helpers::at(now),
         )
         .unwrap();
         let error = diagnosis.sts_error.as_ref().expect("refused");
@@ -485,7 +485,14 @@ fn the_doctor_answers_as_sts() {
     let mut forged = token(&[]);
     forged.truncate(forged.len() - 4);
     forged.push_str("AAAA");
-    let diagnosis = predict(&forged, &keys, &registered, &namespace_policy("myns"), NOW).unwrap();
+    let diagnosis = predict(
+        &forged,
+        &keys,
+        &registered,
+        &namespace_policy("myns"),
+        crate::helpers::at(NOW),
+    )
+    .unwrap();
     let error = diagnosis.sts_error.unwrap();
     assert_eq!(
         (error.code.as_str(), error.message),
@@ -505,7 +512,14 @@ fn the_doctor_answers_as_sts() {
     .to_string()
     .parse()
     .unwrap();
-    let diagnosis = predict(&token(&[]), &keys, &registered, &deny, NOW).unwrap();
+    let diagnosis = predict(
+        &token(&[]),
+        &keys,
+        &registered,
+        &deny,
+        crate::helpers::at(NOW),
+    )
+    .unwrap();
     assert_eq!(
         diagnosis.sts_error.unwrap().reason,
         "explicitly denied by statement 1 (NoDefault)"
@@ -518,12 +532,12 @@ fn the_doctor_without_a_signature_still_applies_the_token_rules() {
     let policy = namespace_policy("myns");
     let owned = claims(&[]);
     let good = Claims::from_json(owned.as_bytes()).unwrap();
-    let diagnosis = predict_claims(&good, &registered, &policy, NOW);
+    let diagnosis = predict_claims(&good, &registered, &policy, crate::helpers::at(NOW));
     assert!(diagnosis.allowed());
     assert_eq!(diagnosis.signature, SignatureCheck::Skipped);
     let owned = claims(&[("iss", json!("https://issuer.example.com/"))]);
     let wrong_issuer = Claims::from_json(owned.as_bytes()).unwrap();
-    let error = predict_claims(&wrong_issuer, &registered, &policy, NOW)
+    let error = predict_claims(&wrong_issuer, &registered, &policy, crate::helpers::at(NOW))
         .sts_error
         .unwrap();
     assert_eq!(
@@ -534,7 +548,7 @@ fn the_doctor_without_a_signature_still_applies_the_token_rules() {
         br#"{"iss":"kubernetes/serviceaccount","sub":"system:serviceaccount:myns:x"}"#,
     )
     .unwrap();
-    let error = predict_claims(&legacy, &registered, &policy, NOW)
+    let error = predict_claims(&legacy, &registered, &policy, crate::helpers::at(NOW))
         .sts_error
         .unwrap();
     assert!(error.reason.contains("legacy"), "{}", error.reason);

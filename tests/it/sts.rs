@@ -44,7 +44,7 @@ fn token_for(issuer: &str, namespace: &str, name: &str, audience: &str, iat: i64
     .audience(audience)
     .expiration_seconds(3600);
     key()
-        .sign(&request, iat)
+        .sign(&request, crate::helpers::at(iat))
         .unwrap()
         .expose_secret()
         .to_owned()
@@ -223,7 +223,7 @@ async fn each_rule_refuses_with_aws_code_and_message() {
         .audience("sts.amazonaws.com");
         SigningKey::from_pem(&pem)
             .unwrap()
-            .sign(&request, now())
+            .sign(&request, crate::helpers::at(now()))
             .unwrap()
             .expose_secret()
             .to_owned()

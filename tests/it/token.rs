@@ -29,7 +29,7 @@ fn rsa_ec() -> Verifier {
 }
 
 fn reject(verifier: &Verifier, token: &str) -> Rejection {
-    verifier.verify(token, NOW).unwrap_err()
+    verifier.verify(token, crate::helpers::at(NOW)).unwrap_err()
 }
 
 fn rsa_token(header: &str, claims: &str) -> String {
@@ -64,7 +64,7 @@ fn kubernetes_vector_tokens_verify_with_their_keys() {
     for (token, keys, alg, kid) in cases {
         let token = text(&format!("k8s-vectors/{token}"));
         let verified = verifier(&jwks(&format!("k8s-vectors/{keys}")))
-            .verify(&token, NOW)
+            .verify(&token, crate::helpers::at(NOW))
             .unwrap();
         assert_eq!((verified.algorithm(), verified.kid()), (alg, Some(kid)));
         assert_eq!(
@@ -99,7 +99,7 @@ fn extended_api_audience_token_needs_its_audience() {
         .audience(ISSUER)
         .build()
         .unwrap();
-    let verified = api.verify(&token, NOW).unwrap();
+    let verified = api.verify(&token, crate::helpers::at(NOW)).unwrap();
     let want: Value =
         serde_json::from_slice(&data("k8s-vectors/claims.kube-audience-extended.json")).unwrap();
     assert_eq!(serde_json::to_value(verified.claims()).unwrap(), want);
@@ -222,7 +222,7 @@ fn structural_rules() {
             ..
         }
     ));
-    assert!(v.verify(&good, NOW).is_ok());
+    assert!(v.verify(&good, crate::helpers::at(NOW)).is_ok());
 }
 
 #[test]
@@ -288,15 +288,25 @@ fn key_selection_rules() {
             &claims(&[]),
         );
         assert_eq!(
-            undeclared.verify(&token, NOW).unwrap().algorithm().as_str(),
+            undeclared
+                .verify(&token, crate::helpers::at(NOW))
+                .unwrap()
+                .algorithm()
+                .as_str(),
             alg
         );
     }
     // No kid: the one key fitting the algorithm is used.
     let no_kid = rsa_token(r#"{"alg":"RS256"}"#, &claims(&[]));
-    assert_eq!(v.verify(&no_kid, NOW).unwrap().kid(), Some(RSA_KID));
+    assert_eq!(
+        v.verify(&no_kid, crate::helpers::at(NOW)).unwrap().kid(),
+        Some(RSA_KID)
+    );
     let es_no_kid = Signer::p256().sign(r#"{"alg":"ES256"}"#, &claims(&[]));
-    assert_eq!(v.verify(&es_no_kid, NOW).unwrap().kid(), Some(P256_KID));
+    assert_eq!(
+        v.verify(&es_no_kid, crate::helpers::at(NOW)).unwrap().kid(),
+        Some(P256_KID)
+    );
     // No kid and two RSA keys: ambiguous.
     let two = jwks("k8s-vectors/jwks.rsa-ecdsa.json")
         .merge(
@@ -340,7 +350,7 @@ fn ecdsa_signatures_must_be_jose_r_s() {
             expected: 64
         }
     );
-    assert!(rsa_ec().verify(&token, NOW).is_ok());
+    assert!(rsa_ec().verify(&token, crate::helpers::at(NOW)).is_ok());
 }
 
 #[test]
@@ -382,12 +392,12 @@ fn audience_and_subject_rules() {
         Some("Missing a required claim: aud")
     );
     let string_aud = rsa_token(RS256, &claims(&[("aud", json!("sts.amazonaws.com"))]));
-    assert!(v.verify(&string_aud, NOW).is_ok());
+    assert!(v.verify(&string_aud, crate::helpers::at(NOW)).is_ok());
     let many = rsa_token(
         RS256,
         &claims(&[("aud", json!(["x", "sts.amazonaws.com"]))]),
     );
-    assert!(v.verify(&many, NOW).is_ok());
+    assert!(v.verify(&many, crate::helpers::at(NOW)).is_ok());
     let empty = rsa_token(RS256, &claims(&[("aud", json!([]))]));
     assert!(matches!(
         reject(&v, &empty),
@@ -407,8 +417,8 @@ fn time_rules_with_skew() {
     let v = rsa_ec();
     let exp = 1_514_851_200;
     let token = rsa_token(RS256, &claims(&[]));
-    assert!(v.verify(&token, exp + 300).is_ok());
-    let rejection = v.verify(&token, exp + 301).unwrap_err();
+    assert!(v.verify(&token, crate::helpers::at(exp + 300)).is_ok());
+    let rejection = v.verify(&token, crate::helpers::at(exp + 301)).unwrap_err();
     assert_eq!(
         rejection,
         Rejection::Expired {
@@ -436,7 +446,7 @@ fn time_rules_with_skew() {
         }
     );
     let nbf_ok = rsa_token(RS256, &claims(&[("nbf", json!(NOW + 300))]));
-    assert!(v.verify(&nbf_ok, NOW).is_ok());
+    assert!(v.verify(&nbf_ok, crate::helpers::at(NOW)).is_ok());
     let iat = rsa_token(
         RS256,
         &claims(&[("iat", json!(NOW + 301)), ("nbf", Value::Null)]),
@@ -454,9 +464,9 @@ fn time_rules_with_skew() {
         .clock_skew(Duration::ZERO)
         .build()
         .unwrap();
-    assert!(strict.verify(&token, exp).is_ok());
+    assert!(strict.verify(&token, crate::helpers::at(exp)).is_ok());
     assert!(matches!(
-        strict.verify(&token, exp + 1),
+        strict.verify(&token, crate::helpers::at(exp + 1)),
         Err(Rejection::Expired { skew: 0, .. })
     ));
 }
@@ -470,29 +480,32 @@ fn cache_serves_only_the_same_token_until_it_expires() {
         .build()
         .unwrap();
     let token = text("k8s-vectors/token.bound.rs256.jwt");
-    let first = v.verify(&token, NOW).unwrap();
-    assert_eq!(v.verify(&token, NOW + 59).unwrap(), first);
+    let first = v.verify(&token, crate::helpers::at(NOW)).unwrap();
+    assert_eq!(
+        v.verify(&token, crate::helpers::at(NOW + 59)).unwrap(),
+        first
+    );
     // The tampered token is not served from the cache.
     let tampered = text("k8s-vectors/token.bound.rs256.tampered-payload.jwt");
     assert!(matches!(
-        v.verify(&tampered, NOW),
+        v.verify(&tampered, crate::helpers::at(NOW)),
         Err(Rejection::BadSignature { .. })
     ));
     // Past the cache TTL the token is verified again, and still past exp it is refused.
-    assert!(v.verify(&token, NOW + 61).is_ok());
+    assert!(v.verify(&token, crate::helpers::at(NOW + 61)).is_ok());
     assert!(matches!(
-        v.verify(&token, 1_514_851_200 + 301),
+        v.verify(&token, crate::helpers::at(1_514_851_200 + 301)),
         Err(Rejection::Expired { .. })
     ));
     // Replacing the keys drops cached verdicts.
-    assert!(v.verify(&token, NOW).is_ok());
+    assert!(v.verify(&token, crate::helpers::at(NOW)).is_ok());
     let other = JwkSet::from_public_keys(
         &PublicKey::from_pem(&text("k8s-vectors/ecdsa-p256-public.pem")).unwrap(),
     )
     .unwrap();
     v.replace_keys(&other).unwrap();
     assert_eq!(
-        v.verify(&token, NOW).unwrap_err(),
+        v.verify(&token, crate::helpers::at(NOW)).unwrap_err(),
         Rejection::UnknownKid {
             kid: RSA_KID.into()
         }
@@ -509,10 +522,10 @@ fn no_token_reaches_debug_output() {
         .cache(4, Duration::from_secs(60))
         .build()
         .unwrap();
-    let verified = v.verify(&token_text, NOW).unwrap();
+    let verified = v.verify(&token_text, crate::helpers::at(NOW)).unwrap();
     let token = irsa::token::WebIdentityToken::new(token_text.clone());
     let tampered = text("k8s-vectors/token.bound.rs256.tampered-payload.jwt");
-    let rejection = v.verify(&tampered, NOW).unwrap_err();
+    let rejection = v.verify(&tampered, crate::helpers::at(NOW)).unwrap_err();
     let shown = format!(
         "{token:?} {v:?} {verified:?} {rejection:?} {rejection} {:?}",
         UnverifiedToken::inspect(&token_text).unwrap()
@@ -535,7 +548,9 @@ fn extreme_times_neither_overflow_nor_pass() {
         RS256,
         &claims(&[("exp", json!(i64::MIN)), ("nbf", json!(i64::MIN))]),
     );
-    let rejection = v.verify(&ancient, i64::MAX).unwrap_err();
+    let rejection = v
+        .verify(&ancient, crate::helpers::at(i64::MAX))
+        .unwrap_err();
     assert!(matches!(
         rejection,
         Rejection::Expired { exp: i64::MIN, .. }
@@ -549,7 +564,7 @@ fn extreme_times_neither_overflow_nor_pass() {
         RS256,
         &claims(&[("nbf", json!(i64::MAX)), ("exp", json!(i64::MAX))]),
     );
-    let rejection = v.verify(&far, i64::MIN).unwrap_err();
+    let rejection = v.verify(&far, crate::helpers::at(i64::MIN)).unwrap_err();
     assert!(
         matches!(rejection, Rejection::NotYetValid { .. }),
         "{rejection:?}"
@@ -563,9 +578,9 @@ fn extreme_times_neither_overflow_nor_pass() {
             ("iat", json!(i64::MIN)),
         ]),
     );
-    assert!(v.verify(&valid_forever, NOW).is_ok());
+    assert!(v.verify(&valid_forever, crate::helpers::at(NOW)).is_ok());
     assert!(
-        v.verify(&valid_forever, NOW).is_ok(),
+        v.verify(&valid_forever, crate::helpers::at(NOW)).is_ok(),
         "served from the cache"
     );
 }

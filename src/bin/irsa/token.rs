@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::io::{CliError, read_text};
 use crate::render::Report;
 use crate::value;
-use crate::verify::system_now;
+use crate::verify::now_or;
 
 /// Arguments of `irsa token`.
 #[derive(Debug, clap::Args)]
@@ -73,7 +73,7 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     if let Some(node) = args.node {
         request = request.node(node, None);
     }
-    let now = args.now.unwrap_or_else(system_now);
+    let now = now_or(args.now);
     let token = key
         .sign(&request, now)
         .map_err(|e| CliError::input("--expiration-seconds", e))?;

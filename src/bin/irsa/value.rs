@@ -149,8 +149,7 @@ pub(crate) struct RequestArgs {
 impl RequestArgs {
     /// The request facts, at `--now` or the system clock's now.
     pub(crate) fn facts(&self) -> irsa::policy::RequestFacts {
-        let mut facts =
-            irsa::policy::RequestFacts::at(self.now.unwrap_or_else(crate::verify::system_now));
+        let mut facts = irsa::policy::RequestFacts::at(crate::verify::now_or(self.now));
         if let Some(name) = &self.session_name {
             facts = facts.session_name(name.clone());
         }

@@ -62,7 +62,7 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     let verifier = builder
         .build()
         .map_err(|e| CliError::input(format!("--jwks {}", args.jwks.display()), e))?;
-    let now = args.now.unwrap_or_else(system_now);
+    let now = now_or(args.now);
 
     match verifier.verify(token.expose_secret(), now) {
         Ok(verified) => {
@@ -141,7 +141,12 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
 }
 
 /// `expires in 23h 59m (2018-01-02T00:00:00Z)`, or how long ago it expired.
-fn time_left(text: &mut Text, claims: &Value, now: i64) {
+fn time_left(text: &mut Text, claims: &Value, now: SystemTime) {
+    // Claims are in seconds since the epoch (JWT's NumericDate).
+    let now = match now.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+    };
     let Some(exp) = claims.get("exp").and_then(Value::as_i64) else {
         return;
     };
@@ -218,8 +223,11 @@ fn scalar(value: &Value) -> String {
 
 /// The command line is where the real clock is read; the library takes it as a parameter.
 #[allow(clippy::disallowed_methods)]
-pub(crate) fn system_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+/// `--now` (seconds since the Unix epoch) when given, else the system clock's now.
+pub(crate) fn now_or(seconds: Option<i64>) -> SystemTime {
+    match seconds {
+        Some(s) if s >= 0 => UNIX_EPOCH + std::time::Duration::from_secs(s.unsigned_abs()),
+        Some(s) => UNIX_EPOCH - std::time::Duration::from_secs(s.unsigned_abs()),
+        None => SystemTime::now(),
+    }
 }

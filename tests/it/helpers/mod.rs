@@ -49,6 +49,19 @@ pub(crate) const ISSUER: &str = "https://issuer.example.com";
 /// `iat` of every vector token, plus one minute.
 pub(crate) const NOW: i64 = 1_514_764_860;
 
+/// `seconds` since the Unix epoch (negative before it), as the crate's APIs take a time; the
+/// extremes of `i64` become the extremes the platform's `SystemTime` holds.
+pub(crate) fn at(seconds: i64) -> std::time::SystemTime {
+    use std::time::{Duration, UNIX_EPOCH};
+    let span = Duration::from_secs(seconds.unsigned_abs());
+    let (moved, nearer) = if seconds >= 0 {
+        (UNIX_EPOCH.checked_add(span), seconds - 1)
+    } else {
+        (UNIX_EPOCH.checked_sub(span), seconds + 1)
+    };
+    moved.unwrap_or_else(|| at(nearer))
+}
+
 /// Signs with one of the Kubernetes test keys.
 pub(crate) enum Signer {
     Rsa(RsaKeyPair),

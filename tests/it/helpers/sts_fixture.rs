@@ -8,7 +8,7 @@
     clippy::disallowed_methods
 )]
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use irsa::oidc::JwkSet;
@@ -25,7 +25,7 @@ pub struct Fixture {
     /// A token for `default:app`, minted now.
     pub token: String,
     /// When it was minted, in seconds since the Unix epoch.
-    pub now: i64,
+    pub now: SystemTime,
     /// The account with the provider and the role `app`, trusting `default:app` with
     /// audience `sts.amazonaws.com`.
     pub registry: Registry,
@@ -37,10 +37,7 @@ pub struct Fixture {
 pub fn fixture(pem: &str) -> Fixture {
     let key = SigningKey::from_pem(pem).unwrap();
     let keys = JwkSet::from_public_keys([key.public_key()]).unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = SystemTime::now();
     let request = BoundToken::new(
         ISSUER.parse().unwrap(),
         Subject::new("default", "app").unwrap(),
