@@ -4,7 +4,7 @@
 #![no_main]
 
 use irsa::webhook::{
-    AdmissionRequest, Identity, PatchStyle, PodMutator, ServiceAccountSettings, WebhookConfig,
+    AdmissionRequest, Identity, PatchStyle, PodMutator, ServiceAccountAnnotations, WebhookConfig,
 };
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let sa = ServiceAccountSettings::default()
+    let sa = ServiceAccountAnnotations::default()
         .with_role_arn("arn:aws:iam::111122223333:role/r")
         .with_regional_sts(true);
     let identities = [

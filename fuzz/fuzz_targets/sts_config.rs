@@ -2,7 +2,7 @@
 //! resolved under an empty directory (so only inline documents load).
 #![no_main]
 
-use irsa::sts::Config;
+use irsa::sts::ConfigFile;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let dir = std::env::temp_dir().join("irsa-fuzz-sts-config-empty");
     let _ = std::fs::create_dir_all(&dir);
-    if let Ok(config) = Config::parse(text, &dir) {
+    if let Ok(config) = ConfigFile::parse(text, &dir) {
         for role in config.registry.roles() {
             assert!(role.arn().to_string().starts_with("arn:aws:iam::"));
         }
