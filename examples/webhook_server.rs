@@ -10,7 +10,7 @@
 //!
 //! - `POST /mutate`: an AdmissionReview (`admission.k8s.io/v1` or `v1beta1`) in, the answer out.
 //!   The pod's ServiceAccount is read from the apiserver (kube-rs) on every request, so a
-//!   ServiceAccount created just before its pod is never missed (upstream issue #174).
+//!   ServiceAccount created just before its pod is never missed (aws/amazon-eks-pod-identity-webhook#174).
 //! - `GET /healthz`: `ok`.
 //!
 //! The certificate and key are PEM files (cert-manager's Secret, mounted); they are re-read

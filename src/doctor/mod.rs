@@ -45,7 +45,9 @@ use pod::{check_in_pod, check_pod};
 pub use report::{Answer, Check, Report, Verdict};
 use token::check_token;
 
-/// STS's limits on the issuer's documents (K&S §4.4): 5 s, 128 KiB.
+/// STS's limits on the issuer's documents, as the local STS applies them: 5 s (AWS names
+/// "latency of more than 5 seconds" among the causes of `InvalidIdentityToken`,
+/// <https://repost.aws/knowledge-center/iam-sts-invalididentitytoken>) and 128 KiB.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 const FETCH_MAX_BYTES: usize = 128 * 1024;
 

@@ -42,7 +42,7 @@ impl MalformedPolicyDocument {
             ) => {
                 Some("This policy contains invalid Json".to_owned())
             }
-            // terraform-aws-eks#1084 (CreateRole).
+            // terraform-aws-modules/terraform-aws-eks#1084 (CreateRole).
             MalformedKind::SchemeInConditionKey { .. } => {
                 Some("Condition can contain only one colon.".to_owned())
             }
@@ -50,15 +50,15 @@ impl MalformedPolicyDocument {
             MalformedKind::Action { colons, .. } if *colons > 1 => {
                 Some("Actions/Condition can contain only one colon.".to_owned())
             }
-            // terraform-aws-iam#202, terraform-aws-eks#2594.
+            // terraform-aws-modules/terraform-aws-iam#202, terraform-aws-modules/terraform-aws-eks#2594.
             MalformedKind::FederatedPrincipal { .. } => Some(
                 "Federated principals must be valid domain names or SAML metadata ARNs".to_owned(),
             ),
-            // opstrace#88, configure-aws-credentials#332.
+            // opstrace/opstrace#88, aws-actions/configure-aws-credentials#332.
             MalformedKind::AwsPrincipal { value } => {
                 Some(format!("Invalid principal in policy: \"AWS\":\"{value}\""))
             }
-            // terraform-aws-iam#47.
+            // terraform-aws-modules/terraform-aws-iam#47.
             MalformedKind::NoPrincipals => Some(
                 "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: \
                  The passed in policy has a statement with no principals!"

@@ -28,7 +28,7 @@ pub enum PatchStyle {
     Granular,
     /// The Go webhook's operations: whole `/spec/containers` and `/spec/initContainers`
     /// replacements re-serialised from typed structs, so fields k8s-openapi does not know are
-    /// dropped, exactly as upstream does (issues #84, #165, #208).
+    /// dropped, exactly as upstream does (aws/amazon-eks-pod-identity-webhook#84, #165, #208).
     Compatible,
 }
 

@@ -26,10 +26,10 @@
 //! fixtures are the tests. Where this module knowingly differs:
 //!
 //! - [`PatchStyle::Granular`] (the default) touches only what changes, so container fields
-//!   unknown to the Go structs (upstream issues #84, #165, #208) survive;
+//!   unknown to the Go structs (aws/amazon-eks-pod-identity-webhook#84, #165, #208) survive;
 //!   [`PatchStyle::Compatible`] emits the Go webhook's operations.
 //! - Granular patches of a pod that needs nothing are empty, so nothing is sent back.
-//! - Windows is also recognised by `spec.os.name` (upstream issue #57).
+//! - Windows is also recognised by `spec.os.name` (aws/amazon-eks-pod-identity-webhook#57).
 //! - A pod without `metadata` or `spec` still gets a patch that applies; one without a
 //!   `containers` member gets no `/spec/containers` operation, so a second pass changes nothing.
 //! - Pods are read as raw JSON and only the parts the mutation needs are decoded: a pod that

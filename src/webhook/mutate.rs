@@ -202,7 +202,7 @@ impl PodMutator {
             .map(parse_go_csv_record)
             .unwrap_or_default();
         // Windows pods, as upstream detects them (`kubernetes.io/os` or `beta.kubernetes.io/os`
-        // node selectors), and also by `spec.os.name`, which upstream ignores (its issue #57).
+        // node selectors), and also by `spec.os.name`, which upstream ignores (aws/amazon-eks-pod-identity-webhook#57).
         let windows = spec.as_ref().is_some_and(|spec| {
             let selector = |key| spec.node_selector.as_ref().and_then(|s| s.get(key));
             selector("kubernetes.io/os") == Some("windows")

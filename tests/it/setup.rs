@@ -1,7 +1,8 @@
 //! `irsa::setup` against moto's S3, IAM and STS through the real SDKs, behind a proxy that
 //! counts every call and can interrupt an apply at any mutation.
 //!
-//! Where moto differs from AWS (facts: `sts-and-setup.md` §5), the test says so:
+//! Where moto differs from AWS (seen against moto 5.2.5; its `moto_server/werkzeug_app.py`
+//! routes the unsigned discovery path), the test says so:
 //! - an unsigned GET of a path ending in `/.well-known/openid-configuration` is routed to
 //!   moto's Cognito, so the anonymous check of the discovery document fails on moto only;
 //! - `AddClientIDToOpenIDConnectProvider` and `RemoveClientIDFromOpenIDConnectProvider` are
