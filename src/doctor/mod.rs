@@ -115,7 +115,7 @@ const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 
 impl InPod {
     /// Reads what the pod sees from `env` (the webhook's variables) and `fs` (the token file
-    /// they name, at most 64 KiB): from inside a pod, [`ProcessEnvironment`] and [`RealFs`].
+    /// they name, at most 64 KiB): from inside a pod, [`ProcessEnvironment`] and [`RealFs`](crate::env::RealFs).
     ///
     /// ```
     /// use std::collections::HashMap;
