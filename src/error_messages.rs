@@ -598,7 +598,7 @@ fn sts(out: &mut String) {
 
 #[cfg(feature = "setup")]
 fn setup(out: &mut String) {
-    use crate::setup::apiserver::ManifestError;
+    use crate::setup::apiserver::{ManifestError, ManifestWriteError};
     use crate::setup::{PlanError, SetupError, SetupFileError};
     let io = || {
         io::Error::new(
@@ -631,6 +631,13 @@ fn setup(out: &mut String) {
         TooLarge => ManifestError::TooLarge,
         NoApiserver => ManifestError::NoApiserver,
         Layout => ManifestError::Layout { line: 17 },
+    });
+    let manifest = || "/etc/kubernetes/manifests/kube-apiserver.yaml".into();
+    every_variant!(out, ManifestWriteError, {
+        Read => ManifestWriteError::Read { path: manifest(), source: io() },
+        Changed => ManifestWriteError::Changed { path: manifest() },
+        Backup => ManifestWriteError::Backup { path: "/etc/kubernetes/manifests/.kube-apiserver.yaml.irsa-backup".into(), source: io() },
+        Write => ManifestWriteError::Write { path: manifest(), source: io() },
     });
 }
 

@@ -67,7 +67,7 @@
 //! | [`http`] | fetches `http::FetchError`, CA bundles `http::CaError`; listening `http::ServeError`; server certificates `http::TlsError` |
 //! | [`provider`] | configuration `provider::ConfigError` (a profile: `provider::ProfileLoadError`); the token file `provider::TokenFileError`; a failed call `provider::ProviderError` (STS's answer `provider::StsFailure`, the transport's `provider::TransportError`) |
 //! | [`sts`] | its config file `sts::ConfigFileError`, faults `sts::FaultsError`, the registry `sts::RegistryError`, building `sts::BuildError`, requests `sts::QueryError`, signatures `sts::AuthorizationError`, issuers' keys `sts::KeyFetchError` |
-//! | [`setup`] | the file `setup::SetupFileError`; planning `setup::PlanError`; AWS calls `setup::SetupError`; the apiserver manifest `setup::apiserver::ManifestError` |
+//! | [`setup`] | the file `setup::SetupFileError`; planning `setup::PlanError`; AWS calls `setup::SetupError`; the apiserver manifest `setup::apiserver::ManifestError`, its writing `setup::apiserver::ManifestWriteError` |
 //!
 //! ## Getting started
 //!

@@ -35,6 +35,9 @@
 //! # Ok::<(), irsa::setup::apiserver::ManifestError>(())
 //! ```
 
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
 use serde_json::Value;
 
 const ISSUER: &str = "--service-account-issuer";
@@ -155,6 +158,117 @@ impl Edit {
     pub fn diff(&self) -> Vec<String> {
         super::diff::line_diff(&self.before, &self.after)
     }
+
+    /// Replaces the manifest at `path`, whose text was `read` when this edit was made, and
+    /// returns where the previous text was kept.
+    ///
+    /// - The write is refused when the file no longer holds `read` (kubeadm or a person changed
+    ///   it since): the edit was made for a text that is gone.
+    /// - The previous text goes to a dot-file beside it (the kubelet ignores dot-files):
+    ///   `.NAME.irsa-backup` the first time, which is never overwritten, so the manifest from
+    ///   before irsa stays; later ones are `.NAME.irsa-backup-YYYYMMDDTHHMMSSZ` at `now`.
+    /// - Both files are written atomically, created with the manifest's own mode and owner
+    ///   (kubeadm writes it 0600): at no moment is either readable by more users.
+    pub fn write(
+        &self,
+        path: &Path,
+        read: &str,
+        now: SystemTime,
+    ) -> Result<PathBuf, ManifestWriteError> {
+        let on_disk = std::fs::read(path).map_err(|source| ManifestWriteError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        if on_disk != read.as_bytes() {
+            return Err(ManifestWriteError::Changed {
+                path: path.to_owned(),
+            });
+        }
+        let backup = backup_path(path, now);
+        crate::env::write_atomic(&backup, read.as_bytes(), 0o600).map_err(|source| {
+            ManifestWriteError::Backup {
+                path: backup.clone(),
+                source,
+            }
+        })?;
+        crate::env::write_atomic(path, self.text.as_bytes(), 0o600).map_err(|source| {
+            ManifestWriteError::Write {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+        Ok(backup)
+    }
+}
+
+/// Why an edited manifest was not written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestWriteError {
+    /// The manifest cannot be read again before it is replaced.
+    #[error("cannot read {} again before replacing it", path.display())]
+    Read {
+        /// The manifest.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The manifest changed between its reading and its writing.
+    #[error("{} changed since it was read (kubeadm, or another edit): run again to edit the text it holds now", path.display())]
+    Changed {
+        /// The manifest.
+        path: PathBuf,
+    },
+    /// The backup cannot be written; the manifest is untouched.
+    #[error("cannot write the backup {}: the manifest is untouched", path.display())]
+    Backup {
+        /// The backup.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The manifest cannot be replaced; it holds its previous text.
+    #[error("cannot replace {}: it holds its previous text", path.display())]
+    Write {
+        /// The manifest.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The first backup's name, or a timestamped one when the first exists.
+fn backup_path(manifest: &Path, now: SystemTime) -> PathBuf {
+    let name = manifest
+        .file_name()
+        .map_or_else(|| "manifest".into(), |n| n.to_string_lossy());
+    let first = manifest.with_file_name(format!(".{name}.irsa-backup"));
+    if !first.exists() {
+        return first;
+    }
+    let seconds = crate::token::unix_seconds(now);
+    let stamp = match time::OffsetDateTime::from_unix_timestamp(seconds) {
+        Ok(t) => format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => seconds.to_string(),
+    };
+    let mut candidate = manifest.with_file_name(format!(".{name}.irsa-backup-{stamp}"));
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = manifest.with_file_name(format!(".{name}.irsa-backup-{stamp}-{n}"));
+        n += 1;
+    }
+    candidate
 }
 
 impl Manifest {
@@ -504,5 +618,69 @@ mod tests {
         let quoted = "spec:\n  containers:\n  - command:\n    - kube-apiserver\n    - '--x=a b'\n    - \"--y=c\"\n";
         let edit = Manifest::parse(quoted).unwrap().edit(&flags()).unwrap();
         assert!(edit.after().contains(&"--x=a b".to_owned()));
+    }
+
+    #[test]
+    fn a_write_keeps_the_first_backup_and_refuses_a_manifest_changed_since_it_was_read() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kube-apiserver.yaml");
+        let original = kubeadm();
+        std::fs::write(&path, &original).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let flags = |issuer: &str| ApiserverFlags {
+            issuer: issuer.into(),
+            existing_issuers: vec![],
+            jwks_uri: format!("{issuer}/openid/v1/jwks"),
+            key_files: vec!["/etc/kubernetes/pki/sa.pub".into()],
+        };
+        let at = UNIX_EPOCH + Duration::from_secs(1_765_000_000);
+
+        // Changed on disk after it was read: refused, and the file keeps the other change.
+        let edit = Manifest::parse(&original)
+            .unwrap()
+            .edit(&flags("https://a.example"))
+            .unwrap();
+        std::fs::write(&path, format!("{original}# kubeadm upgrade\n")).unwrap();
+        let refused = edit.write(&path, &original, at).unwrap_err();
+        assert!(
+            matches!(refused, ManifestWriteError::Changed { .. }),
+            "{refused}"
+        );
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .ends_with("# kubeadm upgrade\n")
+        );
+        std::fs::write(&path, &original).unwrap();
+
+        // The first write keeps the pre-irsa manifest; the second keeps it too.
+        let first = edit.write(&path, &original, at).unwrap();
+        assert_eq!(
+            first.file_name().unwrap(),
+            ".kube-apiserver.yaml.irsa-backup"
+        );
+        let second_text = std::fs::read_to_string(&path).unwrap();
+        let again = Manifest::parse(&second_text)
+            .unwrap()
+            .edit(&flags("https://b.example"))
+            .unwrap();
+        let second = again.write(&path, &second_text, at).unwrap();
+        assert_eq!(
+            second.file_name().unwrap(),
+            ".kube-apiserver.yaml.irsa-backup-20251206T054640Z"
+        );
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), original);
+        assert_eq!(std::fs::read_to_string(&second).unwrap(), second_text);
+        #[cfg(unix)]
+        for file in [&path, &first, &second] {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
     }
 }

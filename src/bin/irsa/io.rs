@@ -3,9 +3,9 @@
 
 use std::error::Error;
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::Read as _;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The largest input file read, in bytes: keys and documents are a few KiB at most.
@@ -115,38 +115,14 @@ pub(crate) fn read_text(flag: &str, path: &Path) -> Result<String, CliError> {
     })
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed to disk
-/// and renamed over `path`, so readers see the old file or the new one, never half of one.
+/// Writes `bytes` to `path` atomically (the library's writer: readers see the old file or the
+/// new one; a replaced file keeps its mode and owner, a new one is 0644, as generated documents
+/// are public).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let fail = |e: std::io::Error| {
+    irsa::env::write_atomic(path, bytes, 0o644).map_err(|e| {
         CliError::input(
             format!("--out {}", path.display()),
             format!("cannot write ({e})"),
         )
-    };
-    let dir = path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    fs::create_dir_all(&dir).map_err(fail)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".irsa-")
-        .tempfile_in(&dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    set_readable(tmp.path()).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
-}
-
-/// Published documents are public: make them world-readable like any generated file.
-#[cfg(unix)]
-fn set_readable(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn set_readable(_: &Path) -> std::io::Result<()> {
-    Ok(())
+    })
 }

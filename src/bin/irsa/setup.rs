@@ -48,9 +48,10 @@ pub(crate) struct ApiserverArgs {
     /// Where the key files are on the node (the apiserver pod mounts kubeadm's pki directory).
     #[arg(long, value_name = "DIR", default_value = "/etc/kubernetes/pki")]
     pki_dir: String,
-    /// Replace the manifest (atomically, keeping the previous one as
-    /// `.kube-apiserver.yaml.irsa-backup` beside it, which the kubelet ignores). Without it,
-    /// only the diff is shown.
+    /// Replace the manifest (atomically, with its own mode and owner; refused when it changed
+    /// since it was read). The first previous text is kept as `.kube-apiserver.yaml.irsa-backup`
+    /// and never overwritten, later ones with a timestamp; the kubelet ignores dot-files.
+    /// Without it, only the diff is shown.
     #[arg(long)]
     write: bool,
 }
@@ -256,22 +257,13 @@ pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {
     let edit = manifest
         .edit(&flags)
         .map_err(|e| CliError::input(flag.clone(), e))?;
-    let backup = backup_path(&args.manifest);
     let written = args.write && edit.changed();
-    if written {
-        let original = std::fs::metadata(&args.manifest).ok();
-        std::fs::copy(&args.manifest, &backup).map_err(|e| {
-            CliError::input(
-                format!("backup {}", backup.display()),
-                format!("cannot write ({e})"),
-            )
-        })?;
-        write_atomic(&args.manifest, edit.text().as_bytes())?;
-        if let Some(meta) = original {
-            // Keep the manifest's own permissions (kubeadm writes it 0600).
-            let _ = std::fs::set_permissions(&args.manifest, meta.permissions());
-        }
-    }
+    let backup = if written {
+        edit.write(&args.manifest, &text, crate::verify::now_or(None))
+            .map_err(|e| CliError::refused(flag.clone(), e))?
+    } else {
+        PathBuf::new()
+    };
     let mut out = Text::default();
     out.line(format!(
         "{} {}",
@@ -316,14 +308,6 @@ pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {
         json: render::pretty(&json),
         refused: false,
     })
-}
-
-/// `.NAME.irsa-backup` beside the manifest: dot files are not static pods to the kubelet.
-fn backup_path(manifest: &Path) -> PathBuf {
-    let name = manifest
-        .file_name()
-        .map_or_else(|| "manifest".into(), |n| n.to_string_lossy());
-    manifest.with_file_name(format!(".{name}.irsa-backup"))
 }
 
 pub(crate) fn service_accounts(args: ServiceAccountsArgs) -> Result<Report, CliError> {
