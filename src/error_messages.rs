@@ -559,6 +559,7 @@ fn sts(out: &mut String) {
         Discovery => KeyFetchError::Discovery { url: url(), source: DiscoveryError::Missing { member: "jwks_uri" } },
         IssuerMismatch => KeyFetchError::IssuerMismatch { url: url(), found: "https://a".into(), expected: "https://b".into() },
         Jwks => KeyFetchError::Jwks { url: url(), source: JwksError::NoKeysMember },
+        Recent => KeyFetchError::Recent { url: "https://oidc.example.test".into(), seconds: 2, reason: "GET https://oidc.example.test/.well-known/openid-configuration answered HTTP 503".into(), retry: 5 },
         Keys => KeyFetchError::Keys { url: url(), source: VerifierError::NoUsableKey },
     });
     every_variant!(out, TlsError, {

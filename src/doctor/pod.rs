@@ -105,15 +105,20 @@ pub(super) fn check_in_pod(in_pod: &InPod) -> (Check, Option<WebIdentityToken>) 
         Verdict::Pass,
         format!("{path} holds a token ({} bytes)", bytes.len()),
     );
-    if bytes.first().is_some_and(u8::is_ascii_whitespace)
-        || bytes.last().is_some_and(u8::is_ascii_whitespace)
-    {
+    // Trailing ASCII white space reaches STS from SDKs that send the file as is, and STS
+    // tolerates it (aws-config's recorded traffic: a token ending in %0A judged by its
+    // issuer); anything before the token is part of it, and no longer a JWT.
+    if bytes.first().is_some_and(u8::is_ascii_whitespace) {
         check = Check::new(
             "token-file",
             Verdict::Warn,
-            format!("{path} has whitespace around the token"),
+            format!("{path} has white space before the token"),
         )
-        .fix("some SDKs send it as is and STS refuses it: write the token without a newline");
+        .fix(
+            "SDKs send the file as is and STS reads it as part of the token: write the token alone",
+        );
+    } else if bytes.last().is_some_and(u8::is_ascii_whitespace) {
+        check = check.evidence("a trailing newline, which STS tolerates");
     }
     if in_pod.region.is_none() {
         check = check.evidence("AWS_REGION is not set: SDKs call the global STS endpoint");

@@ -72,7 +72,8 @@ pub struct ServerLimits {
 
 impl Default for ServerLimits {
     /// 256 KiB bodies, 16 KiB and 64 headers, 10 s to send the headers or finish the TLS
-    /// handshake, 1,024 connections at once.
+    /// handshake, 4,096 connections at once (further ones wait in the listen queue until one
+    /// closes).
     fn default() -> ServerLimits {
         ServerLimits {
             max_body_bytes: 256 * 1024,
@@ -80,7 +81,7 @@ impl Default for ServerLimits {
             max_headers: 64,
             header_read_timeout: Duration::from_secs(10),
             tls_handshake_timeout: Duration::from_secs(10),
-            max_connections: 1024,
+            max_connections: 4096,
         }
     }
 }

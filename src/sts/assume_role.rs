@@ -26,7 +26,12 @@ impl Sts {
         let role = self.find_role(input.role_arn)?;
 
         // The token: its issuer finds the provider, whose keys judge it.
-        let token = input.token.trim_end();
+        // Trailing ASCII white space (a newline from a token file read as is, as botocore and
+        // aws-config send it) is what real STS tolerates: aws-config's recorded traffic shows a
+        // token ending in %0A judged by its issuer. Nothing else is trimmed.
+        let token = input
+            .token
+            .trim_end_matches(|c: char| c.is_ascii_whitespace());
         let unverified = UnverifiedToken::inspect(token).map_err(|e| {
             Refusal::new(
                 StsErrorCode::InvalidIdentityToken,
@@ -52,11 +57,12 @@ impl Sts {
                     format!("No OpenIDConnect provider found in your account for {iss}"),
                 )
             })?;
+        let kid = unverified.header().kid.as_deref();
         let verifier = provider
-            .verifier(&self.inner.client, now)
+            .verifier(&self.inner.client, now, kid)
             .await
             .map_err(|e| {
-                tracing::warn!(request_id, provider = provider.provider.url.as_str(), error = %crate::ErrorChain(&e), "key fetch failed");
+                tracing::warn!(request_id, provider = provider.provider.url.as_str(), error = ?crate::error_text::chain(&e), "key fetch failed");
                 Refusal::new(StsErrorCode::InvalidIdentityToken, KEY_FETCH_MESSAGE)
             })?;
         let verified = verifier.verify_at(token, now).map_err(|rejection| {
@@ -89,7 +95,7 @@ impl Sts {
         // The decision alone on the hot path; the explanation only for a refusal's log line.
         if role.trust_policy.decide(&request) != Decision::Allow {
             let evaluation = role.trust_policy.evaluate(&request);
-            tracing::info!(request_id, role = role.arn.name(), reason = %crate::policy::summarize(&evaluation), "trust policy refused");
+            tracing::info!(request_id, role = role.arn.name(), reason = ?crate::policy::summarize(&evaluation), "trust policy refused");
             return Err(Refusal::new(
                 StsErrorCode::AccessDenied,
                 ACCESS_DENIED_MESSAGE,

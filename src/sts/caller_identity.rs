@@ -2,7 +2,7 @@
 
 use http::HeaderValue;
 
-use super::service::{Answer, Refusal, Sts};
+use super::service::{Answer, Refusal, Sts, region_of};
 use super::sigv4::{self, SigV4Authorization, SignedRequest};
 use super::xml::Xml;
 use crate::StsErrorCode;
@@ -63,6 +63,47 @@ impl Sts {
                 StsErrorCode::SignatureDoesNotMatch,
                 "Credential should be scoped to correct service: 'sts'. ",
             ));
+        }
+        // What the signature must cover, as AWS requires it: the host and the time, so that a
+        // signed request cannot be replayed against another endpoint or at another time.
+        let signed = auth.signed_headers();
+        if !signed.iter().any(|h| h == "host") {
+            return Err(Refusal::new(
+                StsErrorCode::IncompleteSignature,
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+            ));
+        }
+        if !signed.iter().any(|h| h == "x-amz-date") {
+            return Err(Refusal::new(
+                StsErrorCode::IncompleteSignature,
+                "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.",
+            ));
+        }
+        let region = self
+            .inner
+            .region
+            .as_deref()
+            .or_else(|| region_of(request.headers));
+        if let Some(region) = region
+            && auth.region() != region
+        {
+            return Err(Refusal::new(
+                StsErrorCode::SignatureDoesNotMatch,
+                format!(
+                    "Credential should be scoped to a valid region, not '{}'. ",
+                    auth.region()
+                ),
+            ));
+        }
+        // A declared payload hash is checked against the body, not taken on trust.
+        if let Some(declared) = request.headers.get("x-amz-content-sha256") {
+            let actual = sigv4::payload_hash(request.body);
+            if declared.as_bytes() != actual.as_bytes() {
+                return Err(Refusal::new(
+                    StsErrorCode::SignatureDoesNotMatch,
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                ));
+            }
         }
         let now = self.now();
         let session = {

@@ -46,6 +46,21 @@ pub enum KeyFetchError {
         #[source]
         source: crate::oidc::JwksError,
     },
+    /// The last fetch failed a moment ago: STS is not asked to hammer a failing issuer, and
+    /// neither is this one.
+    #[error(
+        "the last fetch of {url}'s keys failed {seconds} s ago ({reason}): they are fetched again {retry} s after a failure"
+    )]
+    Recent {
+        /// The issuer.
+        url: String,
+        /// How long ago.
+        seconds: i64,
+        /// Why it failed.
+        reason: String,
+        /// Seconds between tries.
+        retry: i64,
+    },
     /// The key set cannot verify anything.
     #[error("the key set at {url} cannot verify tokens")]
     Keys {
@@ -71,8 +86,24 @@ pub(crate) fn verifier(provider: &OidcProvider, keys: &JwkSet) -> Result<Verifie
 pub(crate) struct ProviderKeys {
     pub(crate) provider: OidcProvider,
     fixed: Option<Arc<Verifier>>,
-    cached: tokio::sync::Mutex<Option<(Arc<Verifier>, i64)>>,
+    /// One fetch at a time per provider: later callers wait for it and take its result.
+    cached: tokio::sync::Mutex<Cached>,
 }
+
+/// What the last fetches left.
+#[derive(Debug, Default)]
+struct Cached {
+    /// The keys and when they were fetched.
+    keys: Option<(Arc<Verifier>, i64)>,
+    /// The last failure: when, and why.
+    failure: Option<(i64, String)>,
+}
+
+/// How long a failed fetch is remembered before the issuer is asked again.
+const FAILURE_MEMORY: i64 = 5;
+/// How often a token signed by a key the cached set lacks may cause a fetch (a rotated key
+/// is found within this, a stream of made-up `kid`s costs one fetch per interval).
+const UNKNOWN_KID_REFETCH: i64 = 30;
 
 impl ProviderKeys {
     pub(crate) fn new(provider: OidcProvider) -> Result<ProviderKeys, VerifierError> {
@@ -83,16 +114,19 @@ impl ProviderKeys {
         Ok(ProviderKeys {
             provider,
             fixed,
-            cached: tokio::sync::Mutex::new(None),
+            cached: tokio::sync::Mutex::new(Cached::default()),
         })
     }
 
-    /// The verifier, fetching the keys when they are not cached (or the cache is older than
-    /// its time to live at `now`).
+    /// The verifier, fetching the keys when they are not cached, when the cache is older than
+    /// its time to live at `now`, or when the token's `kid` is not among them and the cache
+    /// is older than [`UNKNOWN_KID_REFETCH`]. A failure is remembered for
+    /// [`FAILURE_MEMORY`] seconds; one fetch runs at a time.
     pub(crate) async fn verifier(
         &self,
         client: &HttpsClient,
         now: i64,
+        kid: Option<&str>,
     ) -> Result<Arc<Verifier>, KeyFetchError> {
         if let Some(fixed) = &self.fixed {
             return Ok(fixed.clone());
@@ -105,14 +139,35 @@ impl ProviderKeys {
         };
         let mut cached = self.cached.lock().await;
         let ttl = i64::try_from(discovery.ttl.as_secs()).unwrap_or(i64::MAX);
-        if let Some((verifier, at)) = cached.as_ref()
-            && now.saturating_sub(*at) < ttl
-        {
-            return Ok(verifier.clone());
+        if let Some((verifier, at)) = cached.keys.as_ref() {
+            let age = now.saturating_sub(*at);
+            let known = kid.is_none_or(|kid| verifier.knows_kid(kid));
+            if age < ttl && (known || age < UNKNOWN_KID_REFETCH) {
+                return Ok(verifier.clone());
+            }
         }
-        let fresh = Arc::new(fetch_verifier(&self.provider, discovery, client).await?);
-        *cached = Some((fresh.clone(), now));
-        Ok(fresh)
+        if let Some((at, reason)) = &cached.failure
+            && now.saturating_sub(*at) < FAILURE_MEMORY
+        {
+            return Err(KeyFetchError::Recent {
+                url: self.provider.url.as_str().to_owned(),
+                seconds: now.saturating_sub(*at),
+                reason: reason.clone(),
+                retry: FAILURE_MEMORY,
+            });
+        }
+        match fetch_verifier(&self.provider, discovery, client).await {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                cached.keys = Some((fresh.clone(), now));
+                cached.failure = None;
+                Ok(fresh)
+            }
+            Err(e) => {
+                cached.failure = Some((now, crate::error_text::chain(&e)));
+                Err(e)
+            }
+        }
     }
 }
 
@@ -150,7 +205,13 @@ async fn fetch_verifier(
             expected: issuer.to_owned(),
         });
     }
-    let jwks_uri = match (&local, document.jwks_uri().strip_prefix(base)) {
+    // Only a URL below the issuer is redirected to the local endpoint: the prefix must end at
+    // a path boundary, or `https://issuer.example.com.evil.net/…` would pass as the issuer's.
+    let below_issuer = document
+        .jwks_uri()
+        .strip_prefix(base)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'));
+    let jwks_uri = match (&local, below_issuer) {
         (Some(local), Some(rest)) => format!("{local}{rest}"),
         _ => document.jwks_uri().to_owned(),
     };

@@ -86,17 +86,36 @@ impl AwsQuery {
     /// The members of the list parameter `name` (`name.member.1`, `name.member.2`, … with an
     /// optional `.suffix`, such as `PolicyArns.member.1.arn`), in index order, stopping at the
     /// first missing index as awsQuery servers do.
+    /// One pass over the parameters, so a body full of members costs its length, not its
+    /// square.
     pub fn list(&self, name: &str, suffix: Option<&str>) -> Vec<&str> {
-        let mut members = Vec::new();
-        for index in 1.. {
-            let key = match suffix {
-                Some(suffix) => format!("{name}.member.{index}.{suffix}"),
-                None => format!("{name}.member.{index}"),
+        let mut found: std::collections::BTreeMap<u32, &str> = std::collections::BTreeMap::new();
+        for (key, value) in &self.pairs {
+            let Some(rest) = key
+                .strip_prefix(name)
+                .and_then(|r| r.strip_prefix(".member."))
+            else {
+                continue;
             };
-            match self.get(&key) {
-                Some(value) => members.push(value),
-                None => break,
+            let index = match suffix {
+                Some(suffix) => rest.strip_suffix(suffix).and_then(|r| r.strip_suffix('.')),
+                None => Some(rest),
+            };
+            // Exactly a decimal number: `+1` or `01` name no member, as an exact lookup of
+            // `name.member.1` would not find them.
+            let Some(index) = index else { continue };
+            if let Ok(number) = index.parse::<u32>()
+                && number.to_string() == index
+            {
+                found.entry(number).or_insert(value.as_str());
             }
+        }
+        let mut members = Vec::new();
+        for (expected, (index, value)) in (1..).zip(found) {
+            if index != expected {
+                break;
+            }
+            members.push(value);
         }
         members
     }

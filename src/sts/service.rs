@@ -62,6 +62,7 @@ pub struct StsBuilder {
     time: SharedTimeSource,
     capacity: usize,
     limits: ServerLimits,
+    region: Option<String>,
 }
 
 impl StsBuilder {
@@ -92,6 +93,16 @@ impl StsBuilder {
     #[must_use]
     pub fn limits(mut self, limits: ServerLimits) -> StsBuilder {
         self.limits = limits;
+        self
+    }
+
+    /// The region this STS is (e.g. `eu-west-1`): SigV4 scopes naming another are refused, as
+    /// a regional endpoint refuses them. Without it, the region of an
+    /// `sts.REGION.amazonaws.com` `Host` is required, and on a local endpoint any region is
+    /// accepted.
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> StsBuilder {
+        self.region = Some(region.into());
         self
     }
 
@@ -136,6 +147,7 @@ impl StsBuilder {
                 time: self.time,
                 client,
                 limits: self.limits,
+                region: self.region,
             }),
         })
     }
@@ -166,6 +178,7 @@ pub(super) struct Inner {
     pub(super) time: SharedTimeSource,
     pub(super) client: HttpsClient,
     pub(super) limits: ServerLimits,
+    pub(super) region: Option<String>,
 }
 
 /// An STS error answer.
@@ -195,6 +208,7 @@ impl Sts {
             time: SharedTimeSource::new(SystemTimeSource::new()),
             capacity: DEFAULT_SESSION_CAPACITY,
             limits: ServerLimits::default().max_body_bytes(super::MAX_QUERY_BYTES),
+            region: None,
         }
     }
 
@@ -307,7 +321,7 @@ impl Sts {
                 respond(StatusCode::OK, body, &request_id)
             }
             Err(refusal) => {
-                tracing::info!(request_id, action, code = refusal.code.as_str(), message = %refusal.message, "refused");
+                tracing::info!(request_id, action, code = refusal.code.as_str(), message = ?refusal.message, "refused");
                 let status = refusal.code.http_status();
                 let body = xml::error(
                     status < 500,

@@ -346,15 +346,14 @@ fn canonical_request(auth: &SigV4Authorization, request: &SignedRequest<'_>) -> 
     out.push('\n');
     out.push_str(&auth.signed_headers.join(";"));
     out.push('\n');
-    match request
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(hash) => out.push_str(hash),
-        None => out.push_str(&hex(digest::digest(&digest::SHA256, request.body).as_ref())),
-    }
+    // The body's own hash: a declared `x-amz-content-sha256` was checked against it before.
+    out.push_str(&payload_hash(request.body));
     out
+}
+
+/// The hex SHA-256 of a request body, as SigV4 writes it.
+pub(crate) fn payload_hash(body: &[u8]) -> String {
+    hex(digest::digest(&digest::SHA256, body).as_ref())
 }
 
 /// RFC 3986 encoding as SigV4 wants it: everything but `A–Z a–z 0–9 - _ . ~` as `%XY`.

@@ -63,6 +63,10 @@ impl Xml {
     }
 }
 
+/// Escapes markup, and keeps the document well-formed whatever the text: a carriage return is
+/// written as a reference (a parser would turn a raw one into a newline), and characters XML 1.0
+/// cannot hold at all (C0 controls but tab and newline, U+FFFE, U+FFFF) become U+FFFD. An
+/// echoed claim or policy therefore never breaks the client's parser.
 fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
@@ -71,6 +75,9 @@ fn escape_into(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
+            '\t' | '\n' => out.push(c),
+            '\u{0}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -28,14 +28,14 @@ impl WebIdentityToken {
         WebIdentityToken(Zeroizing::new(token))
     }
 
-    /// Takes the bytes of a token file, as the kubelet writes it, and trims trailing white
+    /// Takes the bytes of a token file, as the kubelet writes it, and trims trailing ASCII white
     /// space (a newline added by an editor or `echo` would otherwise reach STS and fail there).
     /// Fails on non-UTF-8 content and on a file that is empty after trimming; the refused
     /// bytes are wiped.
     pub fn from_file_contents(bytes: Vec<u8>) -> Result<Self, SecretError> {
         let bytes = Zeroizing::new(bytes);
         let text = std::str::from_utf8(&bytes).map_err(|_| SecretError::NotUtf8)?;
-        let trimmed = text.trim_end();
+        let trimmed = text.trim_end_matches(|c: char| c.is_ascii_whitespace());
         if trimmed.is_empty() {
             return Err(SecretError::Empty);
         }

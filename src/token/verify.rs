@@ -427,6 +427,12 @@ impl Verifier {
         self.verify_at(token, super::unix_seconds(now))
     }
 
+    /// Whether a key with this `kid` is among the verifier's keys.
+    pub(crate) fn knows_kid(&self, kid: &str) -> bool {
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        keys.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+    }
+
     /// [`Verifier::verify`] at `now` in seconds since the Unix epoch, for callers that hold
     /// the time in JWT's unit already.
     pub(crate) fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {

@@ -947,3 +947,263 @@ async fn our_provider_recovers_from_an_expired_token_when_the_kubelet_rotates_it
     assert!(credentials.access_key_id().starts_with("ASIA"));
     server.shutdown().await;
 }
+
+/// A form for `AssumeRoleWithWebIdentity` of `read-s3` with `token` (percent-encoded here).
+fn assume_form(token: &str, extra: &str) -> String {
+    let token: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    format!(
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A{ACCOUNT}%3Arole%2Fread-s3&RoleSessionName=hostile&WebIdentityToken={token}{extra}"
+    )
+}
+
+/// What an attacker can send before any authentication is answered as STS answers it, and
+/// neither breaks the answer's XML nor forges a log line.
+#[tokio::test]
+async fn hostile_requests_are_answered_as_sts_answers_them() {
+    let captured = Captured::global();
+    let server = with_keys().await;
+
+    // More than 10 PolicyArns, and a body full of them: one ValidationError, read in one pass.
+    let arns: String = (1..=11)
+        .map(|n| format!("&PolicyArns.member.{n}.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2Fp{n}"))
+        .collect();
+    let (status, body) = reqwest_like(&server, &assume_form(&token("read-s3-hello"), &arns)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("<Code>ValidationError</Code>"), "{body}");
+    assert!(
+        body.contains("Value &apos;[arn:aws:iam::aws:policy/p1, "),
+        "{body}"
+    );
+    assert!(body.contains("at &apos;policyArns&apos; failed to satisfy constraint: Member must have length less than or equal to 10"), "{body}");
+    let many: String = (1..=9_000)
+        .map(|n| format!("&PolicyArns.member.{n}.arn=x"))
+        .collect();
+    assert!(many.len() > 150_000);
+    let (status, body) = reqwest_like(&server, &assume_form(&token("read-s3-hello"), &many)).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("Member must have length less than or equal to 10"),
+        "{body}"
+    );
+
+    // An issuer with control characters and a line break is echoed in well-formed XML, and
+    // its line break does not start a line of the server's log.
+    let signer = helpers::Signer::rsa();
+    let forged_iss = "https://x.example\n2026-12-06T00:00:00Z  INFO FORGED-LINE\u{1}\r";
+    let hostile = signer.sign(
+        r#"{"alg":"RS256","kid":"k"}"#,
+        &helpers::claims(&[("iss", serde_json::json!(forged_iss))]),
+    );
+    let (status, body) = reqwest_like(&server, &assume_form(&hostile, "")).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("<Code>InvalidIdentityToken</Code>"), "{body}");
+    assert!(
+        body.contains(
+            "for https://x.example\n2026-12-06T00:00:00Z  INFO FORGED-LINE\u{FFFD}&#xD;</Message>"
+        ),
+        "{body}"
+    );
+    assert!(
+        !body.chars().any(|c| c.is_control() && c != '\n'),
+        "a control character in the XML: {body:?}"
+    );
+    let logs = captured.text();
+    assert!(logs.contains("FORGED-LINE"), "the refusal is logged");
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.starts_with("2026-12-06T00:00:00Z  INFO FORGED-LINE")),
+        "a forged log line: {logs}"
+    );
+
+    // Trailing ASCII white space is what SDKs that read the file as is send: accepted. Other
+    // white space is part of the token, which is then not a JWT.
+    let (status, body) = reqwest_like(
+        &server,
+        &assume_form(&format!("{}\n", token("read-s3-hello")), ""),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = reqwest_like(
+        &server,
+        &assume_form(&format!("{}\u{a0}", token("read-s3-hello")), ""),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("The web identity token is malformed"),
+        "{body}"
+    );
+    server.shutdown().await;
+}
+
+/// A discovery document whose `jwks_uri` only starts like the issuer is not read from the
+/// issuer's endpoint: `https://oidc.example.test/cluster-a.evil.net/keys` is another host's.
+#[tokio::test]
+async fn a_jwks_uri_beside_the_issuer_is_not_taken_for_the_issuers() {
+    let issuer = ISSUER.parse().unwrap();
+    let mut document: serde_json::Value = serde_json::from_str(
+        &OpenIdConfiguration::new(&issuer, &keys())
+            .unwrap()
+            .to_json(),
+    )
+    .unwrap();
+    document["jwks_uri"] = serde_json::json!(format!("{ISSUER}.evil.net/keys"));
+    let site = StaticSite::new()
+        .document(
+            "/cluster-a/.well-known/openid-configuration",
+            "application/json",
+            document.to_string().into_bytes(),
+        )
+        // Where the old prefix rewrite would have looked.
+        .document(
+            "/cluster-a.evil.net/keys",
+            "application/json",
+            keys().to_json().into_bytes(),
+        )
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let endpoint = format!("{}/cluster-a", site.endpoint_url())
+        .parse()
+        .unwrap();
+    let discovery = Discovery::new()
+        .endpoint(endpoint)
+        .timeout(Duration::from_secs(2));
+    let provider = OidcProvider::with_discovery(issuer, discovery).unwrap();
+    let server = serve(Sts::builder(registry(provider)).build().unwrap()).await;
+    let (code, _) = assume(&server, "read-s3", "hello", &token("read-s3-hello"))
+        .await
+        .unwrap_err();
+    assert_eq!(code, "InvalidIdentityToken");
+    server.shutdown().await;
+    site.shutdown().await;
+}
+
+/// GetCallerIdentity's signature must cover the host and the time, its declared payload hash
+/// must be the body's, and its scope must name the server's region.
+#[tokio::test]
+async fn a_signature_must_cover_host_time_body_and_region() {
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
+    };
+
+    let provider = OidcProvider::with_keys(ISSUER.parse().unwrap(), keys()).unwrap();
+    let sts = Sts::builder(registry(provider))
+        .region("us-east-1")
+        .build()
+        .unwrap();
+    let server = serve(sts).await;
+    let out = assume(&server, "read-s3", "hello", &token("read-s3-hello"))
+        .await
+        .unwrap();
+    let credentials = session_credentials(&out);
+
+    // Another region's scope, from the real SDK.
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .endpoint_url(server.endpoint_url())
+        .credentials_provider(credentials.clone());
+    let e = aws_sdk_sts::Client::from_conf(config.build())
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
+    assert_eq!(
+        e.message(),
+        Some("Credential should be scoped to a valid region, not 'eu-west-1'. ")
+    );
+
+    // Hand-signed requests: `signed_body` is what the signature covers, `body` is what is sent.
+    let send = |signed_body: &'static str, body: &'static str, drop_host: bool| {
+        let credentials = credentials.clone();
+        let url = server.endpoint_url();
+        async move {
+            let identity = credentials.into();
+            let mut settings = SigningSettings::default();
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+            let params = aws_sigv4::sign::v4::SigningParams::builder()
+                .identity(&identity)
+                .region("us-east-1")
+                .name("sts")
+                .time(SystemTime::now())
+                .settings(settings)
+                .build()
+                .unwrap()
+                .into();
+            let headers = [("content-type", "application/x-www-form-urlencoded")];
+            let signable = SignableRequest::new(
+                "POST",
+                format!("{url}/"),
+                headers.into_iter(),
+                SignableBody::Bytes(signed_body.as_bytes()),
+            )
+            .unwrap();
+            let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+            let mut request = http::Request::post(format!("{url}/"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_owned())
+                .unwrap();
+            instructions.apply_to_request_http1x(&mut request);
+            let mut head = format!(
+                "POST / HTTP/1.1\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            let authority = url.trim_start_matches("http://");
+            head.push_str(&format!("host: {authority}\r\n"));
+            for (name, value) in request.headers() {
+                let mut value = value.to_str().unwrap().to_owned();
+                if drop_host && name == "authorization" {
+                    value = value.replace(
+                        "SignedHeaders=content-type;host;",
+                        "SignedHeaders=content-type;",
+                    );
+                }
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+            stream
+                .write_all(format!("{head}\r\n{body}").as_bytes())
+                .await
+                .unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            response
+        }
+    };
+    const CALLER: &str = "Action=GetCallerIdentity&Version=2011-06-15";
+    let good = send(CALLER, CALLER, false).await;
+    assert!(good.starts_with("HTTP/1.1 200"), "{good}");
+    assert!(
+        good.contains("<Arn>arn:aws:sts::111122223333:assumed-role/read-s3/hello</Arn>"),
+        "{good}"
+    );
+
+    // The body changed after signing, the declared hash still the signed one's: refused, not
+    // verified against the declared hash.
+    let tampered = send(
+        CALLER,
+        "Action=GetCallerIdentity&Version=2011-06-15&X=1",
+        false,
+    )
+    .await;
+    assert!(tampered.starts_with("HTTP/1.1 403"), "{tampered}");
+    assert!(
+        tampered.contains("<Message>The provided &apos;x-amz-content-sha256&apos; header does not match what was computed.</Message>"),
+        "{tampered}"
+    );
+    let hostless = send(CALLER, CALLER, true).await;
+    assert!(
+        hostless.contains("<Code>IncompleteSignature</Code>"),
+        "{hostless}"
+    );
+    assert!(
+        hostless.contains("&apos;Host&apos; or &apos;:authority&apos; must be a &apos;SignedHeader&apos; in the AWS Authorization."),
+        "{hostless}"
+    );
+    server.shutdown().await;
+}
