@@ -63,6 +63,7 @@ pub struct RoleSpec {
     inline_policies: BTreeMap<String, serde_json::Value>,
     max_session_duration: Option<u32>,
     permissions_boundary: Option<String>,
+    adopt: bool,
 }
 
 /// Why a setup file cannot be used: each names the field and the fix.
@@ -162,6 +163,8 @@ struct RawRole {
     max_session_duration: Option<u32>,
     #[serde(default)]
     permissions_boundary: Option<String>,
+    #[serde(default)]
+    adopt: bool,
 }
 
 impl SetupFile {
@@ -323,6 +326,12 @@ impl RoleSpec {
     /// The permissions boundary's ARN, when the file sets one.
     pub fn permissions_boundary(&self) -> Option<&str> {
         self.permissions_boundary.as_deref()
+    }
+
+    /// Whether irsa may add this cluster's trust statements to a role of this name that it did
+    /// not create (`adopt: true`); without it such a role is refused, never taken over.
+    pub fn adopt(&self) -> bool {
+        self.adopt
     }
 }
 
@@ -553,6 +562,7 @@ fn role(i: usize, raw: RawRole, read: &mut Reader<'_>) -> Result<RoleSpec, Setup
         inline_policies,
         max_session_duration: raw.max_session_duration,
         permissions_boundary: raw.permissions_boundary,
+        adopt: raw.adopt,
     })
 }
 

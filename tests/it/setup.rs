@@ -309,9 +309,8 @@ async fn foreign_bucket_policy_and_trust_policy_statements_survive() {
         .unwrap();
     let ec2 = json!({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"});
     let other_cluster = json!({"Sid": "OtherCluster", "Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/oidc.other.example"}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": {"oidc.other.example:aud": "sts.amazonaws.com", "oidc.other.example:sub": "system:serviceaccount:a:b"}}});
-    world
-        .iam()
-        .create_role()
+    let iam = world.iam();
+    iam.create_role()
         .role_name("read-s3")
         .assume_role_policy_document(
             json!({"Version": "2012-10-17", "Statement": [ec2, other_cluster]}).to_string(),
@@ -319,11 +318,81 @@ async fn foreign_bucket_policy_and_trust_policy_statements_survive() {
         .send()
         .await
         .unwrap();
+    // What the role already grants, which irsa did not give it.
+    iam.create_policy()
+        .policy_name("admin")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let admin = "arn:aws:iam::123456789012:policy/admin";
+    iam.attach_role_policy()
+        .role_name("read-s3")
+        .policy_arn(admin)
+        .send()
+        .await
+        .unwrap();
+    let deploy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]});
+    iam.put_role_policy()
+        .role_name("read-s3")
+        .policy_name("deploy")
+        .policy_document(deploy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let aws = world.aws();
 
+    // A role irsa did not create is not taken over: the plan fails and names what it grants.
     let file = world.file(ROLE);
     let desired = world.desired(&file).await;
+    let refused = aws
+        .plan(&desired, PlanOptions::default())
+        .await
+        .unwrap_err();
+    let refused = irsa::ErrorChain(&refused).to_string();
+    assert!(
+        refused.contains("role read-s3 exists and irsa did not create it; it grants managed policies: arn:aws:iam::123456789012:policy/admin; inline policies: deploy; permissions boundary: none: set adopt: true"),
+        "{refused}"
+    );
+
+    // Adopted: this cluster's statement and the file's grants are added, the rest is kept, and
+    // a pruning run takes away none of what irsa did not give.
+    let file = world.file(&format!("{ROLE}    adopt: true\n"));
+    let desired = world.desired(&file).await;
+    let (_, plan) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.message.starts_with("adopting role read-s3, which already grants managed policies: arn:aws:iam::123456789012:policy/admin; inline policies: deploy;")),
+        "{:?}",
+        plan.notes
+    );
     world.apply(&desired).await;
-    let aws = world.aws();
+    let (_, pruned) = aws
+        .plan(&desired, PlanOptions::default().prune(true))
+        .await
+        .unwrap();
+    aws.apply(&pruned.changes).await.unwrap();
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("read-s3")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attached
+            .attached_policies()
+            .iter()
+            .any(|p| p.policy_arn() == Some(admin))
+    );
+    let kept = iam
+        .get_role_policy()
+        .role_name("read-s3")
+        .policy_name("deploy")
+        .send()
+        .await
+        .unwrap();
+    assert!(kept.policy_document().contains("ec2"));
     let policy = world.bucket_policy().await;
     assert_eq!(policy["Statement"][0], logs);
     assert_eq!(policy["Statement"][1]["Sid"], "IrsaOidcDiscovery");

@@ -262,7 +262,30 @@ pub(super) async fn observe_role(
         attached_policies: attached,
         inline_policies: BTreeMap::new(),
         tags,
+        inline_policy_names: BTreeSet::new(),
     };
+    // A role irsa did not create: everything it grants is named before anything is planned
+    // for it (one more read, only for such roles).
+    if !observed.managed_by_irsa() {
+        let mut marker = None;
+        loop {
+            let out = iam
+                .list_role_policies()
+                .role_name(name)
+                .max_items(100)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("iam:ListRolePolicies", name, &e))?;
+            observed
+                .inline_policy_names
+                .extend(out.policy_names().iter().cloned());
+            match out.marker() {
+                Some(next) if out.is_truncated() => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+    }
     let owned: Vec<String> = observed
         .owned_inline_policies()
         .into_iter()

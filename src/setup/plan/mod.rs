@@ -197,6 +197,31 @@ pub enum PlanError {
         /// Which document, e.g. `the trust policy of role read-s3`.
         what: String,
     },
+    /// A role of this name exists and irsa did not create it.
+    #[error(
+        "role {role} exists and irsa did not create it; it grants {}: set adopt: true on its entry in the file to add this cluster's trust statements to it (everything it grants is kept), or name another role",
+        describe_grants(attached, inline, boundary.as_deref())
+    )]
+    RoleNotOwned {
+        /// The role.
+        role: String,
+        /// Its attached managed policies.
+        attached: Vec<String>,
+        /// Its inline policies.
+        inline: Vec<String>,
+        /// Its permissions boundary.
+        boundary: Option<String>,
+    },
+    /// An adopted role already has an inline policy of a name the file gives to another.
+    #[error(
+        "role {role} already has an inline policy {policy} that irsa did not write: give the file's policy another name, or delete the role's by hand"
+    )]
+    ForeignInlinePolicy {
+        /// The role.
+        role: String,
+        /// The policy's name.
+        policy: String,
+    },
     /// A document irsa would write has error-level lint findings.
     #[error("the trust policy irsa would write for {role} has errors: {}", findings.iter().map(|f| format!("{} ({})", f.message, f.fix)).collect::<Vec<_>>().join("; "))]
     Lint {
@@ -205,6 +230,27 @@ pub enum PlanError {
         /// The error-level findings.
         findings: Vec<Finding>,
     },
+}
+
+/// What a role grants, for a person: its managed policies, inline policies and boundary.
+pub(crate) fn describe_grants(
+    attached: &[String],
+    inline: &[String],
+    boundary: Option<&str>,
+) -> String {
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    format!(
+        "managed policies: {}; inline policies: {}; permissions boundary: {}",
+        list(attached),
+        list(inline),
+        boundary.unwrap_or("none")
+    )
 }
 
 /// Computes the changes that make `observed` match `desired`.

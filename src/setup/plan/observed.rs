@@ -91,9 +91,17 @@ pub struct ObservedRole {
     pub inline_policies: BTreeMap<String, Option<Value>>,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
+    /// The names of all its inline policies, read for a role irsa did not create (to say what
+    /// it grants); empty for irsa's own roles.
+    pub inline_policy_names: BTreeSet<String>,
 }
 
 impl ObservedRole {
+    /// Whether irsa created the role (its `irsa/managed-by` tag).
+    pub fn managed_by_irsa(&self) -> bool {
+        self.tags.get(super::MANAGED_BY_TAG).map(String::as_str) == Some(super::MANAGED_BY_VALUE)
+    }
+
     /// The inline policy names irsa's tags record as written by irsa.
     pub fn owned_inline_policies(&self) -> BTreeSet<&str> {
         owned(&self.tags, INLINE_TAG_PREFIX)

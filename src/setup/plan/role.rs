@@ -56,6 +56,37 @@ pub(super) fn plan_role(
         }
         return Ok(());
     };
+    // A role irsa did not create is never taken over: refused unless the file adopts it,
+    // and then everything it grants is kept and named.
+    let adopted = !seen.managed_by_irsa();
+    if adopted {
+        let attached: Vec<String> = seen.attached_policies.iter().cloned().collect();
+        let inline: Vec<String> = seen.inline_policy_names.iter().cloned().collect();
+        if !spec.adopt() {
+            return Err(PlanError::RoleNotOwned {
+                role: name,
+                attached,
+                inline,
+                boundary: seen.permissions_boundary.clone(),
+            });
+        }
+        if let Some(policy) = spec.inline_policies().keys().find(|p| {
+            seen.inline_policy_names.contains(*p)
+                && !seen.owned_inline_policies().contains(p.as_str())
+        }) {
+            return Err(PlanError::ForeignInlinePolicy {
+                role: name,
+                policy: policy.clone(),
+            });
+        }
+        notes.push(Note {
+            subject: name.clone(),
+            message: format!(
+                "adopting role {name}, which already grants {}: irsa adds this cluster's trust statements and what the file lists, and keeps the rest",
+                super::describe_grants(&attached, &inline, seen.permissions_boundary.as_deref())
+            ),
+        });
+    }
     if seen.path != spec.path() {
         notes.push(Note {
             subject: name.clone(),

@@ -311,23 +311,38 @@ fn dropping_a_published_key_is_refused_without_the_flag() {
 }
 
 #[test]
-fn an_existing_role_gains_our_statement_and_ownership_records() {
-    let desired = desired("");
+fn a_role_irsa_did_not_create_is_refused_unless_adopted_and_then_kept() {
     let foreign = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+    let powerful = |state: &mut Observed| {
+        state.roles.insert(
+            "read-s3".into(),
+            Some(ObservedRole {
+                path: "/".into(),
+                trust_policy: foreign.into(),
+                max_session_duration: Some(3600),
+                attached_policies: BTreeSet::from([
+                    "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".to_owned(),
+                    "arn:aws:iam::aws:policy/AdministratorAccess".to_owned(),
+                ]),
+                permissions_boundary: Some("arn:aws:iam::111122223333:policy/boundary".into()),
+                inline_policy_names: BTreeSet::from(["deploy".to_owned()]),
+                ..Default::default()
+            }),
+        );
+    };
+    // Not adopted: refused, naming everything the role grants.
+    let desired = desired("");
     let mut state = converge(&desired, &Observed::default());
-    state.roles.insert(
-        "read-s3".into(),
-        Some(ObservedRole {
-            path: "/".into(),
-            trust_policy: foreign.into(),
-            max_session_duration: Some(3600),
-            attached_policies: BTreeSet::from([
-                "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".to_owned()
-            ]),
-            ..Default::default()
-        }),
+    powerful(&mut state);
+    let refused = plan(&desired, &state, PlanOptions::default()).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "role read-s3 exists and irsa did not create it; it grants managed policies: arn:aws:iam::aws:policy/AdministratorAccess, arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess; inline policies: deploy; permissions boundary: arn:aws:iam::111122223333:policy/boundary: set adopt: true on its entry in the file to add this cluster's trust statements to it (everything it grants is kept), or name another role"
     );
-    let plan = plan(&desired, &state, PlanOptions::default()).unwrap();
+
+    // Adopted: our statement, what the file adds, and nothing of the role's is replaced.
+    let desired = super::tests::desired("    adopt: true\n");
+    let plan = plan(&desired, &state, PlanOptions::default().prune(true)).unwrap();
     let calls: Vec<&str> = plan.changes.iter().map(Change::call).collect();
     // Already attached by someone else: not tagged as irsa's, so never detached by irsa.
     assert_eq!(
@@ -342,4 +357,27 @@ fn an_existing_role_gains_our_statement_and_ownership_records() {
         unreachable!()
     };
     assert_eq!(tags.values().collect::<Vec<_>>(), ["extra"]);
+    let Change::UpdateTrustPolicy { after, .. } = &plan.changes[0] else {
+        unreachable!()
+    };
+    assert!(
+        after.contains("ec2.amazonaws.com"),
+        "the role's own statement is kept"
+    );
+    assert_eq!(plan.notes.len(), 1);
+    assert!(
+        plan.notes[0].message.starts_with("adopting role read-s3, which already grants managed policies: arn:aws:iam::aws:policy/AdministratorAccess, "),
+        "{}",
+        plan.notes[0].message
+    );
+
+    // An inline policy of the file's name that irsa did not write: refused, not overwritten.
+    let mut taken = state.clone();
+    role(&mut taken, "read-s3")
+        .inline_policy_names
+        .insert("extra".into());
+    assert!(matches!(
+        super::plan(&desired, &taken, PlanOptions::default()),
+        Err(PlanError::ForeignInlinePolicy { policy, .. }) if policy == "extra"
+    ));
 }
