@@ -713,3 +713,63 @@ async fn a_us_east_1_bucket_is_created_without_a_location_constraint() {
     let (_, again) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
     assert_eq!(again.changes, []);
 }
+
+/// An existing bucket whose policy holds an old public statement, kept inert by Block Public
+/// Access: irsa refuses to relax Block Public Access and names the statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_with_a_public_statement_is_not_opened() {
+    let world = world().await;
+    managed_policy(&world).await;
+    let s3 = world.s3();
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_public_access_block()
+        .bucket(BUCKET)
+        .public_access_block_configuration(
+            aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let legacy = json!({"Sid": "Legacy", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::my-irsa-bucket/*"});
+    s3.put_bucket_policy()
+        .bucket(BUCKET)
+        .policy(json!({"Version": "2012-10-17", "Statement": [legacy]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let file = world.file(ROLE);
+    let desired = world.desired(&file).await;
+    let refused = world
+        .aws()
+        .plan(&desired, PlanOptions::default())
+        .await
+        .unwrap_err();
+    let refused = irsa::ErrorChain(&refused).to_string();
+    assert!(
+        refused.contains("bucket my-irsa-bucket: policy statement 0 (Legacy) is public to S3"),
+        "{refused}"
+    );
+    // Nothing was changed: Block Public Access is still on.
+    let pab = s3
+        .get_public_access_block()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let config = pab.public_access_block_configuration().unwrap();
+    assert_eq!(config.block_public_policy(), Some(true));
+}

@@ -41,6 +41,12 @@ pub(super) fn plan_bucket(
         });
     }
     let pab = seen.and_then(|s| s.public_access_block);
+    let relaxes = pab.is_none_or(|p| p.block_public_policy || p.restrict_public_buckets);
+    if relaxes && let Some(policy) = seen.and_then(|s| s.policy.as_deref()) {
+        // Block Public Access may be what keeps an old statement inert: judge every statement
+        // that is not irsa's as S3 judges "public" before turning it off.
+        refuse_public_statements(bucket, policy)?;
+    }
     if pab != Some(PUBLIC_ACCESS_BLOCK) {
         changes.push(Change::PutPublicAccessBlock {
             bucket: bucket.to_owned(),
@@ -93,6 +99,92 @@ pub(super) fn merge_bucket_policy(
     Ok(Some(
         serde_json::to_string_pretty(&document).unwrap_or_default(),
     ))
+}
+
+/// The condition keys that pin a statement to known callers, so that S3 does not judge it
+/// public (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status>).
+const PINNING_KEYS: [&str; 10] = [
+    "aws:sourcearn",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:sourceowner",
+    "aws:sourceaccount",
+    "aws:sourceip",
+    "aws:principalaccount",
+    "aws:principalorgid",
+    "aws:principalarn",
+    "aws:userid",
+];
+
+/// Whether S3 judges `statement` public: an `Allow` to everyone (`"*"`, or `"*"` among its
+/// `AWS` principals) that no condition pins to an account, organisation, network or source
+/// with a fixed, positive match.
+pub(super) fn is_public(statement: &Value) -> bool {
+    if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+        return false;
+    }
+    let star = |v: &Value| match v {
+        Value::String(s) => s == "*",
+        Value::Array(list) => list.iter().any(|p| p.as_str() == Some("*")),
+        _ => false,
+    };
+    let everyone = match statement.get("Principal") {
+        Some(Value::String(p)) => p == "*",
+        Some(Value::Object(map)) => map.get("AWS").is_some_and(star),
+        _ => false,
+    };
+    if !everyone {
+        return false;
+    }
+    let Some(conditions) = statement.get("Condition").and_then(Value::as_object) else {
+        return true;
+    };
+    let pinned = conditions.iter().any(|(operator, entries)| {
+        let operator = operator.to_ascii_lowercase();
+        // A negated operator, or one that passes when the key is absent, pins nothing.
+        if operator.contains("not") || operator.ends_with("ifexists") {
+            return false;
+        }
+        let fixed = |v: &Value| {
+            v.as_str()
+                .is_some_and(|s| !s.is_empty() && !s.contains('*') && !s.contains('?'))
+        };
+        entries.as_object().is_some_and(|entries| {
+            entries.iter().any(|(key, values)| {
+                let values_fixed = match values {
+                    Value::Array(list) => !list.is_empty() && list.iter().all(fixed),
+                    other => fixed(other),
+                };
+                values_fixed && PINNING_KEYS.contains(&key.to_ascii_lowercase().as_str())
+            })
+        })
+    });
+    !pinned
+}
+
+fn refuse_public_statements(bucket: &str, policy: &str) -> Result<(), PlanError> {
+    let unreadable = || PlanError::Unreadable {
+        what: format!("the bucket policy of {bucket}"),
+    };
+    let document: Value = serde_json::from_str(policy).map_err(|_| unreadable())?;
+    let top = document.as_object().ok_or_else(unreadable)?;
+    let statements = statements_of(top).ok_or_else(unreadable)?;
+    for (index, statement) in statements.iter().enumerate() {
+        if statement.get("Sid").and_then(Value::as_str) == Some(BUCKET_POLICY_SID) {
+            continue;
+        }
+        if is_public(statement) {
+            return Err(PlanError::PublicStatement {
+                bucket: bucket.to_owned(),
+                statement: statement
+                    .get("Sid")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("{index}"), |sid| format!("{index} ({sid})")),
+                text: statement.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The statements of a policy document (a single object counts as a list of one).

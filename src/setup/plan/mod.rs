@@ -197,6 +197,18 @@ pub enum PlanError {
         /// Which document, e.g. `the trust policy of role read-s3`.
         what: String,
     },
+    /// The bucket policy has a public statement that Block Public Access keeps inert.
+    #[error(
+        "bucket {bucket}: policy statement {statement} is public to S3 ({text}); irsa relaxes Block Public Access for its two documents, which would make it live: remove the statement or pin it with a condition (aws:SourceAccount, aws:SourceVpce, …), or give the issuer a bucket of its own"
+    )]
+    PublicStatement {
+        /// The bucket.
+        bucket: String,
+        /// The statement's index (and `Sid`).
+        statement: String,
+        /// The statement.
+        text: String,
+    },
     /// A role of this name exists and irsa did not create it.
     #[error(
         "role {role} exists and irsa did not create it; it grants {}: set adopt: true on its entry in the file to add this cluster's trust statements to it (everything it grants is kept), or name another role",
