@@ -50,6 +50,7 @@ pub struct Cluster {
     key_files: Vec<PathBuf>,
     audiences: Vec<String>,
     existing_issuers: Vec<String>,
+    adopt_provider: bool,
 }
 
 /// One role of a setup file.
@@ -125,6 +126,8 @@ struct RawCluster {
     audiences: Option<Vec<String>>,
     #[serde(default)]
     existing_issuers: Vec<String>,
+    #[serde(default)]
+    adopt_provider: bool,
 }
 
 #[derive(Deserialize)]
@@ -285,6 +288,13 @@ impl Cluster {
     pub fn existing_issuers(&self) -> &[String] {
         &self.existing_issuers
     }
+
+    /// Whether irsa may add client IDs to an IAM OIDC provider of this issuer that it did not
+    /// create (`adopt_provider: true`); without it such a provider is used as it is, never
+    /// changed.
+    pub fn adopt_provider(&self) -> bool {
+        self.adopt_provider
+    }
 }
 
 impl RoleSpec {
@@ -435,6 +445,7 @@ fn cluster(raw: RawCluster, read: &mut Reader<'_>) -> Result<Cluster, SetupFileE
         key_files: raw.keys,
         audiences,
         existing_issuers: raw.existing_issuers,
+        adopt_provider: raw.adopt_provider,
     })
 }
 

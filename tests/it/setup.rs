@@ -70,8 +70,13 @@ impl World {
     }
 
     fn file(&self, roles: &str) -> SetupFile {
+        self.file_with("", roles)
+    }
+
+    /// A setup file with `cluster` lines added to its cluster.
+    fn file_with(&self, cluster: &str, roles: &str) -> SetupFile {
         let text = format!(
-            "cluster:\n  issuer: {{s3: {{bucket: {BUCKET}, region: eu-west-1, prefix: prod}}}}\n  keys: [sa.pub]\nroles:\n{roles}"
+            "cluster:\n  issuer: {{s3: {{bucket: {BUCKET}, region: eu-west-1, prefix: prod}}}}\n  keys: [sa.pub]\n{cluster}roles:\n{roles}"
         );
         SetupFile::parse(&text, self.dir.path()).unwrap()
     }
@@ -498,6 +503,19 @@ async fn drift_is_repaired() {
         .send()
         .await
         .unwrap();
+    // Not created by irsa: adding an audience needs the file's word.
+    let refused = aws
+        .plan(&desired, PlanOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        irsa::ErrorChain(&refused)
+            .to_string()
+            .contains("exists and irsa did not create it; it accepts other-audience and the file adds sts.amazonaws.com"),
+        "{refused:?}"
+    );
+    let file = world.file_with("  adopt_provider: true\n", ROLE);
+    let desired = world.desired(&file).await;
     let (_, plan) = aws.plan(&desired, PlanOptions::default()).await.unwrap();
     assert_eq!(
         plan.changes,

@@ -15,6 +15,7 @@ pub struct Desired {
     pub(super) provider_arn: OidcProviderArn,
     pub(super) sid_prefix: String,
     pub(super) roles: Vec<DesiredRole>,
+    pub(super) adopt_provider: bool,
 }
 
 /// One role as the file asks for it.
@@ -91,6 +92,7 @@ impl Desired {
             provider_arn,
             sid_prefix,
             roles,
+            adopt_provider: file.cluster().adopt_provider(),
         })
     }
 

@@ -209,6 +209,20 @@ pub enum PlanError {
         /// The statement.
         text: String,
     },
+    /// The IAM OIDC provider exists, irsa did not create it, and it lacks client IDs.
+    #[error(
+        "the OIDC provider {provider} exists and irsa did not create it; it accepts {} and the file adds {}, which every role trusting it would then accept: set cluster.adopt_provider: true to add them, or add them by hand",
+        client_ids.join(", "),
+        missing.join(", ")
+    )]
+    ProviderNotOwned {
+        /// The provider's ARN.
+        provider: String,
+        /// Its client IDs.
+        client_ids: Vec<String>,
+        /// Those the file adds.
+        missing: Vec<String>,
+    },
     /// A role of this name exists and irsa did not create it.
     #[error(
         "role {role} exists and irsa did not create it; it grants {}: set adopt: true on its entry in the file to add this cluster's trust statements to it (everything it grants is kept), or name another role",
@@ -334,7 +348,7 @@ pub fn plan(
             }
         }
     }
-    plan_provider(desired, observed, options, &mut changes, &mut notes);
+    plan_provider(desired, observed, options, &mut changes, &mut notes)?;
     for role in &desired.roles {
         let seen = observed
             .roles

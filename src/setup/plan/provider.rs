@@ -1,6 +1,8 @@
 //! The IAM OIDC provider.
 
-use super::{Change, Desired, MANAGED_BY_TAG, MANAGED_BY_VALUE, Note, Observed, PlanOptions};
+use super::{
+    Change, Desired, MANAGED_BY_TAG, MANAGED_BY_VALUE, Note, Observed, PlanError, PlanOptions,
+};
 
 pub(super) fn plan_provider(
     desired: &Desired,
@@ -8,16 +10,32 @@ pub(super) fn plan_provider(
     options: PlanOptions,
     changes: &mut Vec<Change>,
     notes: &mut Vec<Note>,
-) {
+) -> Result<(), PlanError> {
     let input = desired.publishing.oidc_provider();
     let Some(seen) = &observed.provider else {
         changes.push(Change::CreateOidcProvider {
             url: input.url.clone(),
             client_ids: input.client_ids.clone(),
         });
-        return;
+        return Ok(());
     };
     let provider = desired.provider_arn.to_string();
+    let ours = seen.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
+    let missing: Vec<String> = input
+        .client_ids
+        .iter()
+        .filter(|id| !seen.client_ids.contains(*id))
+        .cloned()
+        .collect();
+    // A provider irsa did not create is used as it is; adding an audience to it changes what
+    // every other cluster trusting it accepts, so it needs the file's word.
+    if !ours && !missing.is_empty() && !desired.adopt_provider {
+        return Err(PlanError::ProviderNotOwned {
+            provider,
+            client_ids: seen.client_ids.clone(),
+            missing,
+        });
+    }
     for client_id in &input.client_ids {
         if !seen.client_ids.contains(client_id) {
             changes.push(Change::AddClientId {
@@ -26,7 +44,6 @@ pub(super) fn plan_provider(
             });
         }
     }
-    let ours = seen.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
     for client_id in &seen.client_ids {
         if input.client_ids.contains(client_id) {
             continue;
@@ -50,4 +67,5 @@ pub(super) fn plan_provider(
             });
         }
     }
+    Ok(())
 }

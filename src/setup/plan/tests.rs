@@ -435,3 +435,23 @@ fn a_public_statement_that_block_public_access_keeps_inert_stops_the_plan() {
         Some(json!({"Version": "2012-10-17", "Statement": [pinned]}).to_string());
     assert!(plan(&desired, &observed, PlanOptions::default()).is_ok());
 }
+
+#[test]
+fn a_provider_irsa_did_not_create_gains_no_client_id_unless_adopted() {
+    let mut desired = desired("");
+    let mut observed = converge(&desired, &Observed::default());
+    observed.provider = Some(ObservedProvider {
+        client_ids: vec!["vault".into()],
+        tags: BTreeMap::new(),
+    });
+    let refused = plan(&desired, &observed, PlanOptions::default().prune(true)).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the OIDC provider arn:aws:iam::111122223333:oidc-provider/my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod exists and irsa did not create it; it accepts vault and the file adds sts.amazonaws.com, which every role trusting it would then accept: set cluster.adopt_provider: true to add them, or add them by hand"
+    );
+    desired.adopt_provider = true;
+    let adopted = plan(&desired, &observed, PlanOptions::default().prune(true)).unwrap();
+    let calls: Vec<&str> = adopted.changes.iter().map(Change::call).collect();
+    // Added, and the other cluster's audience is kept even with --prune.
+    assert_eq!(calls, ["iam:AddClientIDToOpenIDConnectProvider"]);
+}
