@@ -241,10 +241,13 @@ impl Doctor {
         }
         let mut exam = Exam::default();
         checks.push(check_token(token.as_ref(), inputs, &mut exam));
-        let issuer = exam
-            .iss
-            .clone()
-            .or_else(|| inputs.issuer.as_ref().map(|i| i.as_str().to_owned()));
+        // The issuer the setup names is the only one fetched: a token's `iss` is unverified
+        // and chosen by whoever wrote the token (the token check reports a different one).
+        let issuer = inputs
+            .issuer
+            .as_ref()
+            .map(|i| i.as_str().to_owned())
+            .or_else(|| exam.iss.clone());
         let (discovery, jwks) = match &issuer {
             Some(issuer) => self.check_issuer(issuer, inputs, &mut exam).await,
             None => (

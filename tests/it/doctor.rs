@@ -532,3 +532,123 @@ async fn the_local_sts_serves_over_tls_and_judges_secure_transport() {
     tls_server.shutdown().await;
     plain_server.shutdown().await;
 }
+
+/// With the cluster's issuer given, the doctor fetches from it alone: a token naming another
+/// `iss` is reported, and its issuer (chosen by whoever wrote the token) is never fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_given_issuer_is_fetched() {
+    let mut world = world(Break::Nothing).await;
+    world.inputs.issuer = Some("https://oidc.test/elsewhere".parse().unwrap());
+    world.inputs.call_sts = false;
+    let report = world.doctor.examine(&world.inputs).await;
+    world.sts.shutdown().await;
+    let check = |name: &str| report.checks.iter().find(|c| c.name == name).unwrap();
+    assert_eq!(check("token").verdict, Verdict::Fail);
+    assert_eq!(
+        check("token").summary,
+        "the token's iss \"https://oidc.test/cluster\" is not the cluster's issuer \"https://oidc.test/elsewhere\""
+    );
+    let discovery = check("discovery");
+    let said = format!("{} {:?}", discovery.summary, discovery.evidence);
+    assert!(
+        said.contains("https://oidc.test/elsewhere/.well-known/openid-configuration"),
+        "{said}"
+    );
+    assert!(!said.contains("oidc.test/cluster/"), "{said}");
+}
+
+/// `irsa doctor` prints what the issuer serves (key IDs here) through the same cleaning as the
+/// other commands: an escape sequence in a key set reaches the terminal as text.
+#[cfg(feature = "cli")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_sequences_from_the_issuer_never_reach_the_terminal() {
+    let (published, _) = SigningKey::generate_es256().unwrap();
+    let keys = JwkSet::from_public_keys([published.public_key()]).unwrap();
+    let discovery = OpenIdConfiguration::new(&ISSUER.parse().unwrap(), &keys)
+        .unwrap()
+        .to_json();
+    let mut jwks: serde_json::Value = serde_json::from_str(&keys.to_json()).unwrap();
+    jwks["keys"][0]["kid"] = serde_json::json!("\u{1b}[2J\u{1b}]0;owned\u{7}kid");
+    let (ca, config) = tls(HOST, false);
+    let site = StaticSite::new()
+        .document(
+            "/cluster/.well-known/openid-configuration",
+            "application/json",
+            discovery.into_bytes(),
+        )
+        .document(
+            "/cluster/openid/v1/jwks",
+            "application/json",
+            jwks.to_string().into_bytes(),
+        )
+        .serve_tls("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    // A token whose own kid carries an escape sequence, as anyone can write one.
+    let token = crate::helpers::Signer::p256().sign(
+        "{\"alg\":\"ES256\",\"kid\":\"\\u001b[5mtoken-kid\"}",
+        &crate::helpers::claims(&[("iss", serde_json::json!(ISSUER))]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (token_file, ca_file) = (dir.path().join("token"), dir.path().join("ca.pem"));
+    std::fs::write(&token_file, &token).unwrap();
+    std::fs::write(&ca_file, &ca).unwrap();
+    let out = crate::helpers::cli::irsa(&[
+        "doctor",
+        "--issuer",
+        ISSUER,
+        "--token",
+        &token_file.display().to_string(),
+        "--ca-file",
+        &ca_file.display().to_string(),
+        "--resolve",
+        &format!("{HOST}={}", site.local_addr()),
+        "--now",
+        "2018-01-01T00:01:00Z",
+        "--color",
+        "never",
+    ]);
+    site.shutdown().await;
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        human.contains("✗ jwks         the token is signed by key \\u{1b}[5mtoken-kid, which the key set does not publish"),
+        "{human}"
+    );
+    assert!(
+        human.contains("published: \\u{1b}[2J\\u{1b}]0;owned\\u{7}kid"),
+        "{human}"
+    );
+    assert!(
+        !human.contains('\u{1b}') && !human.contains('\u{7}'),
+        "{human:?}"
+    );
+
+    // A token whose iss carries one: reported in the token check, and not fetched.
+    let token = crate::helpers::Signer::p256().sign(
+        "{\"alg\":\"ES256\"}",
+        &crate::helpers::claims(&[(
+            "iss",
+            serde_json::json!("https://oidc.test/\u{1b}[5mcluster"),
+        )]),
+    );
+    std::fs::write(&token_file, &token).unwrap();
+    let out = crate::helpers::cli::irsa(&[
+        "doctor",
+        "--issuer",
+        ISSUER,
+        "--token",
+        &token_file.display().to_string(),
+        "--resolve",
+        &format!("{HOST}=127.0.0.1:9"),
+        "--now",
+        "2018-01-01T00:01:00Z",
+        "--color",
+        "never",
+    ]);
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        human.contains("✗ token        the token's iss \"https://oidc.test/\\u{1b}[5mcluster\" is not the cluster's issuer"),
+        "{human}"
+    );
+    assert!(!human.contains('\u{1b}'), "{human:?}");
+}

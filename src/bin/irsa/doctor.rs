@@ -11,7 +11,7 @@ use irsa::setup::SetupFile;
 use irsa::token::{Subject, WebIdentityToken};
 
 use crate::io::{CliError, read_input};
-use crate::render::{self, BAD, BOLD, DIM, OK, Report, Text, WARN, paint};
+use crate::render::{self, BAD, BOLD, DIM, OK, Report, Text, WARN, clean, paint};
 use crate::value;
 
 /// Arguments of `irsa doctor`.
@@ -166,24 +166,31 @@ fn render(report: &irsa::doctor::Report) -> Report {
             Verdict::Warn => paint(WARN, "!"),
             _ => paint(DIM, "-"),
         };
-        text.line(format!("{mark} {:<12} {}", check.name, check.summary));
+        // Summaries, evidence and fixes quote the token, the issuer's documents and IAM's
+        // answers: every line is cleaned, so none of them can drive the terminal.
+        text.line(format!(
+            "{mark} {:<12} {}",
+            check.name,
+            clean(&check.summary)
+        ));
         let explain = Some(check.name) == first || check.verdict == Verdict::Warn;
         if explain {
             for line in &check.evidence {
                 text.line(format!("               {}", paint(DIM, line)));
             }
             if let Some(fix) = &check.fix {
-                text.line(format!("               fix: {fix}"));
+                text.line(format!("               fix: {}", clean(fix)));
             }
         }
     }
     match &report.prediction {
         Some(irsa::doctor::Answer::Credentials) => text.line("prediction: STS issues credentials"),
         Some(irsa::doctor::Answer::Error { code, message }) => text.line(format!(
-            "prediction: STS answers {code}{}",
+            "prediction: STS answers {}{}",
+            clean(code),
             message
                 .as_deref()
-                .map(|m| format!(": {m}"))
+                .map(|m| format!(": {}", clean(m)))
                 .unwrap_or_default()
         )),
         _ => {}
