@@ -439,6 +439,7 @@ fn provider(out: &mut String) {
         Sts => ProviderError::Sts(Box::new(denied())),
         Transport => ProviderError::Transport { role_arn: role(), source: TransportError::not_sts(502) },
         NoCredentials => ProviderError::NoCredentials { role_arn: role() },
+        ExpiredOnArrival => ProviderError::ExpiredOnArrival { role_arn: "arn:aws:iam::111122223333:role/orders-api".parse().unwrap(), expires_in_s: -120, skew_s: 3720 },
         TimedOut => ProviderError::TimedOut {
             after: Duration::from_secs(20),
             last: Some(Box::new(ProviderError::Sts(Box::new(denied())))),

@@ -227,6 +227,7 @@ impl WebIdentityProviderBuilder {
             rng: Mutex::new(rng),
             sts_calls: AtomicU64::new(0),
             coarse_tick,
+            last_invalidation: Mutex::new(None),
         });
         WebIdentityProvider {
             handle: Arc::new(Handle {

@@ -159,6 +159,20 @@ pub enum ProviderError {
         /// The role.
         role_arn: RoleArn,
     },
+    /// STS's credentials were already inside their refresh window by the local clock: the
+    /// node's clock is most likely ahead.
+    #[error(
+        "STS's credentials for {role_arn} expire {expires_in_s} s from now by this machine's clock, inside their refresh window; the clock looks {skew_s} s ahead of STS's: synchronise it (NTP, chrony)"
+    )]
+    ExpiredOnArrival {
+        /// The role.
+        role_arn: RoleArn,
+        /// Seconds to their expiry by the local clock (negative: already expired).
+        expires_in_s: i64,
+        /// How far the local clock is ahead of STS's, estimated from the expiry STS set and
+        /// the lifetime asked for (seconds).
+        skew_s: i64,
+    },
     /// No credentials arrived within the load timeout.
     #[error("no credentials within {after:?}")]
     TimedOut {
@@ -175,7 +189,10 @@ impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Sts(failure) => failure.retryable,
-            Self::Transport { .. } | Self::TimedOut { .. } | Self::NoCredentials { .. } => true,
+            Self::Transport { .. }
+            | Self::TimedOut { .. }
+            | Self::NoCredentials { .. }
+            | Self::ExpiredOnArrival { .. } => true,
             Self::TokenUnavailable { .. } => true,
         }
     }

@@ -70,6 +70,9 @@ pub use error::{
 };
 use state::{Shared, Snapshot};
 
+/// The least time between two STS calls caused by [`WebIdentityProvider::invalidate`].
+pub const MIN_INVALIDATE_INTERVAL: Duration = Duration::from_secs(10);
+
 /// How long a caller waits for credentials when none are usable, by default.
 pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -152,13 +155,32 @@ impl WebIdentityProvider {
     /// Drops the cached credentials, for a caller whose request failed with an expired-token
     /// error from a service: the next caller waits for fresh ones (one STS call; credentials
     /// from a refresh already in flight count as fresh).
+    ///
+    /// A backoff in progress is kept (a failing STS is not asked sooner), and an invalidation
+    /// less than [`MIN_INVALIDATE_INTERVAL`] after the last one is ignored: a service that keeps
+    /// refusing the credentials costs at most one STS call per interval, not one per call.
     pub fn invalidate(&self) {
         let shared = &self.handle.shared;
-        let mut snapshot = Snapshot::clone(&shared.state.load());
+        let now = shared.time.now();
+        {
+            let mut last = shared
+                .last_invalidation
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last
+                .and_then(|at| at.checked_add(MIN_INVALIDATE_INTERVAL))
+                .is_some_and(|until| now < until)
+            {
+                return;
+            }
+            *last = Some(now);
+        }
+        let current = shared.state.load();
+        let mut snapshot = Snapshot::clone(&current);
         snapshot.credentials = None;
-        snapshot.error = None;
-        snapshot.failures = 0;
-        snapshot.next_attempt = UNIX_EPOCH;
+        if snapshot.error.is_none() {
+            snapshot.next_attempt = UNIX_EPOCH;
+        }
         shared.publish(snapshot);
         shared.demand.notify_one();
     }

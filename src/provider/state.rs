@@ -28,6 +28,8 @@ pub(super) struct Shared {
     pub(super) sts_calls: AtomicU64,
     /// With the default system clock, the tick of the coarse clock the fast path reads.
     pub(super) coarse_tick: Option<Duration>,
+    /// When [`super::WebIdentityProvider::invalidate`] last dropped the credentials.
+    pub(super) last_invalidation: Mutex<Option<SystemTime>>,
 }
 
 /// What the cache holds: the last good credentials and the last failure, if any.
@@ -120,6 +122,28 @@ impl Shared {
         };
         let now = self.time.now();
         let previous = self.state.load_full();
+        // Credentials that arrive inside their own refresh window would be refreshed at once,
+        // and again, in a tight loop: they are a failed refresh, with its backoff.
+        let result = result.and_then(|credentials| {
+            let expiry = credentials.expiry().unwrap_or(now);
+            if schedule(now, expiry, 0.0).refresh_at > now {
+                return Ok(credentials);
+            }
+            let signed =
+                |later: SystemTime, earlier: SystemTime| match later.duration_since(earlier) {
+                    Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                    Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+                };
+            // STS set the expiry at its own now plus the lifetime asked for (an hour unless
+            // said otherwise): what is missing of that lifetime here is how far ahead we are.
+            let lifetime = setup.settings.duration.unwrap_or(Duration::from_secs(3600));
+            let issued_at = expiry.checked_sub(lifetime).unwrap_or(expiry);
+            Err(ProviderError::ExpiredOnArrival {
+                role_arn: setup.settings.role_arn.clone(),
+                expires_in_s: signed(expiry, now),
+                skew_s: signed(now, issued_at),
+            })
+        });
         let next = match result {
             Ok(credentials) => {
                 let expiry = credentials.expiry().unwrap_or(now);
@@ -154,13 +178,21 @@ impl Shared {
                 if !error.is_retryable() {
                     delay = delay.max(ERROR_CACHE);
                 }
-                tracing::warn!(
-                    error = %error,
-                    failures,
-                    retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    serving_cached = remaining.is_some(),
-                    "web identity credentials not refreshed"
-                );
+                // The clock's story is told once per run of failures, as a warning; the retries
+                // that follow are logged at debug.
+                let repeated = matches!(error, ProviderError::ExpiredOnArrival { .. })
+                    && matches!(previous.error, Some(ProviderError::ExpiredOnArrival { .. }));
+                if repeated {
+                    tracing::debug!(error = %error, failures, "web identity credentials not refreshed");
+                } else {
+                    tracing::warn!(
+                        error = %error,
+                        failures,
+                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        serving_cached = remaining.is_some(),
+                        "web identity credentials not refreshed"
+                    );
+                }
                 let mut next = Snapshot::clone(&previous);
                 if remaining.is_none() {
                     next.credentials = None;

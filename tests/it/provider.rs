@@ -310,6 +310,56 @@ async fn transient_errors_are_retried_until_credentials_arrive() {
     assert_eq!(h.provider.status().consecutive_failures, 0);
 }
 
+/// A node whose clock runs an hour ahead gets credentials that are already expired by its
+/// own clock: a failed refresh with backoff and one warning naming the clock, not a tight loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_expired_on_arrival_back_off_and_name_the_clock() {
+    let captured = Captured::global();
+    let h = Harness::with(
+        Reply::CredentialsFor(secs(3600)),
+        |b| b.load_timeout(secs(600)),
+        Some(TOKEN_1),
+    )
+    .await;
+    // STS's clock is an hour and two minutes behind ours: its hour ends two minutes ago here.
+    let now = h.time.now();
+    h.sts.script([
+        Reply::Credentials(now - secs(120)),
+        Reply::Credentials(now - secs(120)),
+        Reply::Credentials(now - secs(120)),
+    ]);
+    let provider = h.provider.clone();
+    let caller = tokio::spawn(async move { provider.provide_credentials().await });
+    eventually("a first attempt", || h.sts.served() >= 1).await;
+    // Without moving the clock, no second call: the failure waits out its backoff.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(h.sts.served(), 1);
+    let status = h.provider.status();
+    assert_eq!(status.consecutive_failures, 1);
+    let error = status.last_error.unwrap().to_string();
+    assert!(
+        error.contains("expire -120 s from now by this machine's clock, inside their refresh window; the clock looks 3720 s ahead of STS's: synchronise it (NTP, chrony)"),
+        "{error}"
+    );
+    // The clock moves a second at a time: two more expired answers, then good credentials.
+    for _ in 0..200 {
+        if caller.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        h.time.tick(secs(1)).await;
+    }
+    let credentials = caller.await.unwrap().unwrap();
+    assert_eq!(h.sts.served(), 4, "three refused on arrival, then one kept");
+    let warnings = captured
+        .text()
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("synchronise it"))
+        .count();
+    assert_eq!(warnings, 1, "the clock's story is told once");
+    assert!(credentials.expiry().unwrap() > h.time.now());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_callers_make_one_sts_call() {
     let h = Harness::new(Reply::Delay(
@@ -331,6 +381,9 @@ async fn a_thousand_concurrent_callers_make_one_sts_call() {
         assert_eq!(keys.len(), 1);
         assert_eq!(h.sts.served(), round);
         // A service said the credentials expired: drop them, and the next herd makes one call.
+        // Invalidations are honoured at most once per interval, whatever their number.
+        h.time.tick(irsa::provider::MIN_INVALIDATE_INTERVAL).await;
+        h.provider.invalidate();
         h.provider.invalidate();
     }
 
@@ -419,6 +472,17 @@ async fn token_rotation_missing_file_and_expired_token() {
         "ExpiredTokenException",
         "Token expired: current date/time 1800003000 must be before the expiration date/time 1800002000",
     )]);
+    // Right after the last invalidation another one is ignored; after the interval it counts.
+    h.provider.invalidate();
+    assert_eq!(
+        h.provider
+            .provide_credentials()
+            .await
+            .unwrap()
+            .access_key_id(),
+        again.access_key_id()
+    );
+    h.time.tick(irsa::provider::MIN_INVALIDATE_INTERVAL).await;
     h.provider.invalidate();
     let error = h.provider.provide_credentials().await.unwrap_err();
     let message = full_message(&error);
