@@ -541,6 +541,7 @@ fn sts(out: &mut String) {
         MaxSessionDuration => RegistryError::MaxSessionDuration { seconds: 60 },
     });
     every_variant!(out, BuildError, {
+        Random => BuildError::Random,
         Keys => BuildError::Keys { url: "https://oidc.example.test".into(), source: VerifierError::NoUsableKey },
         Ca => BuildError::Ca { url: "https://oidc.example.test".into(), source: ca_error() },
     });

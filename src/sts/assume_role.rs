@@ -3,8 +3,8 @@
 
 use super::query::AwsQuery;
 use super::registry::Role;
-use super::service::{Answer, EXPIRED_MEMORY, Refusal, Sts, region_of};
-use super::sessions::{self, Issued};
+use super::service::{Answer, Refusal, Sts, region_of};
+use super::sessions;
 use super::xml::Xml;
 use crate::StsErrorCode;
 use crate::http::Peer;
@@ -114,26 +114,26 @@ impl Sts {
             None => None,
         };
 
-        let (access_key_id, secret_access_key, session_token) =
-            sessions::credentials(input.min_token_size).ok_or_else(|| {
-                Refusal::new(StsErrorCode::InternalFailure, "The random source failed")
-            })?;
         let account = registry.account.as_str();
         let role_id = sessions::role_id(account, role.arn.name());
-        let issued = Issued {
-            access_key_id,
-            secret_access_key,
-            session_token,
-            expires_at: now.saturating_add(i64::from(duration)),
-            arn: format!(
-                "arn:{}:sts::{account}:assumed-role/{}/{}",
-                registry.partition,
-                role.arn.name(),
-                input.session_name
-            ),
-            user_id: format!("{role_id}:{}", input.session_name),
-            account: account.to_owned(),
-        };
+        let issued = self
+            .inner
+            .session_key
+            .issue(
+                now.saturating_add(i64::from(duration)),
+                format!(
+                    "arn:{}:sts::{account}:assumed-role/{}/{}",
+                    registry.partition,
+                    role.arn.name(),
+                    input.session_name
+                ),
+                format!("{role_id}:{}", input.session_name),
+                account.to_owned(),
+                input.min_token_size,
+            )
+            .ok_or_else(|| {
+                Refusal::new(StsErrorCode::InternalFailure, "The random source failed")
+            })?;
         let audience = claims
             .aud
             .as_ref()
@@ -166,8 +166,6 @@ impl Sts {
         .close()
         .open("ResponseMetadata")
         .leaf("RequestId", request_id);
-        let mut sessions = self.lock_sessions();
-        sessions.insert(issued, now.saturating_sub(EXPIRED_MEMORY));
         Ok(doc.finish())
     }
 

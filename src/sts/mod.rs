@@ -47,5 +47,5 @@ pub use query::MAX_QUERY_BYTES;
 pub use registry::{
     DEFAULT_MAX_SESSION_DURATION, Discovery, KeySource, OidcProvider, Registry, RegistryError, Role,
 };
-pub use service::{API_VERSION, BuildError, DEFAULT_SESSION_CAPACITY, Sts, StsBuilder};
+pub use service::{API_VERSION, BuildError, Sts, StsBuilder};
 pub use sigv4::CLOCK_WINDOW;

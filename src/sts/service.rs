@@ -1,7 +1,7 @@
 //! The judge: one awsQuery request in, STS's answer out — parameters, token, trust policy,
 //! credentials, signatures — with no socket in sight.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource, TimeSource};
@@ -12,7 +12,7 @@ use super::faults::{Fault, Faults, Injector};
 use super::keys::ProviderKeys;
 use super::query::AwsQuery;
 use super::registry::{KeySource, Registry};
-use super::sessions::Sessions;
+use super::sessions::SessionKey;
 use super::sigv4::SignedRequest;
 use super::xml::{self};
 use crate::StsErrorCode;
@@ -22,13 +22,6 @@ use crate::token::VerifierError;
 
 /// The only API version STS has.
 pub const API_VERSION: &str = "2011-06-15";
-
-/// How many sessions are remembered unless said otherwise.
-pub const DEFAULT_SESSION_CAPACITY: usize = 100_000;
-
-/// How long an expired session is remembered, so that its late callers hear `ExpiredToken`
-/// rather than `InvalidClientTokenId`.
-pub(super) const EXPIRED_MEMORY: i64 = 3600;
 
 /// Why a server cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +36,9 @@ pub enum BuildError {
         #[source]
         source: VerifierError,
     },
+    /// The system's random source failed (for the key that seals session tokens).
+    #[error("the system's random source failed: the server cannot seal session tokens")]
+    Random,
     /// A provider's CA bundle cannot be used.
     #[error("the CA bundle of provider {url} cannot be used")]
     Ca {
@@ -60,7 +56,6 @@ pub struct StsBuilder {
     registry: Registry,
     faults: Option<Faults>,
     time: SharedTimeSource,
-    capacity: usize,
     limits: ServerLimits,
     region: Option<String>,
 }
@@ -78,13 +73,6 @@ impl StsBuilder {
     #[must_use]
     pub fn time_source(mut self, time: impl TimeSource + 'static) -> StsBuilder {
         self.time = SharedTimeSource::new(time);
-        self
-    }
-
-    /// How many sessions are remembered (expired ones are forgotten first, then the oldest).
-    #[must_use]
-    pub fn session_capacity(mut self, capacity: usize) -> StsBuilder {
-        self.capacity = capacity;
         self
     }
 
@@ -142,7 +130,7 @@ impl StsBuilder {
             inner: Arc::new(Inner {
                 registry: self.registry,
                 providers,
-                sessions: Mutex::new(Sessions::new(self.capacity)),
+                session_key: SessionKey::generate().ok_or(BuildError::Random)?,
                 faults: self.faults.map(Injector::new),
                 time: self.time,
                 client,
@@ -173,7 +161,7 @@ impl std::fmt::Debug for Sts {
 pub(super) struct Inner {
     pub(super) registry: Registry,
     pub(super) providers: Vec<ProviderKeys>,
-    pub(super) sessions: Mutex<Sessions>,
+    pub(super) session_key: SessionKey,
     pub(super) faults: Option<Injector>,
     pub(super) time: SharedTimeSource,
     pub(super) client: HttpsClient,
@@ -206,7 +194,6 @@ impl Sts {
             registry,
             faults: None,
             time: SharedTimeSource::new(SystemTimeSource::new()),
-            capacity: DEFAULT_SESSION_CAPACITY,
             limits: ServerLimits::default().max_body_bytes(super::MAX_QUERY_BYTES),
             region: None,
         }
@@ -220,18 +207,6 @@ impl Sts {
     /// The registry it judges by.
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
-    }
-
-    /// How many sessions it remembers now.
-    pub fn session_count(&self) -> usize {
-        self.lock_sessions().len()
-    }
-
-    pub(super) fn lock_sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
-        self.inner
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn now(&self) -> i64 {

@@ -1,10 +1,11 @@
-//! The sessions this server issued: credentials shaped as AWS's, from the system's CSPRNG, kept
-//! in memory, bounded, and forgotten at expiry.
+//! The sessions this server issues: credentials shaped as AWS's, sealed in their session token
+//! under a key of the server's, so that nothing is kept per session.
 
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
 
 /// The alphabet of AWS key and role IDs (upper-case base32).
 const ID_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -38,27 +39,6 @@ impl fmt::Debug for Issued {
 
 /// Fresh random credentials: `ASIA` + 16 ID characters, a 40-character secret in the base64
 /// alphabet, an opaque session token of at least `min_token_len` characters.
-pub(crate) fn credentials(min_token_len: usize) -> Option<(String, String, String)> {
-    let rng = SystemRandom::new();
-    let mut id = [0u8; 16];
-    rng.fill(&mut id).ok()?;
-    let access_key_id = format!("ASIA{}", id_chars(&id));
-    let mut secret = [0u8; 30];
-    rng.fill(&mut secret).ok()?;
-    let secret_access_key = crate::base64::encode(&secret);
-    // Version byte, then randomness: opaque, as STS's are ("make no assumptions").
-    let len = min_token_len.clamp(64, 4096);
-    let mut token = vec![0u8; len.div_ceil(4) * 3];
-    rng.fill(&mut token).ok()?;
-    if let Some(first) = token.first_mut() {
-        *first = 0x01;
-    }
-    let session_token = crate::base64::encode(&token);
-    Some((access_key_id, secret_access_key, session_token))
-}
-
-/// A role's ID: `AROA` + 17 ID characters, derived from the account and the role's name so it
-/// stays the same across restarts, as a real role's does for its lifetime.
 pub(crate) fn role_id(account: &str, name: &str) -> String {
     let digest = aws_lc_rs::digest::digest(
         &aws_lc_rs::digest::SHA256,
@@ -81,62 +61,124 @@ fn id_chars(bytes: &[u8]) -> String {
 }
 
 /// The issued sessions, by access key ID.
-#[derive(Debug)]
-pub(crate) struct Sessions {
-    by_key: HashMap<String, Issued>,
-    order: VecDeque<String>,
-    capacity: usize,
+/// The server's key for its session tokens. A session token carries its session (access key
+/// ID, expiry, ARN, user ID, account) and a MAC under this key, and the secret access key is
+/// derived from the access key ID under it: nothing is stored per session, so no caller can
+/// fill memory or push another caller's session out, and an expired session is recognised as
+/// such forever.
+pub(crate) struct SessionKey(hmac::Key);
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey(** redacted **)")
+    }
 }
 
-impl Sessions {
-    pub(crate) fn new(capacity: usize) -> Sessions {
-        Sessions {
-            by_key: HashMap::new(),
-            order: VecDeque::new(),
-            capacity: capacity.max(1),
+/// The token layout's version byte.
+const TOKEN_VERSION: u8 = 0x02;
+/// The MAC's length (HMAC-SHA-256).
+const MAC_LEN: usize = 32;
+
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    #[serde(rename = "k")]
+    access_key_id: String,
+    #[serde(rename = "e")]
+    expires_at: i64,
+    #[serde(rename = "a")]
+    arn: String,
+    #[serde(rename = "u")]
+    user_id: String,
+    #[serde(rename = "c")]
+    account: String,
+}
+
+impl SessionKey {
+    /// A fresh key from the system's CSPRNG.
+    pub(crate) fn generate() -> Option<SessionKey> {
+        let mut bytes = [0u8; 32];
+        SystemRandom::new().fill(&mut bytes).ok()?;
+        Some(SessionKey(hmac::Key::new(hmac::HMAC_SHA256, &bytes)))
+    }
+
+    /// The secret access key of `access_key_id`: 40 characters of AWS's alphabet.
+    fn secret(&self, access_key_id: &str) -> String {
+        let tag = hmac::sign(&self.0, format!("secret\0{access_key_id}").as_bytes());
+        let mut secret = crate::base64::encode(tag.as_ref());
+        secret.truncate(40);
+        secret
+    }
+
+    /// New credentials for a session, the token at least `min_token_len` characters long.
+    pub(crate) fn issue(
+        &self,
+        expires_at: i64,
+        arn: String,
+        user_id: String,
+        account: String,
+        min_token_len: usize,
+    ) -> Option<Issued> {
+        let rng = SystemRandom::new();
+        let mut id = [0u8; 16];
+        rng.fill(&mut id).ok()?;
+        let access_key_id = format!("ASIA{}", id_chars(&id));
+        let sealed = Sealed {
+            access_key_id: access_key_id.clone(),
+            expires_at,
+            arn,
+            user_id,
+            account,
+        };
+        let payload = serde_json::to_vec(&sealed).ok()?;
+        let length = u16::try_from(payload.len()).ok()?;
+        let mut bytes = Vec::with_capacity(payload.len() + 64);
+        bytes.push(TOKEN_VERSION);
+        bytes.extend_from_slice(&length.to_be_bytes());
+        bytes.extend_from_slice(&payload);
+        // Opaque, as STS's are ("make no assumptions"), and as long as the caller asked.
+        let wanted = min_token_len.clamp(64, 4096).div_ceil(4) * 3;
+        let padding = wanted.saturating_sub(bytes.len() + MAC_LEN);
+        let mut random = vec![0u8; padding];
+        rng.fill(&mut random).ok()?;
+        bytes.extend_from_slice(&random);
+        let mac = hmac::sign(&self.0, &bytes);
+        bytes.extend_from_slice(mac.as_ref());
+        Some(Issued {
+            secret_access_key: self.secret(&access_key_id),
+            session_token: crate::base64::encode(&bytes),
+            access_key_id,
+            expires_at: sealed.expires_at,
+            arn: sealed.arn,
+            user_id: sealed.user_id,
+            account: sealed.account,
+        })
+    }
+
+    /// The session `session_token` carries, when this key sealed it for `access_key_id`.
+    pub(crate) fn open(&self, access_key_id: &str, session_token: &str) -> Option<Issued> {
+        let bytes = crate::base64::decode_standard(session_token)?;
+        let split = bytes.len().checked_sub(MAC_LEN)?;
+        let (body, mac) = bytes.split_at(split);
+        hmac::verify(&self.0, body, mac).ok()?;
+        let (&version, rest) = body.split_first()?;
+        if version != TOKEN_VERSION {
+            return None;
         }
-    }
-
-    /// Keeps `issued`; when full, forgets the expired sessions, then the oldest down to 90 %
-    /// of the capacity, so that the scan runs once per tenth of the capacity, not per insert.
-    pub(crate) fn insert(&mut self, issued: Issued, now: i64) {
-        if self.by_key.len() >= self.capacity {
-            self.purge(now);
-            let keep = self.capacity - self.capacity / 10;
-            while self.by_key.len() > keep {
-                match self.order.pop_front() {
-                    Some(key) => {
-                        self.by_key.remove(&key);
-                    }
-                    None => break,
-                }
-            }
+        let length = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
+        let payload = rest.get(2..2 + length)?;
+        let sealed: Sealed = serde_json::from_slice(payload).ok()?;
+        if sealed.access_key_id != access_key_id {
+            return None;
         }
-        while self.by_key.len() >= self.capacity {
-            match self.order.pop_front() {
-                Some(key) => {
-                    self.by_key.remove(&key);
-                }
-                None => break,
-            }
-        }
-        self.order.push_back(issued.access_key_id.clone());
-        self.by_key.insert(issued.access_key_id.clone(), issued);
-    }
-
-    /// Forgets every session expired at `now`.
-    pub(crate) fn purge(&mut self, now: i64) {
-        self.by_key.retain(|_, s| s.expires_at > now);
-        let by_key = &self.by_key;
-        self.order.retain(|k| by_key.contains_key(k));
-    }
-
-    pub(crate) fn get(&self, access_key_id: &str) -> Option<&Issued> {
-        self.by_key.get(access_key_id)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.by_key.len()
+        Some(Issued {
+            secret_access_key: self.secret(access_key_id),
+            session_token: session_token.to_owned(),
+            access_key_id: sealed.access_key_id,
+            expires_at: sealed.expires_at,
+            arn: sealed.arn,
+            user_id: sealed.user_id,
+            account: sealed.account,
+        })
     }
 }
 
@@ -144,49 +186,63 @@ impl Sessions {
 mod tests {
     use super::*;
 
-    fn issued(key: &str, expires_at: i64) -> Issued {
-        Issued {
-            access_key_id: key.into(),
-            secret_access_key: "s".into(),
-            session_token: "t".into(),
-            expires_at,
-            arn: "a".into(),
-            user_id: "u".into(),
-            account: "111122223333".into(),
-        }
-    }
-
     #[test]
-    fn bounded_expired_first_then_oldest() {
-        let mut sessions = Sessions::new(2);
-        sessions.insert(issued("A", 100), 0);
-        sessions.insert(issued("B", 10), 0);
-        // Full at 20: B has expired and goes; A stays.
-        sessions.insert(issued("C", 100), 20);
-        assert!(sessions.get("A").is_some() && sessions.get("B").is_none());
-        // Full with nothing expired: the oldest (A) goes.
-        sessions.insert(issued("D", 100), 20);
-        assert!(sessions.get("A").is_none() && sessions.get("C").is_some());
-        assert_eq!(sessions.len(), 2);
-        sessions.purge(100);
-        assert_eq!(sessions.len(), 0);
-    }
+    fn sessions_are_sealed_shaped_as_aws_and_never_formatted() {
+        let key = SessionKey::generate().unwrap();
+        let arn = "arn:aws:sts::111122223333:assumed-role/read-s3/s".to_owned();
+        let issued = key
+            .issue(
+                1_800_000_000,
+                arn.clone(),
+                "AROAX:s".into(),
+                "111122223333".into(),
+                0,
+            )
+            .unwrap();
+        assert_eq!(issued.access_key_id.len(), 20);
+        assert!(
+            issued.access_key_id.starts_with("ASIA")
+                && issued
+                    .access_key_id
+                    .bytes()
+                    .all(|b| ID_ALPHABET.contains(&b))
+        );
+        assert_eq!(issued.secret_access_key.len(), 40);
+        assert!(issued.session_token.len() >= 64);
+        let long = key
+            .issue(1, arn.clone(), "u".into(), "1".into(), 1000)
+            .unwrap();
+        assert!(long.session_token.len() >= 1000);
 
-    #[test]
-    fn credentials_are_shaped_as_aws_and_never_formatted() {
-        let (key, secret, token) = credentials(0).unwrap();
-        assert_eq!(key.len(), 20);
-        assert!(key.starts_with("ASIA") && key.bytes().all(|b| ID_ALPHABET.contains(&b)));
-        assert_eq!(secret.len(), 40);
-        assert!(token.len() >= 64);
-        assert!(credentials(1000).unwrap().2.len() >= 1000);
+        // Opened by its key for its access key ID, with the same secret.
+        let opened = key
+            .open(&issued.access_key_id, &issued.session_token)
+            .unwrap();
+        assert_eq!(opened, issued);
+        // Not for another ID, not under another key, not altered.
+        assert!(
+            key.open(&long.access_key_id, &issued.session_token)
+                .is_none()
+        );
+        let other = SessionKey::generate().unwrap();
+        assert!(
+            other
+                .open(&issued.access_key_id, &issued.session_token)
+                .is_none()
+        );
+        let mut bytes = crate::base64::decode_standard(&issued.session_token).unwrap();
+        bytes[5] ^= 1;
+        let altered = crate::base64::encode(&bytes);
+        assert!(key.open(&issued.access_key_id, &altered).is_none());
+        assert!(key.open(&issued.access_key_id, "not base64 !").is_none());
+        assert!(key.open(&issued.access_key_id, "").is_none());
+
         let id = role_id("111122223333", "read-s3");
         assert_eq!(id.len(), 21);
         assert_eq!(id, role_id("111122223333", "read-s3"));
-        let mut s = issued("K", 1);
-        s.secret_access_key = secret.clone();
-        s.session_token = token.clone();
-        let debug = format!("{s:?}");
-        assert!(!debug.contains(&secret) && !debug.contains(&token));
+        let debug = format!("{issued:?} {key:?}");
+        assert!(
+            !debug.contains(&issued.secret_access_key) && !debug.contains(&issued.session_token)
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! A bounded load test of the local STS over loopback: 10,000 `AssumeRoleWithWebIdentity`
 //! requests from 1,000 concurrent clients, with faults injected by seed. No error but the
-//! injected ones, and the sessions it remembers stay within their bound.
+//! injected ones; the server keeps nothing per session (tokens are sealed, not stored).
 
 use crate::helpers;
 use crate::helpers::sts_fixture;
@@ -18,7 +18,6 @@ use sts_fixture::fixture;
 
 const CLIENTS: usize = 1_000;
 const PER_CLIENT: usize = 10;
-const CAPACITY: usize = 2_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_requests_from_a_thousand_clients() {
@@ -29,11 +28,7 @@ async fn ten_thousand_requests_from_a_thousand_clients() {
         .unwrap()
         .server_error(0.01)
         .unwrap();
-    let sts = Sts::builder(registry)
-        .faults(faults)
-        .session_capacity(CAPACITY)
-        .build()
-        .unwrap();
+    let sts = Sts::builder(registry).faults(faults).build().unwrap();
     let server = sts
         .clone()
         .serve("127.0.0.1:0".parse().unwrap())
@@ -93,12 +88,5 @@ async fn ten_thousand_requests_from_a_thousand_clients() {
     // 2 % and 1 % of 10,000, within ±5 standard deviations.
     assert!((130..=270).contains(&throttled), "{throttled} throttled");
     assert!((50..=150).contains(&failed), "{failed} failed");
-    // Sessions are remembered up to the bound; at the bound the oldest tenth goes at once.
-    assert!(ok > CAPACITY);
-    let held = sts.session_count();
-    assert!(
-        (CAPACITY - CAPACITY / 10..=CAPACITY).contains(&held),
-        "{held} sessions held"
-    );
     server.shutdown().await;
 }
