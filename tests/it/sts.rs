@@ -1207,3 +1207,34 @@ async fn a_signature_must_cover_host_time_body_and_region() {
     );
     server.shutdown().await;
 }
+
+/// A failed key fetch is remembered for a few seconds: a burst of tokens for an unreachable
+/// issuer costs one fetch, not one per request, and the log says why the others were refused.
+#[tokio::test]
+async fn a_failed_key_fetch_is_remembered_briefly() {
+    let captured = Captured::global();
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/dead-issuer", dead.local_addr().unwrap());
+    drop(dead);
+    let provider = OidcProvider::with_discovery(
+        ISSUER.parse().unwrap(),
+        Discovery::new().endpoint(endpoint.parse().unwrap()),
+    )
+    .unwrap();
+    let server = serve(Sts::builder(registry(provider)).build().unwrap()).await;
+    for _ in 0..3 {
+        let (code, _) = assume(&server, "read-s3", "hello", &token("read-s3-hello"))
+            .await
+            .unwrap_err();
+        assert_eq!(code, "InvalidIdentityToken");
+    }
+    server.shutdown().await;
+    let logs = captured.text();
+    let remembered = logs
+        .lines()
+        .filter(|l| {
+            l.contains("keys failed") && l.contains("they are fetched again 5 s after a failure")
+        })
+        .count();
+    assert!(remembered >= 2, "{logs}");
+}
