@@ -133,6 +133,22 @@ impl World {
 
 const ROLE: &str = "  - name: read-s3\n    service_accounts: [default:read-s3-hello]\n    managed_policies: [arn:aws:iam::123456789012:policy/read-hello]\n    inline_policies: {extra: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: 's3:GetObject', Resource: '*'}]}}\n    max_session_duration: 7200\n";
 
+/// The issuer bucket, made by hand before irsa runs (as someone else's bucket would be).
+async fn existing_bucket(world: &World) -> aws_sdk_s3::Client {
+    let s3 = world.s3();
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3
+}
+
 async fn managed_policy(world: &World) {
     world
         .iam()
@@ -294,17 +310,7 @@ async fn a_fresh_account_is_set_up_as_specified_and_a_second_run_changes_nothing
 async fn foreign_bucket_policy_and_trust_policy_statements_survive() {
     let world = world().await;
     managed_policy(&world).await;
-    let s3 = world.s3();
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let s3 = existing_bucket(&world).await;
     let logs = json!({"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::my-irsa-bucket/logs/*"});
     s3.put_bucket_policy()
         .bucket(BUCKET)
@@ -738,17 +744,7 @@ async fn a_us_east_1_bucket_is_created_without_a_location_constraint() {
 async fn a_bucket_with_a_public_statement_is_not_opened() {
     let world = world().await;
     managed_policy(&world).await;
-    let s3 = world.s3();
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let s3 = existing_bucket(&world).await;
     s3.put_public_access_block()
         .bucket(BUCKET)
         .public_access_block_configuration(
