@@ -428,6 +428,7 @@ impl Verifier {
     }
 
     /// Whether a key with this `kid` is among the verifier's keys.
+    #[cfg(feature = "sts")]
     pub(crate) fn knows_kid(&self, kid: &str) -> bool {
         let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
         keys.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
