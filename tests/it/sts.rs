@@ -1238,3 +1238,121 @@ async fn a_failed_key_fetch_is_remembered_briefly() {
         .count();
     assert!(remembered >= 2, "{logs}");
 }
+
+/// A key set the test can rotate, counting the fetches of it.
+struct RotatingIssuer {
+    url: String,
+    jwks: std::sync::Arc<std::sync::Mutex<String>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl RotatingIssuer {
+    async fn start(keys: &JwkSet) -> RotatingIssuer {
+        use http_body_util::Full;
+        use hyper_util::rt::TokioIo;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/cluster-a", listener.local_addr().unwrap());
+        let discovery = OpenIdConfiguration::new(&ISSUER.parse().unwrap(), keys)
+            .unwrap()
+            .to_json();
+        let jwks = std::sync::Arc::new(std::sync::Mutex::new(keys.to_json()));
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (served, counted) = (jwks.clone(), fetches.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (served, counted, discovery) =
+                    (served.clone(), counted.clone(), discovery.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |request: http::Request<hyper::body::Incoming>| {
+                            let body = if request.uri().path().ends_with("/openid/v1/jwks") {
+                                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                served.lock().unwrap().clone()
+                            } else {
+                                discovery.clone()
+                            };
+                            async move {
+                                Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                                    bytes::Bytes::from(body),
+                                )))
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        RotatingIssuer { url, jwks, fetches }
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A rotated key is found by one refetch once the cached set is 30 s old; tokens naming keys
+/// nobody published cost no fetch at all before then.
+#[tokio::test]
+async fn an_unknown_kid_refetches_the_keys_at_most_every_thirty_seconds() {
+    let clock = ManualTimeSource::new(SystemTime::now());
+    let (old, _) = SigningKey::generate_es256().unwrap();
+    let (new, _) = SigningKey::generate_es256().unwrap();
+    let issuer =
+        RotatingIssuer::start(&JwkSet::from_public_keys([old.public_key()]).unwrap()).await;
+    let provider = OidcProvider::with_discovery(
+        ISSUER.parse().unwrap(),
+        Discovery::new().endpoint(issuer.url.parse().unwrap()),
+    )
+    .unwrap();
+    let server = serve(
+        Sts::builder(registry(provider))
+            .time_source(clock.clone())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let signed_by = |key: &SigningKey| {
+        use aws_smithy_async::time::TimeSource as _;
+        let now = clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let request = BoundToken::new(
+            ISSUER.parse().unwrap(),
+            Subject::new("default", "read-s3-hello").unwrap(),
+            "jti",
+        )
+        .audience("sts.amazonaws.com");
+        key.sign(&request, crate::helpers::at(now as i64))
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    assume(&server, "read-s3", "hello", &signed_by(&old))
+        .await
+        .unwrap();
+    assert_eq!(issuer.fetches(), 1);
+
+    // The issuer rotates to a new key. Within 30 s of the last fetch a token signed by it is
+    // refused from the cached set, however many arrive.
+    *issuer.jwks.lock().unwrap() = JwkSet::from_public_keys([new.public_key()])
+        .unwrap()
+        .to_json();
+    for _ in 0..5 {
+        let (code, _) = assume(&server, "read-s3", "hello", &signed_by(&new))
+            .await
+            .unwrap_err();
+        assert_eq!(code, "InvalidIdentityToken");
+    }
+    assert_eq!(issuer.fetches(), 1);
+
+    // Past 30 s: one refetch finds it.
+    clock.advance(Duration::from_secs(31));
+    assume(&server, "read-s3", "hello", &signed_by(&new))
+        .await
+        .unwrap();
+    assume(&server, "read-s3", "hello", &signed_by(&new))
+        .await
+        .unwrap();
+    assert_eq!(issuer.fetches(), 2);
+    server.shutdown().await;
+}
