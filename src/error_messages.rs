@@ -623,6 +623,7 @@ fn setup(out: &mut String) {
         Lint => PlanError::Lint { role: "read-s3".into(), findings: crate::policy::lint_document(b"{", &crate::policy::LintOptions::default()) },
         PublicStatement => PlanError::PublicStatement { bucket: "my-irsa-bucket".into(), statement: "0 (Legacy)".into(), text: r#"{"Sid":"Legacy","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::my-irsa-bucket/*"}"#.into() },
         ProviderNotOwned => PlanError::ProviderNotOwned { provider: "arn:aws:iam::111122223333:oidc-provider/my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod".into(), client_ids: vec!["sts.amazonaws.com".into()], missing: vec!["vault".into()] },
+        BucketNotOwned => PlanError::BucketNotOwned { bucket: "my-irsa-bucket".into(), ownership: Some("ObjectWriter".into()) },
         RoleNotOwned => PlanError::RoleNotOwned { role: "deploy".into(), attached: vec!["arn:aws:iam::aws:policy/AdministratorAccess".into()], inline: vec!["ci".into()], boundary: None },
         ForeignInlinePolicy => PlanError::ForeignInlinePolicy { role: "deploy".into(), policy: "read-bucket".into() },
     });

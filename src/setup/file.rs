@@ -51,6 +51,7 @@ pub struct Cluster {
     audiences: Vec<String>,
     existing_issuers: Vec<String>,
     adopt_provider: bool,
+    adopt_bucket: bool,
 }
 
 /// One role of a setup file.
@@ -146,6 +147,8 @@ struct RawS3 {
     region: String,
     #[serde(default)]
     prefix: Option<String>,
+    #[serde(default)]
+    adopt: bool,
 }
 
 #[derive(Deserialize)]
@@ -295,6 +298,12 @@ impl Cluster {
     pub fn adopt_provider(&self) -> bool {
         self.adopt_provider
     }
+
+    /// Whether irsa may change the object ownership of an issuer bucket it did not create
+    /// (`cluster.issuer.s3.adopt: true`).
+    pub fn adopt_bucket(&self) -> bool {
+        self.adopt_bucket
+    }
 }
 
 impl RoleSpec {
@@ -360,6 +369,7 @@ fn read_file(
 }
 
 fn cluster(raw: RawCluster, read: &mut Reader<'_>) -> Result<Cluster, SetupFileError> {
+    let adopt_bucket = raw.issuer.s3.as_ref().is_some_and(|s3| s3.adopt);
     let (issuer, s3) = match (raw.issuer.s3, raw.issuer.url) {
         (Some(_), Some(_)) | (None, None) => {
             return Err(invalid(
@@ -446,6 +456,7 @@ fn cluster(raw: RawCluster, read: &mut Reader<'_>) -> Result<Cluster, SetupFileE
         audiences,
         existing_issuers: raw.existing_issuers,
         adopt_provider: raw.adopt_provider,
+        adopt_bucket,
     })
 }
 

@@ -103,10 +103,28 @@ impl Aws {
                     );
                 }
                 match request.send().await {
-                    Ok(_) => Ok(()),
-                    Err(e) if code_of(&e) == Some("BucketAlreadyOwnedByYou") => Ok(()),
-                    Err(e) => Err(aws_error(call, bucket, &e)),
+                    Ok(_) => {}
+                    Err(e) if code_of(&e) == Some("BucketAlreadyOwnedByYou") => return Ok(()),
+                    Err(e) => return Err(aws_error(call, bucket, &e)),
                 }
+                // Marked as irsa's, so that a later plan may set its object ownership without
+                // the file adopting it.
+                let tag = s3t::Tag::builder()
+                    .key(MANAGED_BY_TAG)
+                    .value(MANAGED_BY_VALUE)
+                    .build()
+                    .map_err(|e| build_error(call, bucket, &e))?;
+                let tagging = s3t::Tagging::builder()
+                    .tag_set(tag)
+                    .build()
+                    .map_err(|e| build_error(call, bucket, &e))?;
+                self.s3
+                    .put_bucket_tagging()
+                    .bucket(bucket)
+                    .tagging(tagging)
+                    .send()
+                    .await
+                    .done("s3:PutBucketTagging", bucket)
             }
             Change::PutOwnershipControls { bucket, .. } => {
                 let rule = s3t::OwnershipControlsRule::builder()

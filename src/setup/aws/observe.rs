@@ -117,11 +117,23 @@ impl Aws {
                 Err(e) => Err(aws_error("s3:GetBucketPolicy", bucket, &e)),
             }
         };
+        let tags = async {
+            match s3.get_bucket_tagging().bucket(bucket).send().await {
+                Ok(out) => Ok(out
+                    .tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect()),
+                Err(e) if code_of(&e) == Some("NoSuchTagSet") => Ok(BTreeMap::new()),
+                Err(e) => Err(aws_error("s3:GetBucketTagging", bucket, &e)),
+            }
+        };
         let [a, b] = objects;
-        let (ownership, pab, policy, a, b) = tokio::join!(
+        let (ownership, pab, policy, tags, a, b) = tokio::join!(
             ownership,
             pab,
             policy,
+            tags,
             self.get_object(bucket, &a.key),
             self.get_object(bucket, &b.key)
         );
@@ -130,6 +142,7 @@ impl Aws {
             ownership: ownership?,
             public_access_block: pab?,
             policy: policy?,
+            tags: tags?,
         };
         Ok((Some(observed), [a?, b?]))
     }

@@ -3,7 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    Change, Desired, OBJECT_OWNERSHIP, Observed, ObservedObject, PUBLIC_ACCESS_BLOCK, PlanError,
+    Change, Desired, MANAGED_BY_TAG, MANAGED_BY_VALUE, OBJECT_OWNERSHIP, Observed, ObservedObject,
+    PUBLIC_ACCESS_BLOCK, PlanError,
 };
 use crate::oidc::{BUCKET_POLICY_SID, PublishedObject};
 
@@ -34,18 +35,31 @@ pub(super) fn plan_bucket(
         }
     };
     let ownership = seen.and_then(|s| s.ownership.clone());
-    if ownership.as_deref() != Some(OBJECT_OWNERSHIP) {
-        changes.push(Change::PutOwnershipControls {
-            bucket: bucket.to_owned(),
-            before: ownership,
-        });
-    }
+    let changes_ownership = ownership.as_deref() != Some(OBJECT_OWNERSHIP);
     let pab = seen.and_then(|s| s.public_access_block);
     let relaxes = pab.is_none_or(|p| p.block_public_policy || p.restrict_public_buckets);
     if relaxes && let Some(policy) = seen.and_then(|s| s.policy.as_deref()) {
         // Block Public Access may be what keeps an old statement inert: judge every statement
         // that is not irsa's as S3 judges "public" before turning it off.
         refuse_public_statements(bucket, policy)?;
+    }
+    // Object ownership is irsa's to set only on a bucket it created, or one the file adopts:
+    // `BucketOwnerEnforced` disables ACLs, and whatever relies on them stops working.
+    if changes_ownership
+        && let Some(seen) = seen
+        && seen.tags.get(MANAGED_BY_TAG).map(String::as_str) != Some(MANAGED_BY_VALUE)
+        && !desired.adopt_bucket
+    {
+        return Err(PlanError::BucketNotOwned {
+            bucket: bucket.to_owned(),
+            ownership: seen.ownership.clone(),
+        });
+    }
+    if changes_ownership {
+        changes.push(Change::PutOwnershipControls {
+            bucket: bucket.to_owned(),
+            before: ownership,
+        });
     }
     if pab != Some(PUBLIC_ACCESS_BLOCK) {
         changes.push(Change::PutPublicAccessBlock {

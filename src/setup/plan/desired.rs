@@ -16,6 +16,7 @@ pub struct Desired {
     pub(super) sid_prefix: String,
     pub(super) roles: Vec<DesiredRole>,
     pub(super) adopt_provider: bool,
+    pub(super) adopt_bucket: bool,
 }
 
 /// One role as the file asks for it.
@@ -93,6 +94,7 @@ impl Desired {
             sid_prefix,
             roles,
             adopt_provider: file.cluster().adopt_provider(),
+            adopt_bucket: file.cluster().adopt_bucket(),
         })
     }
 

@@ -223,6 +223,17 @@ pub enum PlanError {
         /// Those the file adds.
         missing: Vec<String>,
     },
+    /// The bucket exists, irsa did not create it, and its object ownership would change.
+    #[error(
+        "bucket {bucket} exists and irsa did not create it; irsa would set its object ownership from {} to BucketOwnerEnforced, which disables ACLs (whatever grants access through them stops working): set adopt: true under cluster.issuer.s3 to allow it, or give the issuer a bucket of its own",
+        ownership.as_deref().unwrap_or("unset (ACLs in use)")
+    )]
+    BucketNotOwned {
+        /// The bucket.
+        bucket: String,
+        /// Its object ownership now.
+        ownership: Option<String>,
+    },
     /// A role of this name exists and irsa did not create it.
     #[error(
         "role {role} exists and irsa did not create it; it grants {}: set adopt: true on its entry in the file to add this cluster's trust statements to it (everything it grants is kept), or name another role",

@@ -48,6 +48,8 @@ pub struct ObservedBucket {
     pub public_access_block: Option<PublicAccessBlock>,
     /// Its bucket policy document, when it has one.
     pub policy: Option<String>,
+    /// Its tags (irsa tags the buckets it creates).
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A hosted document.

@@ -41,6 +41,7 @@ fn apply_in_memory(desired: &Desired, state: &mut Observed, change: Change) {
         Change::CreateBucket { region, .. } => {
             state.bucket = Some(ObservedBucket {
                 region: Some(region),
+                tags: BTreeMap::from([(MANAGED_BY_TAG.to_owned(), MANAGED_BY_VALUE.to_owned())]),
                 ..Default::default()
             });
         }
@@ -407,7 +408,7 @@ fn a_public_statement_that_block_public_access_keeps_inert_stops_the_plan() {
 
     // An existing bucket with Block Public Access on and an old public statement: refused,
     // naming it; once the statement is pinned, planned.
-    let desired = desired("");
+    let mut desired = desired("");
     let legacy = json!({"Sid": "Legacy", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::my-irsa-bucket/*"});
     let mut observed = Observed {
         bucket: Some(ObservedBucket {
@@ -433,7 +434,17 @@ fn a_public_statement_that_block_public_access_keeps_inert_stops_the_plan() {
     let pinned = json!({"Sid": "Legacy", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::my-irsa-bucket/*", "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}});
     observed.bucket.as_mut().unwrap().policy =
         Some(json!({"Version": "2012-10-17", "Statement": [pinned]}).to_string());
-    assert!(plan(&desired, &observed, PlanOptions::default()).is_ok());
+    // Not irsa's bucket, and its ownership would change: refused unless adopted.
+    assert!(matches!(
+        plan(&desired, &observed, PlanOptions::default()),
+        Err(PlanError::BucketNotOwned {
+            ownership: None,
+            ..
+        })
+    ));
+    desired.adopt_bucket = true;
+    let adopted = plan(&desired, &observed, PlanOptions::default()).unwrap();
+    assert_eq!(adopted.changes[0].call(), "s3:PutBucketOwnershipControls");
 }
 
 #[test]
