@@ -805,3 +805,83 @@ fn sts_serve_listens_answers_and_stops_on_sigterm() {
         "the refusal is logged: {stderr}"
     );
 }
+
+/// Out of file descriptors, `irsa sts serve` backs off instead of spinning on `accept` (a
+/// warning per try, tries 5 ms apart doubling to 1 s), keeps its connections, and serves again
+/// once descriptors are free.
+#[cfg(target_os = "linux")]
+#[test]
+fn sts_serve_backs_off_when_out_of_file_descriptors() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        data("k8s-vectors/jwks.rsa-ecdsa.json"),
+        dir.path().join("jwks.json"),
+    )
+    .unwrap();
+    let config = dir.path().join("sts.yaml");
+    fs::write(
+        &config,
+        "account: \"111122223333\"\nproviders:\n  - url: https://issuer.example.com\n    jwks: jwks.json\nroles: []\n",
+    )
+    .unwrap();
+    let script = format!(
+        "ulimit -n 64 && exec {} sts serve --config {} --listen 127.0.0.1:0",
+        env!("CARGO_BIN_EXE_irsa"),
+        config.display()
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{first:?}"))
+        .to_owned();
+    // More idle connections than the server has descriptors for, held for a moment.
+    let idle: Vec<std::net::TcpStream> = (0..120)
+        .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+        .collect();
+    assert!(idle.len() > 64);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(idle);
+    // Descriptors free again: a request is answered (within the 1 s backoff cap).
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let form = "Action=GetCallerIdentity&Version=2011-06-15";
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let tries = stderr
+        .lines()
+        .filter(|l| l.contains("cannot accept a connection"))
+        .count();
+    // A spinning loop would try thousands of times in these 1.5 s; backing off, about ten.
+    assert!((1..=40).contains(&tries), "{tries} tries: {stderr}");
+}
