@@ -228,6 +228,7 @@ impl WebIdentityProviderBuilder {
             sts_calls: AtomicU64::new(0),
             coarse_tick,
             last_invalidation: Mutex::new(None),
+            server_date: sts::ServerDate::default(),
         });
         WebIdentityProvider {
             handle: Arc::new(Handle {

@@ -169,8 +169,8 @@ pub enum ProviderError {
         role_arn: RoleArn,
         /// Seconds to their expiry by the local clock (negative: already expired).
         expires_in_s: i64,
-        /// How far the local clock is ahead of STS's, estimated from the expiry STS set and
-        /// the lifetime asked for (seconds).
+        /// How far the local clock is ahead of STS's `Date` header (or, without one, of the
+        /// expiry STS set less the lifetime asked for), in seconds.
         skew_s: i64,
     },
     /// No credentials arrived within the load timeout.

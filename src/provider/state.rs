@@ -30,6 +30,8 @@ pub(super) struct Shared {
     pub(super) coarse_tick: Option<Duration>,
     /// When [`super::WebIdentityProvider::invalidate`] last dropped the credentials.
     pub(super) last_invalidation: Mutex<Option<SystemTime>>,
+    /// STS's `Date` header on the last answer.
+    pub(super) server_date: sts::ServerDate,
 }
 
 /// What the cache holds: the last good credentials and the last failure, if any.
@@ -116,7 +118,14 @@ impl Shared {
         let result = match setup.token.read() {
             Ok(token) => {
                 self.sts_calls.fetch_add(1, Ordering::Relaxed);
-                sts::assume_role(&setup.client, &setup.settings, &setup.policy, &token).await
+                sts::assume_role(
+                    &setup.client,
+                    &setup.settings,
+                    &setup.policy,
+                    &token,
+                    &self.server_date,
+                )
+                .await
             }
             Err(e) => Err(e),
         };
@@ -134,14 +143,17 @@ impl Shared {
                     Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
                     Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
                 };
-            // STS set the expiry at its own now plus the lifetime asked for (an hour unless
-            // said otherwise): what is missing of that lifetime here is how far ahead we are.
+            // STS's `Date` header against our clock; without one, STS's now is the expiry
+            // less the lifetime asked for (an hour unless said otherwise).
             let lifetime = setup.settings.duration.unwrap_or(Duration::from_secs(3600));
-            let issued_at = expiry.checked_sub(lifetime).unwrap_or(expiry);
+            let sts_now = self
+                .server_date
+                .take()
+                .unwrap_or_else(|| expiry.checked_sub(lifetime).unwrap_or(expiry));
             Err(ProviderError::ExpiredOnArrival {
                 role_arn: setup.settings.role_arn.clone(),
                 expires_in_s: signed(expiry, now),
-                skew_s: signed(now, issued_at),
+                skew_s: signed(now, sts_now),
             })
         });
         let next = match result {

@@ -16,6 +16,51 @@ use super::config::Settings;
 use super::error::{ProviderError, StsFailure, TransportError};
 use crate::token::WebIdentityToken;
 
+/// Reads STS's `Date` header off the answer, to measure the local clock against STS's.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ServerDate(std::sync::Arc<std::sync::Mutex<Option<SystemTime>>>);
+
+impl ServerDate {
+    /// The last answer's `Date`, if it had one.
+    pub(super) fn take(&self) -> Option<SystemTime> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl aws_sdk_sts::config::Intercept for ServerDate {
+    fn name(&self) -> &'static str {
+        "ServerDate"
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_sts::config::RuntimeComponents,
+        _: &mut aws_sdk_sts::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sts::error::BoxError> {
+        let date = context
+            .response()
+            .headers()
+            .get("date")
+            .and_then(|d| {
+                aws_smithy_types::DateTime::from_str(
+                    d,
+                    aws_smithy_types::date_time::Format::HttpDate,
+                )
+                .ok()
+            })
+            .and_then(|d| SystemTime::try_from(d).ok());
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = date;
+        Ok(())
+    }
+}
+
 /// The name credentials from this provider carry.
 pub(super) const PROVIDER_NAME: &str = "IrsaWebIdentity";
 
@@ -68,6 +113,7 @@ pub(super) async fn assume_role(
     settings: &Settings,
     policy: &SessionPolicy,
     token: &WebIdentityToken,
+    date: &ServerDate,
 ) -> Result<Credentials, ProviderError> {
     let role_arn = &settings.role_arn;
     let policy_arns: Vec<PolicyDescriptorType> = policy
@@ -87,6 +133,8 @@ pub(super) async fn assume_role(
         )
         .set_policy(policy.policy.clone())
         .set_policy_arns((!policy_arns.is_empty()).then_some(policy_arns))
+        .customize()
+        .interceptor(date.clone())
         .send()
         .await;
     let output = result.map_err(|e| match e {

@@ -48,10 +48,20 @@ impl Harness {
         configure: impl FnOnce(WebIdentityProviderBuilder) -> WebIdentityProviderBuilder,
         token: Option<&str>,
     ) -> Harness {
+        Self::with_sts_behind(Duration::ZERO, default, configure, token).await
+    }
+
+    /// A harness whose STS's clock runs `behind` the provider's.
+    async fn with_sts_behind(
+        behind: Duration,
+        default: Reply,
+        configure: impl FnOnce(WebIdentityProviderBuilder) -> WebIdentityProviderBuilder,
+        token: Option<&str>,
+    ) -> Harness {
         let (time, sleep) = tick_advance_time_and_sleep();
         time.tick(Duration::from_secs(START)).await;
         let clock = time.clone();
-        let sts = LocalSts::start(default, Arc::new(move || clock.now())).await;
+        let sts = LocalSts::start(default, Arc::new(move || clock.now() - behind)).await;
         let dir = tempfile::tempdir().unwrap();
         if let Some(token) = token {
             // As an editor would leave it: with a newline, which must not reach STS.
@@ -315,18 +325,20 @@ async fn transient_errors_are_retried_until_credentials_arrive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_expired_on_arrival_back_off_and_name_the_clock() {
     let captured = Captured::global();
-    let h = Harness::with(
-        Reply::CredentialsFor(secs(3600)),
+    // STS's clock is an hour and two minutes behind ours: the hour it grants ends two
+    // minutes ago here. Its `Date` header tells by how much.
+    let h = Harness::with_sts_behind(
+        secs(3720),
+        // Once the scripted answers are spent: a lifetime long enough to outlast the skew.
+        Reply::CredentialsFor(secs(3720 + 3600)),
         |b| b.load_timeout(secs(600)),
         Some(TOKEN_1),
     )
     .await;
-    // STS's clock is an hour and two minutes behind ours: its hour ends two minutes ago here.
-    let now = h.time.now();
     h.sts.script([
-        Reply::Credentials(now - secs(120)),
-        Reply::Credentials(now - secs(120)),
-        Reply::Credentials(now - secs(120)),
+        Reply::CredentialsFor(secs(3600)),
+        Reply::CredentialsFor(secs(3600)),
+        Reply::CredentialsFor(secs(3600)),
     ]);
     let provider = h.provider.clone();
     let caller = tokio::spawn(async move { provider.provide_credentials().await });

@@ -159,8 +159,12 @@ impl LocalSts {
             Reply::Raw(status, body) => (status, body),
             Reply::Delay(..) => unreachable!(),
         };
+        // STS's `Date`, by this server's clock.
+        let date = DateTime::from((self.clock)())
+            .fmt(Format::HttpDate)
+            .unwrap();
         format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{body}",
+            "HTTP/1.1 {status} X\r\ncontent-type: text/xml\r\ndate: {date}\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         )
     }
