@@ -733,73 +733,108 @@ fn sts_serve_names_the_bad_field() {
     }
 }
 
+/// A running `irsa sts serve` (started through `sh -c` with `shell_prefix`, e.g. a ulimit):
+/// its process, its address and its configuration directory.
+struct StsServe {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl StsServe {
+    fn start(shell_prefix: &str) -> StsServe {
+        use std::io::{BufRead as _, BufReader};
+        let dir = tempfile::tempdir().unwrap();
+        fs::copy(
+            data("k8s-vectors/jwks.rsa-ecdsa.json"),
+            dir.path().join("jwks.json"),
+        )
+        .unwrap();
+        let config = dir.path().join("sts.yaml");
+        fs::write(
+            &config,
+            "account: \"111122223333\"\nproviders:\n  - url: https://issuer.example.com\n    jwks: jwks.json\nroles: []\n",
+        )
+        .unwrap();
+        let script = format!(
+            "{shell_prefix}exec {} sts serve --config {} --listen 127.0.0.1:0",
+            env!("CARGO_BIN_EXE_irsa"),
+            config.display()
+        );
+        let mut child = Command::new("sh")
+            .args(["-c", &script])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let addr = first
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("{first:?}"))
+            .to_owned();
+        StsServe {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    /// An unsigned GetCallerIdentity on a new connection: the whole response.
+    fn unsigned_call(&self) -> String {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let form = "Action=GetCallerIdentity&Version=2011-06-15";
+        write!(
+            stream,
+            "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{form}",
+            self.addr,
+            form.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    /// SIGTERM, then the exit status and everything logged.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        use std::io::Read as _;
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status, stderr)
+    }
+}
+
 /// `irsa sts serve` prints where it listens as its first line, answers as STS, and stops
 /// cleanly on SIGTERM.
 #[test]
 fn sts_serve_listens_answers_and_stops_on_sigterm() {
-    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-    let dir = tempfile::tempdir().unwrap();
-    fs::copy(
-        data("k8s-vectors/jwks.rsa-ecdsa.json"),
-        dir.path().join("jwks.json"),
-    )
-    .unwrap();
-    let config = dir.path().join("sts.yaml");
-    fs::write(
-        &config,
-        "account: \"111122223333\"\nproviders:\n  - url: https://issuer.example.com\n    jwks: jwks.json\nroles: []\n",
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_irsa"))
-        .args([
-            "sts",
-            "serve",
-            "--config",
-            &config.display().to_string(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("{first:?}"));
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    let form = "Action=GetCallerIdentity&Version=2011-06-15";
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{form}",
-        form.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let server = StsServe::start("");
+    let response = server.unsigned_call();
     assert!(response.starts_with("HTTP/1.1 403"), "{response}");
     assert!(
         response.contains("<Code>MissingAuthenticationToken</Code>"),
         "{response}"
     );
-
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
+    let (status, stderr) = server.stop();
     assert!(status.success(), "{status:?}");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
     assert!(
         stderr.contains("MissingAuthenticationToken"),
         "the refusal is logged: {stderr}"
@@ -812,72 +847,18 @@ fn sts_serve_listens_answers_and_stops_on_sigterm() {
 #[cfg(target_os = "linux")]
 #[test]
 fn sts_serve_backs_off_when_out_of_file_descriptors() {
-    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-    let dir = tempfile::tempdir().unwrap();
-    fs::copy(
-        data("k8s-vectors/jwks.rsa-ecdsa.json"),
-        dir.path().join("jwks.json"),
-    )
-    .unwrap();
-    let config = dir.path().join("sts.yaml");
-    fs::write(
-        &config,
-        "account: \"111122223333\"\nproviders:\n  - url: https://issuer.example.com\n    jwks: jwks.json\nroles: []\n",
-    )
-    .unwrap();
-    let script = format!(
-        "ulimit -n 64 && exec {} sts serve --config {} --listen 127.0.0.1:0",
-        env!("CARGO_BIN_EXE_irsa"),
-        config.display()
-    );
-    let mut child = Command::new("sh")
-        .args(["-c", &script])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("{first:?}"))
-        .to_owned();
+    let server = StsServe::start("ulimit -n 64 && ");
     // More idle connections than the server has descriptors for, held for a moment.
     let idle: Vec<std::net::TcpStream> = (0..120)
-        .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+        .filter_map(|_| std::net::TcpStream::connect(&server.addr).ok())
         .collect();
     assert!(idle.len() > 64);
     std::thread::sleep(std::time::Duration::from_millis(1500));
     drop(idle);
     // Descriptors free again: a request is answered (within the 1 s backoff cap).
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let form = "Action=GetCallerIdentity&Version=2011-06-15";
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{form}",
-        form.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let response = server.unsigned_call();
     assert!(response.starts_with("HTTP/1.1 403"), "{response}");
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (_, stderr) = server.stop();
     let tries = stderr
         .lines()
         .filter(|l| l.contains("cannot accept a connection"))
