@@ -184,6 +184,32 @@ pub mod __private {
     #[cfg(feature = "sts")]
     pub use crate::sts::sigv4::{AuthorizationError, SigV4Authorization};
     pub use crate::token::mint::uuid_v4;
+
+    /// The fast scanner's verdict on a whole document (fuzzing reaches it here).
+    pub fn scan_json(text: &str) -> Result<(), String> {
+        let mut scanner = crate::json::scan::Scanner::new(text);
+        scanner
+            .skip()
+            .and_then(|()| scanner.end())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The strict object reader (duplicate names refused), with no size limit.
+    pub fn parse_strict_json(
+        bytes: &[u8],
+    ) -> Result<serde_json::Map<String, serde_json::Value>, crate::JsonError> {
+        crate::json::parse_strict(bytes, usize::MAX)
+    }
+
+    /// A `Numeric*` condition value as the evaluator reads it.
+    pub fn policy_number(s: &str) -> Option<f64> {
+        crate::policy::value::parse_number(s)
+    }
+
+    /// A `Date*` condition value as the evaluator reads it, in seconds since the epoch.
+    pub fn policy_date(s: &str) -> Option<f64> {
+        crate::policy::value::parse_date(s)
+    }
 }
 
 pub use error_text::ErrorChain;

@@ -6,9 +6,10 @@ use std::net::IpAddr;
 use serde::{Serialize, Serializer};
 
 use super::context::{ContextEntry, ContextValue, Request};
-use super::matcher::{self, arn_like, eq_ignore_case, glob};
+use super::matcher::{arn_like, eq_ignore_case, glob};
 use super::model::{Compiled, Condition, Effect, Statement, TrustPolicy};
 use super::operator::{BaseOperator, Comparison, Family, SetQualifier};
+use super::value;
 
 /// The result of evaluating a trust policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,6 +115,19 @@ pub struct ConditionExplanation {
     /// Which rule decided, when it is not a plain comparison, and caveats about the value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The policy values the operator cannot read as its type, each said as what is wrong
+    /// (`"2024-02-31" is not a date (February 2024 has 29 days)`): they never match, whatever
+    /// the request has.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
+}
+
+impl ConditionExplanation {
+    /// Whether no policy value can be read as the operator's type: the comparison is then
+    /// decided by the policy alone (never a match), not by the request.
+    pub fn policy_unreadable(&self) -> bool {
+        !self.unreadable.is_empty() && self.unreadable.len() == self.policy_values.len()
+    }
 }
 
 impl TrustPolicy {
@@ -223,11 +237,31 @@ fn explain_condition(condition: &Condition, request: &Request) -> ConditionExpla
         rule,
         missing,
     } = evaluate_condition(condition, request);
-    let note = match (rule, entry.and_then(|e| e.note.as_deref())) {
-        (Some(rule), Some(caveat)) => Some(format!("{}; {caveat}", rule.text())),
-        (Some(rule), None) => Some(rule.text().to_owned()),
-        (None, caveat) => caveat.map(str::to_owned),
-    };
+    let family = condition.operator().base.family();
+    let unreadable: Vec<String> = condition
+        .values()
+        .iter()
+        .filter_map(|raw| value::unreadable(family, raw).map(|u| u.message))
+        .collect();
+    let mut notes: Vec<String> = Vec::new();
+    notes.extend(rule.map(|rule| rule.text().to_owned()));
+    if !unreadable.is_empty() {
+        let what = match (
+            unreadable.len() == condition.values().len(),
+            condition.operator().base.is_negated(),
+        ) {
+            (true, false) => {
+                "the policy's value cannot be read as its type, so the condition never matches, whatever the request has"
+            }
+            (true, true) => {
+                "the policy's value cannot be read as its type, so the condition excludes nothing, whatever the request has"
+            }
+            (false, _) => "those values never match",
+        };
+        notes.push(format!("{}: {what}", unreadable.join("; ")));
+    }
+    notes.extend(entry.and_then(|e| e.note.clone()));
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
     ConditionExplanation {
         operator: condition.operator().to_string(),
         key: condition.key().to_owned(),
@@ -236,6 +270,7 @@ fn explain_condition(condition: &Condition, request: &Request) -> ConditionExpla
         missing,
         matched,
         note,
+        unreadable,
     }
 }
 
@@ -371,7 +406,7 @@ fn value_matches(op: BaseOperator, policy: &Compiled, value: &str, request: &Req
                 .resolve_text(request)
                 .is_some_and(|text| eq_ignore_case(&text, value)),
             (Family::Bool, _) => pattern.resolve_text(request).is_some_and(|text| {
-                matcher::parse_bool(&text).is_some_and(|b| matcher::parse_bool(value) == Some(b))
+                value::parse_bool(&text).is_some_and(|b| value::parse_bool(value) == Some(b))
             }),
             _ => pattern
                 .resolve_text(request)
@@ -379,9 +414,9 @@ fn value_matches(op: BaseOperator, policy: &Compiled, value: &str, request: &Req
         },
         Compiled::Number(Some(want)) => {
             let got = if op.family() == Family::Date {
-                matcher::parse_date(value)
+                value::parse_date(value)
             } else {
-                matcher::parse_number(value)
+                value::parse_number(value)
             };
             got.is_some_and(|got| match op.comparison() {
                 Comparison::Less => got < *want,
@@ -391,9 +426,7 @@ fn value_matches(op: BaseOperator, policy: &Compiled, value: &str, request: &Req
                 _ => got == *want,
             })
         }
-        Compiled::Binary(Some(want)) => {
-            matcher::parse_binary(value).is_some_and(|got| got == *want)
-        }
+        Compiled::Binary(Some(want)) => value::parse_binary(value).is_some_and(|got| got == *want),
         Compiled::Ip(Some(block)) => value.parse::<IpAddr>().is_ok_and(|ip| block.contains(ip)),
         Compiled::Number(None)
         | Compiled::Binary(None)

@@ -86,6 +86,7 @@
 //! | `null-if-exists` | error | `Null` with `IfExists` |
 //! | `duplicate-key-case` | error | one key twice under one operator, in different case |
 //! | `missing-version` | warning | no `Version: 2012-10-17`: policy variables are literal |
+//! | `data-type-mismatch` | error | a value its operator cannot read: a `Date*` value that is no date (`2024-02-31`), a `Numeric*` value that is no number, `Bool`/`Null` other than true/false, an `IpAddress` value that is no address or CIDR block, an `Arn*` value without six parts, `BinaryEquals` not base64 (Access Analyzer's `DATA_TYPE_MISMATCH`); such a value never matches |
 //!
 //! A condition pins `:sub` (`:aud`) for `missing-sub` (`missing-aud`) when it is
 //! `StringEquals`, `StringEqualsIgnoreCase` or `StringLike` on the key of the statement's own
@@ -105,6 +106,7 @@ mod model;
 mod operator;
 mod parse;
 mod predict;
+pub(crate) mod value;
 
 #[cfg(feature = "sts")]
 pub(crate) use context::iso8601;

@@ -5,8 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::malformed::MalformedPolicyDocument;
-use super::matcher::{self, IpBlock, Pattern, Tok};
+use super::matcher::{self, Pattern, Tok};
 use super::operator::Operator;
+use super::value::IpBlock;
 use crate::arn::OidcProviderArn;
 
 /// The largest policy document parsed, in bytes. IAM's quota is counted in non-whitespace

@@ -5,9 +5,10 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::malformed::{MalformedKind, MalformedPolicyDocument, PolicyLocation};
-use super::matcher::{self, IpBlock, Pattern, wildcard_tokens};
+use super::matcher::{Pattern, wildcard_tokens};
 use super::model::*;
 use super::operator::{BaseOperator, Family, Operator};
+use super::value::{self, IpBlock};
 use crate::arn::{AccountId, OidcProviderArn, Partition};
 use crate::json::{JsonError, parse_strict};
 
@@ -509,11 +510,11 @@ fn compile(op: BaseOperator, raw: &str, variables: bool) -> Compiled {
         )),
         Family::Arn => Compiled::Text(Pattern::compile(raw, true, variables, false)),
         Family::Bool => Compiled::Text(Pattern::compile(raw, false, variables, true)),
-        Family::Numeric => Compiled::Number(matcher::parse_number(raw)),
-        Family::Date => Compiled::Number(matcher::parse_date(raw)),
-        Family::Binary => Compiled::Binary(matcher::parse_binary(raw)),
+        Family::Numeric => Compiled::Number(value::parse_number(raw)),
+        Family::Date => Compiled::Number(value::parse_date(raw)),
+        Family::Binary => Compiled::Binary(value::parse_binary(raw)),
         Family::Ip => Compiled::Ip(IpBlock::parse(raw)),
-        Family::Null => Compiled::Null(matcher::parse_bool(raw)),
+        Family::Null => Compiled::Null(value::parse_bool(raw)),
     }
 }
 

@@ -313,6 +313,10 @@ pub(crate) fn summarize(evaluation: &Evaluation) -> String {
                     .find(|c| !c.matched)
                     .map(|c| {
                         let actual = match &c.context_values {
+                            _ if c.policy_unreadable() => format!(
+                                "{}, so it never matches, whatever the request has",
+                                c.unreadable.join("; ")
+                            ),
                             None => "the key is not in the request".to_owned(),
                             Some(values) => format!("the request has {values:?}"),
                         };

@@ -866,3 +866,24 @@ fn sts_serve_backs_off_when_out_of_file_descriptors() {
     // A spinning loop would try thousands of times in these 1.5 s; backing off, about ten.
     assert!((1..=40).contains(&tries), "{tries} tries: {stderr}");
 }
+
+/// `irsa … | head` closes stdout early: help and reports end quietly with their own exit code,
+/// never a panic about a broken pipe.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::process::Stdio;
+    for args in [&["lint", "--help"][..], &["--help"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_irsa"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first byte is written.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

@@ -553,3 +553,47 @@ fn the_doctor_without_a_signature_still_applies_the_token_rules() {
         .unwrap();
     assert!(error.reason.contains("legacy"), "{}", error.reason);
 }
+
+/// A `Date*` value that is no date decides the condition by itself: the explanation and the
+/// predicted refusal say the policy's value cannot be read, not what the request has.
+#[test]
+fn an_unreadable_policy_value_is_blamed_not_the_request() {
+    let registered = provider(VECTOR_PROVIDER, &["sts.amazonaws.com"]);
+    let grant = ClusterGrant::namespace(VECTOR_PROVIDER.parse().unwrap(), "myns").unwrap();
+    let generated = generate(&[grant], DEFAULT_SIZE_QUOTA).unwrap();
+    let mut document: Value = serde_json::from_str(generated.json()).unwrap();
+    document["Statement"][0]["Condition"]["DateGreaterThan"] =
+        json!({ "aws:CurrentTime": "2024-02-31" });
+    let policy: TrustPolicy = document.to_string().parse().unwrap();
+    let owned = claims(&[]);
+    let good = Claims::from_json(owned.as_bytes()).unwrap();
+    let prediction = predict_claims(&good, &registered, &policy, crate::helpers::at(NOW));
+    let not_a_date = "\"2024-02-31\" is not a date (February 2024 has 29 days)";
+    assert_eq!(
+        prediction.sts_error.unwrap().reason,
+        format!(
+            "no statement allows the request: statement 0: DateGreaterThan aws:CurrentTime \
+             [\"2024-02-31\"] is false: {not_a_date}, so it never matches, whatever the request has"
+        )
+    );
+    let evaluation = prediction.evaluation.unwrap();
+    let condition = evaluation.statements[0]
+        .conditions
+        .iter()
+        .find(|c| c.operator == "DateGreaterThan")
+        .unwrap();
+    assert!(!condition.matched && condition.policy_unreadable());
+    assert_eq!(condition.unreadable, [not_a_date]);
+    assert_eq!(
+        condition.note.as_deref(),
+        Some(
+            format!(
+                "{not_a_date}: the policy's value cannot be read as its type, so the condition \
+                 never matches, whatever the request has"
+            )
+            .as_str()
+        )
+    );
+    let codes: Vec<_> = prediction.findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, [LintCode::DataTypeMismatch]);
+}

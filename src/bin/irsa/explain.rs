@@ -254,6 +254,12 @@ fn condition_row(condition: &ConditionExplanation) -> (bool, String, Vec<String>
         return (true, label, details);
     }
     details.push(format!("policy: {}", list(&condition.policy_values)));
+    if condition.policy_unreadable() {
+        // The request plays no part: the note says why instead of the token's values.
+        let note = condition.note.as_deref().unwrap_or_default();
+        details.push(paint(BAD, format_args!("note: {note}")));
+        return (false, label, details);
+    }
     let token = match &condition.context_values {
         Some(values) if !condition.missing => paint(BAD, list(values)),
         _ => paint(BAD, "(not in the token)"),

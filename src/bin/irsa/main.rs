@@ -146,8 +146,9 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
-            // --help and --version.
-            print!("{e}");
+            // --help and --version; a closed pipe (`irsa --help | head`) is not an error.
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{e}").and_then(|()| out.flush());
             return ExitCode::SUCCESS;
         }
         Err(e) => {

@@ -79,11 +79,14 @@ pub enum LintCode {
     DuplicateKeyCase,
     /// `missing-version`: no `Version: 2012-10-17`, so policy variables are literal.
     MissingVersion,
+    /// `data-type-mismatch`: a condition value its operator cannot read as its type (Access
+    /// Analyzer's `DATA_TYPE_MISMATCH`), which therefore never matches.
+    DataTypeMismatch,
 }
 
 impl LintCode {
     /// Every code, in documentation order.
-    pub const ALL: [LintCode; 18] = [
+    pub const ALL: [LintCode; 19] = [
         LintCode::Malformed,
         LintCode::MissingAud,
         LintCode::MissingSub,
@@ -102,6 +105,7 @@ impl LintCode {
         LintCode::NullIfExists,
         LintCode::DuplicateKeyCase,
         LintCode::MissingVersion,
+        LintCode::DataTypeMismatch,
     ];
 
     /// The stable identifier.
@@ -125,6 +129,7 @@ impl LintCode {
             LintCode::NullIfExists => "null-if-exists",
             LintCode::DuplicateKeyCase => "duplicate-key-case",
             LintCode::MissingVersion => "missing-version",
+            LintCode::DataTypeMismatch => "data-type-mismatch",
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::policy::model::{
     Condition, Effect, PrincipalEntry, PrincipalType, Principals, Statement,
 };
 use crate::policy::operator::{BaseOperator, Family, Operator, SetQualifier};
+use crate::policy::value;
 use crate::token::{SUBJECT_PREFIX as SA_PREFIX, Subject};
 
 /// The claims STS exposes as condition keys for a generic OIDC provider.
@@ -328,6 +329,7 @@ fn lint_conditions(sink: &mut Sink<'_>, providers: &[&str], allow: bool) {
             );
         }
         lint_wildcards(sink, condition);
+        lint_value_types(sink, condition);
         if prefix.starts_with("arn:") {
             let url = prefix
                 .split_once("oidc-provider/")
@@ -408,6 +410,31 @@ fn lint_wildcards(sink: &mut Sink<'_>, condition: &Condition) {
                 condition.key()
             ),
             format!("use {like} for a pattern"),
+        );
+    }
+}
+
+/// Values the operator cannot read as its type, as Access Analyzer's `DATA_TYPE_MISMATCH`.
+fn lint_value_types(sink: &mut Sink<'_>, condition: &Condition) {
+    let op = condition.operator();
+    for raw in condition.values() {
+        let Some(bad) = value::unreadable(op.base.family(), raw) else {
+            continue;
+        };
+        let effect = if op.base.is_negated() {
+            "it never matches, so it excludes nothing"
+        } else {
+            "it never matches"
+        };
+        sink.push(
+            LintCode::DataTypeMismatch,
+            Severity::Error,
+            format!(
+                "{} under {op} on {}: {effect} (Access Analyzer: DATA_TYPE_MISMATCH)",
+                bad.message,
+                condition.key()
+            ),
+            bad.fix.to_owned(),
         );
     }
 }
