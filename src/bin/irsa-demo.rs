@@ -81,7 +81,8 @@ async fn run(dir: &PathBuf) -> Result<(), Box<dyn Error>> {
         "A fresh cluster signing key (kube-apiserver's --service-account-signing-key-file)",
     );
     let (key, pem) = SigningKey::generate_es256()?;
-    std::fs::write(dir.join("sa.key"), pem)?;
+    // The private key: readable by its owner only, and never half-written.
+    irsa::env::write_atomic(&dir.join("sa.key"), pem.as_bytes(), 0o600)?;
     println!(
         "   {} key, kid {}",
         key.algorithm().as_str(),
@@ -165,9 +166,8 @@ async fn run(dir: &PathBuf) -> Result<(), Box<dyn Error>> {
         "A token for default:read-s3-hello, minted as kube-apiserver would, in a token file",
     );
     let token_file = dir.join("token");
-    let tmp = dir.join(".token.tmp");
-    std::fs::write(&tmp, mint(&key, &issuer, "default", "read-s3-hello")?)?;
-    std::fs::rename(&tmp, &token_file)?;
+    let token = mint(&key, &issuer, "default", "read-s3-hello")?;
+    irsa::env::write_atomic(&token_file, token.as_bytes(), 0o600)?;
     println!("   {}", token_file.display());
 
     step(

@@ -48,6 +48,17 @@ static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
 /// # }
 /// ```
 pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> {
+    write_atomic_with(path, bytes, new_mode, |_| Ok(()))
+}
+
+/// [`write_atomic`], calling `before_rename` with the complete temporary file just before it
+/// replaces `path`: the tests' way to fail (or look) between the write and the rename.
+fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    new_mode: u32,
+    before_rename: impl FnOnce(&Path) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
@@ -64,6 +75,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> 
         NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
     ));
     let written = write_new(&temporary, bytes, existing.as_ref(), new_mode)
+        .and_then(|()| before_rename(&temporary))
         .and_then(|()| fs::rename(&temporary, path));
     if let Err(e) = written {
         let _ = fs::remove_file(&temporary);
@@ -139,6 +151,26 @@ mod tests {
         assert!(write_atomic(&path, b"new", 0o644).is_err());
         assert_eq!(fs::read(path.join("inside")).unwrap(), b"kept");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failure_between_write_and_rename_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwks.json");
+        fs::write(&path, "old").unwrap();
+        let failed = write_atomic_with(&path, b"new and longer", 0o644, |temporary| {
+            // The new contents are complete and flushed beside the untouched old file.
+            assert_eq!(fs::read(temporary).unwrap(), b"new and longer");
+            assert_eq!(fs::read(&path).unwrap(), b"old");
+            Err(io::Error::other("injected"))
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "injected");
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["jwks.json"], "the temporary file is removed");
     }
 
     #[test]

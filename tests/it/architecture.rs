@@ -204,3 +204,34 @@ fn the_path_reader_sees_groups_and_skips_macros() {
     let expected: BTreeSet<String> = ["StsErrorCode", "oidc", "token"].map(str::to_owned).into();
     assert_eq!(paths, expected);
 }
+
+/// Every file the crate and its binaries write goes through `env::write_atomic`: no other
+/// code outside tests opens a file for writing.
+#[test]
+fn files_are_written_only_by_the_atomic_writer() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut offenders = Vec::new();
+    for file in &files {
+        if file.ends_with("env/fs.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        // Unit tests sit at the end of a file, after `#[cfg(test)]`.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for needle in [
+            "fs::write(",
+            "File::create(",
+            "OpenOptions::new(",
+            "fs::rename(",
+        ] {
+            if code.contains(needle) {
+                offenders.push(format!("{}: {needle}", file.display()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "write with env::write_atomic: {offenders:?}"
+    );
+}

@@ -18,6 +18,8 @@
 mod helpers;
 
 mod architecture;
+#[cfg(feature = "env")]
+mod atomic;
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(feature = "cli")]
