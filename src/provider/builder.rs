@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -226,6 +226,7 @@ impl WebIdentityProviderBuilder {
             task: Mutex::new(None),
             rng: Mutex::new(rng),
             sts_calls: AtomicU64::new(0),
+            refreshing: AtomicBool::new(false),
             coarse_tick,
             last_invalidation: Mutex::new(None),
             server_date: sts::ServerDate::default(),

@@ -111,6 +111,8 @@ pub struct ProviderStatus {
     pub consecutive_failures: u32,
     /// `AssumeRoleWithWebIdentity` calls made so far.
     pub sts_calls: u64,
+    /// Whether a refresh (reading the token and calling STS) is under way now.
+    pub refreshing: bool,
 }
 
 impl fmt::Debug for WebIdentityProvider {
@@ -149,6 +151,7 @@ impl WebIdentityProvider {
             last_error: snapshot.error.clone(),
             consecutive_failures: snapshot.failures,
             sts_calls: shared.sts_calls.load(Ordering::Relaxed),
+            refreshing: shared.refreshing.load(Ordering::SeqCst),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The provider's state machine: what the cache holds (a snapshot swapped whole), and how one
 //! attempt's outcome moves it, with the schedule and the backoff.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,6 +26,8 @@ pub(super) struct Shared {
     pub(super) task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub(super) rng: Mutex<fastrand::Rng>,
     pub(super) sts_calls: AtomicU64,
+    /// Set while [`Shared::attempt`] runs, until its outcome is published.
+    pub(super) refreshing: AtomicBool,
     /// With the default system clock, the tick of the coarse clock the fast path reads.
     pub(super) coarse_tick: Option<Duration>,
     /// When [`super::WebIdentityProvider::invalidate`] last dropped the credentials.
@@ -115,6 +117,7 @@ impl Shared {
     }
 
     pub(super) async fn attempt(&self, setup: &Setup) {
+        self.refreshing.store(true, Ordering::SeqCst);
         let result = match setup.token.read() {
             Ok(token) => {
                 self.sts_calls.fetch_add(1, Ordering::Relaxed);
@@ -217,5 +220,6 @@ impl Shared {
             }
         };
         self.publish(next);
+        self.refreshing.store(false, Ordering::SeqCst);
     }
 }

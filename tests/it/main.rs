@@ -40,6 +40,8 @@ mod policy;
 mod properties;
 #[cfg(feature = "provider")]
 mod provider;
+#[cfg(all(feature = "provider", unix))]
+mod provider_soak;
 #[cfg(feature = "setup")]
 mod setup;
 #[cfg(all(feature = "sts", feature = "provider"))]

@@ -5,6 +5,7 @@
 
 use crate::helpers;
 use crate::helpers::local_sts;
+use helpers::kubelet_write;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -417,21 +418,6 @@ async fn a_thousand_concurrent_callers_make_one_sts_call() {
         assert!(credentials.expiry().unwrap() > h.now());
     }
     assert_eq!(h.sts.served(), 4);
-}
-
-/// The kubelet's atomic writer: `token -> ..data/token`, `..data -> ..<timestamp>`, swapped by
-/// renaming a new `..data` symlink over the old one.
-fn kubelet_write(dir: &Path, version: &str, token: &str) {
-    let target = dir.join(format!("..{version}"));
-    std::fs::create_dir_all(&target).unwrap();
-    std::fs::write(target.join("token"), token).unwrap();
-    let tmp = dir.join("..data_tmp");
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(format!("..{version}"), &tmp).unwrap();
-    std::fs::rename(&tmp, dir.join("..data")).unwrap();
-    if std::fs::symlink_metadata(dir.join("token")).is_err() {
-        std::os::unix::fs::symlink("..data/token", dir.join("token")).unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

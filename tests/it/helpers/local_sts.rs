@@ -39,6 +39,9 @@ pub enum Reply {
     Raw(u16, String),
     /// Wait, then answer.
     Delay(Duration, Box<Reply>),
+    /// Hold the request without answering until the client gives up (closes the connection):
+    /// a timeout, as the client's own clock sees it.
+    Hold,
 }
 
 /// One recorded request: the form fields STS would see.
@@ -49,6 +52,42 @@ pub struct Request {
     pub token: String,
     pub duration_seconds: Option<String>,
     pub policy: Option<String>,
+    /// The server's clock when the request arrived.
+    pub at: Option<SystemTime>,
+    /// How the server answered it.
+    pub outcome: Outcome,
+}
+
+/// How a request was answered, as a client's retry logic sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Outcome {
+    /// Credentials.
+    #[default]
+    Credentials,
+    /// An error worth retrying: throttling, 5xx, `IDPCommunicationError`, a held request.
+    Retryable,
+    /// An error that only a new token mends: `InvalidIdentityToken` and the like.
+    NotRetryable,
+}
+
+impl Reply {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Reply::Credentials(_) | Reply::CredentialsFor(_) => Outcome::Credentials,
+            Reply::Delay(_, next) => next.outcome(),
+            Reply::Hold | Reply::Status(_) => Outcome::Retryable,
+            Reply::Error(status, code, _) => {
+                if *status >= 500 || ["Throttling", "IDPCommunicationError"].contains(code) {
+                    Outcome::Retryable
+                } else {
+                    Outcome::NotRetryable
+                }
+            }
+            Reply::Raw(status, _) if *status >= 500 => Outcome::Retryable,
+            Reply::Raw(status, _) if *status == 200 => Outcome::Credentials,
+            Reply::Raw(..) => Outcome::NotRetryable,
+        }
+    }
 }
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -62,6 +101,20 @@ pub struct LocalSts {
     requests: Arc<Mutex<Vec<Request>>>,
     served: Arc<AtomicU64>,
     clock: Clock,
+    in_flight: Arc<AtomicU64>,
+    max_in_flight: Arc<AtomicU64>,
+    held: Arc<AtomicU64>,
+    /// When set, any other token is answered `InvalidIdentityToken`.
+    valid_tokens: Arc<Mutex<Option<Vec<String>>>>,
+}
+
+/// Counts a request in flight for as long as it lives (answered, or abandoned by the client).
+struct InFlight(Arc<AtomicU64>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl LocalSts {
@@ -76,6 +129,10 @@ impl LocalSts {
             requests: Arc::default(),
             served: Arc::default(),
             clock,
+            in_flight: Arc::default(),
+            max_in_flight: Arc::default(),
+            held: Arc::default(),
+            valid_tokens: Arc::default(),
         };
         let accept = server.clone();
         tokio::spawn(async move {
@@ -108,6 +165,26 @@ impl LocalSts {
         self.served.load(Ordering::SeqCst)
     }
 
+    /// Requests received and not yet answered or abandoned.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most requests ever in flight at once.
+    pub fn max_in_flight(&self) -> u64 {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Requests held by [`Reply::Hold`] right now.
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    /// Answers `InvalidIdentityToken` to any token but these (`None`: every token is good).
+    pub fn accept_only(&self, tokens: Option<Vec<String>>) {
+        *self.valid_tokens.lock().unwrap() = tokens;
+    }
+
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }
@@ -129,14 +206,40 @@ impl LocalSts {
             let body =
                 String::from_utf8_lossy(&buf[head_len..head_len + content_length]).into_owned();
             buf.drain(..head_len + content_length);
-            let request = parse_form(&body);
-            self.requests.lock().unwrap().push(request);
-            let reply = self
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            let _counted = InFlight(self.in_flight.clone());
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            let mut request = parse_form(&body);
+            request.at = Some((self.clock)());
+            let mut reply = self
                 .script
                 .lock()
                 .unwrap()
                 .pop_front()
                 .unwrap_or_else(|| self.default.lock().unwrap().clone());
+            if let Some(valid) = &*self.valid_tokens.lock().unwrap()
+                && !valid.contains(&request.token)
+            {
+                reply = Reply::Error(
+                    400,
+                    "InvalidIdentityToken",
+                    "The web identity token that was passed could not be validated by Amazon Web Services. Get a new identity token from the identity provider and then retry the request.",
+                );
+            }
+            request.outcome = reply.outcome();
+            self.requests.lock().unwrap().push(request);
+            if let Reply::Hold = reply {
+                // Until the client closes its end; nothing is ever answered.
+                self.held.fetch_add(1, Ordering::SeqCst);
+                let mut rest = [0u8; 1024];
+                while let Ok(n) = stream.read(&mut rest).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                self.held.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
             let response = self.render(reply).await;
             self.served.fetch_add(1, Ordering::SeqCst);
             if stream.write_all(response.as_bytes()).await.is_err() {
@@ -157,7 +260,7 @@ impl LocalSts {
             Reply::Error(status, code, message) => (status, error_xml(code, message)),
             Reply::Status(status) => (status, "<html>bad gateway</html>".to_owned()),
             Reply::Raw(status, body) => (status, body),
-            Reply::Delay(..) => unreachable!(),
+            Reply::Delay(..) | Reply::Hold => unreachable!(),
         };
         // STS's `Date`, by this server's clock.
         let date = DateTime::from((self.clock)())

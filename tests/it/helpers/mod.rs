@@ -174,3 +174,20 @@ impl std::io::Write for Captured {
         Ok(())
     }
 }
+
+/// The kubelet's atomic writer: `token -> ..data/token`, `..data -> ..<timestamp>`, swapped by
+/// renaming a new `..data` symlink over the old one.
+#[cfg(unix)]
+#[allow(dead_code)] // Only the provider tests rotate tokens.
+pub(crate) fn kubelet_write(dir: &Path, version: &str, token: &str) {
+    let target = dir.join(format!("..{version}"));
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("token"), token).unwrap();
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(format!("..{version}"), &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("..data")).unwrap();
+    if std::fs::symlink_metadata(dir.join("token")).is_err() {
+        std::os::unix::fs::symlink("..data/token", dir.join("token")).unwrap();
+    }
+}
