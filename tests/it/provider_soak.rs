@@ -12,8 +12,9 @@
 //! - once the faults stop, service resumes within one backoff (at most five minutes):
 //!   credentials valid and no error.
 //!
-//! `IRSA_SOAK_CASES` sets the number of schedules (default 2 in the test command); the README
-//! names the long run, which prints the schedules and refreshes it simulated.
+//! The test command replays two schedules drawn from a fixed seed; `IRSA_SOAK_CASES=N` draws
+//! N fresh ones (the long run the README names), and the run prints the schedules, steps and
+//! refreshes it simulated.
 
 use crate::helpers::kubelet_write;
 use crate::helpers::local_sts::{LocalSts, Outcome, Reply};
@@ -30,7 +31,7 @@ use aws_smithy_async::rt::sleep::{AsyncSleep, Sleep};
 use aws_smithy_async::time::TimeSource;
 use irsa::provider::WebIdentityProvider;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use tokio::sync::oneshot;
 
 const ROLE: &str = "arn:aws:iam::111122223333:role/soak";
@@ -91,16 +92,24 @@ struct Counts {
 
 #[test]
 fn a_week_of_faults_never_hands_out_expired_credentials() {
-    let cases = std::env::var("IRSA_SOAK_CASES")
+    // The test command replays two fixed schedules; a long run asks for more and draws them
+    // afresh each time.
+    let asked = std::env::var("IRSA_SOAK_CASES")
         .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(2);
-    let mut runner = TestRunner::new(Config {
-        cases,
+        .and_then(|n| n.parse().ok());
+    let config = Config {
+        cases: asked.unwrap_or(2),
         failure_persistence: None,
         max_shrink_iters: 0,
         ..Config::default()
-    });
+    };
+    let cases = config.cases;
+    let mut runner = match asked {
+        Some(_) => TestRunner::new(config),
+        None => {
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]))
+        }
+    };
     let totals = std::sync::Mutex::new(Counts::default());
     let schedules = (
         prop::collection::vec((fault(), 1u64..7200), 400),
@@ -395,9 +404,10 @@ fn repair(dir: &Path, version: u32, valid: &mut Vec<String>, sts: &LocalSts) {
     if current.is_dir() {
         std::fs::remove_dir(&current).unwrap();
     }
-    kubelet_write(dir, &format!("v{version}"), &token(version));
+    // STS learns the new token before the kubelet writes it, as a real issuer signs first.
     valid.push(token(version));
     sts.accept_only(Some(valid.clone()));
+    kubelet_write(dir, &format!("v{version}"), &token(version));
 }
 
 /// Every call after a failure waited at least the backoff's lower bound, unless it carried a
