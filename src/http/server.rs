@@ -66,20 +66,23 @@ pub struct ServerLimits {
     max_header_bytes: usize,
     max_headers: usize,
     header_read_timeout: Duration,
+    body_read_timeout: Duration,
     tls_handshake_timeout: Duration,
     max_connections: usize,
 }
 
 impl Default for ServerLimits {
-    /// 256 KiB bodies, 16 KiB and 64 headers, 10 s to send the headers or finish the TLS
-    /// handshake, 4,096 connections at once (further ones wait in the listen queue until one
-    /// closes).
+    /// 256 KiB bodies, 16 KiB and 64 headers, 10 s to send the headers (an idle keep-alive
+    /// connection is closed after the same time), 10 s to send the body, 10 s to finish the
+    /// TLS handshake, 4,096 connections at once (further ones wait in the listen queue until
+    /// one closes).
     fn default() -> ServerLimits {
         ServerLimits {
             max_body_bytes: 256 * 1024,
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             tls_handshake_timeout: Duration::from_secs(10),
             max_connections: 4096,
         }
@@ -108,10 +111,21 @@ impl ServerLimits {
         self
     }
 
-    /// How long a client has to send a request's headers; then the connection is closed.
+    /// How long a client has to send a request's headers, counted from the first byte of the
+    /// request (or, on a kept-alive connection, from the end of the last answer): then the
+    /// connection is closed. A client trickling its headers a byte at a time, or holding an
+    /// idle connection, cannot keep it past this.
     #[must_use]
     pub fn header_read_timeout(mut self, timeout: Duration) -> ServerLimits {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a client has to send a request's body once its headers are in: then the
+    /// request is answered `408` and the connection closed.
+    #[must_use]
+    pub fn body_read_timeout(mut self, timeout: Duration) -> ServerLimits {
+        self.body_read_timeout = timeout;
         self
     }
 
@@ -137,6 +151,21 @@ impl ServerLimits {
     /// The header-read timeout.
     pub fn header_read(&self) -> Duration {
         self.header_read_timeout
+    }
+
+    /// The body-read timeout.
+    pub fn body_read(&self) -> Duration {
+        self.body_read_timeout
+    }
+
+    /// The header limits: the most bytes in a request head, the most headers.
+    pub fn header_limits(&self) -> (usize, usize) {
+        (self.max_header_bytes, self.max_headers)
+    }
+
+    /// The most connections served at once.
+    pub fn connection_limit(&self) -> usize {
+        self.max_connections
     }
 }
 
@@ -290,25 +319,40 @@ async fn answer(
         .get(::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let too_large = || {
-        let mut response =
-            ::http::Response::new(Bytes::from_static(b"request body too large or broken\n"));
-        *response.status_mut() = ::http::StatusCode::PAYLOAD_TOO_LARGE;
+    let refuse = |status: ::http::StatusCode, text: &'static str| {
+        let mut response = ::http::Response::new(Bytes::from_static(text.as_bytes()));
+        *response.status_mut() = status;
+        // The rest of the body is not read: the connection cannot carry another request.
+        response.headers_mut().insert(
+            ::http::header::CONNECTION,
+            ::http::HeaderValue::from_static("close"),
+        );
         response
+    };
+    let too_large = || {
+        refuse(
+            ::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large or broken\n",
+        )
     };
     // A declared length over the limit is refused before a byte of the body is read.
     let response = if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
         too_large()
     } else {
-        match Limited::new(body, limits.max_body_bytes).collect().await {
-            Ok(collected) => {
+        let collect = Limited::new(body, limits.max_body_bytes).collect();
+        match tokio::time::timeout(limits.body_read_timeout, collect).await {
+            Ok(Ok(collected)) => {
                 handler(
                     ::http::Request::from_parts(parts, collected.to_bytes()),
                     peer,
                 )
                 .await
             }
-            Err(_) => too_large(),
+            Ok(Err(_)) => too_large(),
+            Err(_) => refuse(
+                ::http::StatusCode::REQUEST_TIMEOUT,
+                "request body not received in time\n",
+            ),
         }
     };
     response.map(Full::new)

@@ -60,7 +60,6 @@ fn id_chars(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The issued sessions, by access key ID.
 /// The server's key for its session tokens. A session token carries its session (access key
 /// ID, expiry, ARN, user ID, account) and a MAC under this key, and the secret access key is
 /// derived from the access key ID under it: nothing is stored per session, so no caller can

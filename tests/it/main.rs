@@ -42,6 +42,8 @@ mod properties;
 mod provider;
 #[cfg(all(feature = "provider", unix))]
 mod provider_soak;
+#[cfg(feature = "sts")]
+mod server_limits;
 #[cfg(feature = "setup")]
 mod setup;
 #[cfg(all(feature = "sts", feature = "provider"))]

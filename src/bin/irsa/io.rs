@@ -126,3 +126,45 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
         )
     })
 }
+
+/// A duration as Go writes one, for flags that keep Go tools' syntax: a whole number with a
+/// unit (`500ms`, `10s`, `2m`, `1h`); a bare number is seconds.
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let fix = "write a whole number with a unit: 500ms, 10s, 2m, 1h";
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; {fix}"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "" | "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        "h" => Duration::from_secs(number.saturating_mul(3600)),
+        _ => return Err(format!("{text:?} has the unknown unit {unit:?}; {fix}")),
+    };
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn go_style_durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(
+            parse_duration("1.5s"),
+            Err("\"1.5s\" has the unknown unit \".5s\"; write a whole number with a unit: 500ms, 10s, 2m, 1h".to_owned())
+        );
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

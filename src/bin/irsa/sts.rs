@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use irsa::http::ServerLimits;
 use irsa::sts::{ConfigFile, Sts};
 
 use crate::io::CliError;
@@ -35,13 +37,52 @@ pub(crate) struct ServeArgs {
     /// The address to listen on; port 0 picks a free one.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// What one client may ask of the server: each limit has a flag.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Server limits")]
+pub(crate) struct LimitArgs {
+    /// The largest request body; a larger one is answered 413 before it is read.
+    #[arg(long, value_name = "BYTES", default_value_t = irsa::sts::MAX_QUERY_BYTES)]
+    max_body_bytes: usize,
+    /// The largest request head (request line and headers), at least 8192; more is answered 431.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
+    max_header_bytes: usize,
+    /// The most headers in one request; more is answered 431.
+    #[arg(long, value_name = "COUNT", default_value_t = 64)]
+    max_headers: usize,
+    /// Time to send a request's headers, and the longest a kept-alive connection may idle
+    /// (`10s`, `500ms`, `2m`).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::io::parse_duration)]
+    header_timeout: Duration,
+    /// Time to send a request's body once its headers are in; then 408.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::io::parse_duration)]
+    body_timeout: Duration,
+    /// The most connections served at once; further ones wait in the listen queue.
+    #[arg(long, value_name = "COUNT", default_value_t = 4096)]
+    max_connections: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> ServerLimits {
+        ServerLimits::default()
+            .max_body_bytes(self.max_body_bytes)
+            .max_header_bytes(self.max_header_bytes)
+            .max_headers(self.max_headers)
+            .header_read_timeout(self.header_timeout)
+            .body_read_timeout(self.body_timeout)
+            .max_connections(self.max_connections)
+    }
 }
 
 pub(crate) fn run(args: Args, json: bool) -> Result<Report, CliError> {
     let Command::Serve(args) = args.command;
     let flag = format!("--config {}", args.config.display());
     let config = ConfigFile::load(&args.config).map_err(|e| CliError::input(flag.clone(), e))?;
-    let mut builder = Sts::builder(config.registry);
+    let mut builder = Sts::builder(config.registry).limits(args.limits.limits());
     if let Some(faults) = config.faults {
         builder = builder.faults(faults);
     }
