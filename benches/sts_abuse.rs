@@ -31,18 +31,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use sts_fixture::{ISSUER, fixture};
+use sts_fixture::{ISSUER, arg, fixture};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-fn arg(name: &str, default: usize) -> usize {
-    std::env::args()
-        .skip(1)
-        .find_map(|a| {
-            a.strip_prefix(&format!("{name}="))
-                .map(|v| v.parse().unwrap())
-        })
-        .unwrap_or(default)
-}
 
 /// A field of `/proc/PID/status`, in KiB.
 fn status_kib(pid: u32, field: &str) -> u64 {

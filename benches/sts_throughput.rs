@@ -34,17 +34,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use irsa::sts::Sts;
 use irsa::token::Verifier;
-use sts_fixture::{Fixture, ISSUER, fixture};
-
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip(1)
-        .find_map(|a| {
-            a.strip_prefix(&format!("{name}="))
-                .map(|v| v.parse().unwrap())
-        })
-        .unwrap_or(default)
-}
+use sts_fixture::{Fixture, ISSUER, arg, fixture};
 
 struct Load {
     requests: usize,

@@ -68,12 +68,7 @@ impl Harness {
             // As an editor would leave it: with a newline, which must not reach STS.
             std::fs::write(dir.path().join("token"), format!("{token}\n")).unwrap();
         }
-        let builder = WebIdentityProvider::builder()
-            .role_arn(ROLE)
-            .token_file(dir.path().join("token"))
-            .region("eu-west-1")
-            .endpoint_url(sts.url())
-            .env(HashMap::<String, String>::new())
+        let builder = local_sts::provider_builder(&sts, ROLE, dir.path().join("token"))
             .time_source(time.clone())
             .sleep_impl(sleep)
             .jitter_seed(7);

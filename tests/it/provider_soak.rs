@@ -17,9 +17,8 @@
 //! refreshes it simulated.
 
 use crate::helpers::kubelet_write;
-use crate::helpers::local_sts::{LocalSts, Outcome, Reply};
+use crate::helpers::local_sts::{LocalSts, Outcome, Reply, provider_builder};
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -266,12 +265,7 @@ async fn soak(phases: &[(Fault, u64)], seed: u64) -> Counts {
     kubelet_write(dir.path(), "v0", &token(0));
     let mut valid = vec![token(0)];
     sts.accept_only(Some(valid.clone()));
-    let provider = WebIdentityProvider::builder()
-        .role_arn(ROLE)
-        .token_file(dir.path().join("token"))
-        .region("eu-west-1")
-        .endpoint_url(sts.url())
-        .env(HashMap::<String, String>::new())
+    let provider = provider_builder(&sts, ROLE, dir.path().join("token"))
         .time_source(time.clone())
         .sleep_impl(time.clone())
         .attempt_timeout(ATTEMPT_TIMEOUT)

@@ -346,3 +346,19 @@ fn error_xml(code: &str, message: &str) -> String {
 </ErrorResponse>"#
     )
 }
+
+/// A provider builder for `role` with the token file at `token_file`, reaching this server in
+/// `eu-west-1`, with an empty environment: tests add their clock and sleeps.
+#[cfg(feature = "provider")]
+pub fn provider_builder(
+    sts: &LocalSts,
+    role: &str,
+    token_file: std::path::PathBuf,
+) -> irsa::provider::WebIdentityProviderBuilder {
+    irsa::provider::WebIdentityProvider::builder()
+        .role_arn(role)
+        .token_file(token_file)
+        .region("eu-west-1")
+        .endpoint_url(sts.url())
+        .env(std::collections::HashMap::<String, String>::new())
+}

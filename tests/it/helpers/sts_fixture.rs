@@ -1,5 +1,6 @@
 //! One account, one provider, one role and a token it trusts, with the request body asking for
-//! it: shared by `tests/it/sts_load.rs` and `benches/sts_throughput.rs` (`#[path]`-included).
+//! it: shared by `tests/it/sts_load.rs` and the STS harnesses in `benches/` (`#[path]`-included),
+//! with those harnesses' `name=value` arguments.
 
 #![allow(
     dead_code,
@@ -59,4 +60,15 @@ pub fn fixture(pem: &str) -> Fixture {
         registry,
         body,
     }
+}
+
+/// The harness argument `name=value` (after `cargo bench … --`), or `default`.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::args()
+        .skip(1)
+        .find_map(|a| {
+            a.strip_prefix(&format!("{name}="))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(default)
 }
