@@ -7,6 +7,7 @@
 //! Not a timed assertion and not part of the test command:
 //!
 //! ```text
+//! ulimit -n 8192   # both ends of 2,000 connections, in one machine
 //! cargo bench --features cli --bench sts_abuse [-- requests=100000 idle=2000 clients=64]
 //! ```
 
@@ -127,7 +128,9 @@ fn main() {
         );
         let mut idle_streams = Vec::with_capacity(idle);
         for _ in 0..idle {
-            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let mut stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect: raise the open-file limit (ulimit -n 8192) for the idle connections");
             stream.write_all(raw.as_bytes()).await.unwrap();
             stream.write_all(&body).await.unwrap();
             assert_eq!(read_response(&mut stream).await, Some(200));

@@ -54,8 +54,10 @@ for target in "${targets[@]}"; do
   min=fuzz/campaign/min-$target
   rm -rf "$min" && mkdir -p "$min"
   # Inputs named by hand (seeds, `regression-…` cases) are kept whatever the merge says.
-  "fuzz/campaign/bin/$target" "$min" "fuzz/corpus/$target" "$work" -merge=1 >>"$log" 2>&1 &&
-    find "fuzz/corpus/$target" -type f ! -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$min/" \; &&
+  "fuzz/campaign/bin/$target" "$min" "fuzz/corpus/$target" "$work" -merge=1 \
+    -artifact_prefix="fuzz/artifacts/$target/" >>"$log" 2>&1 &&
+    find "fuzz/corpus/$target" -type f -regextype posix-extended ! -regex '.*/[0-9a-f]{40}' \
+      -exec cp {} "$min/" \; &&
     rm -rf "fuzz/corpus/$target" && mv "$min" "fuzz/corpus/$target"
   inputs=$(find "fuzz/corpus/$target" -type f | wc -l)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "${execs:-?}" "${rate:-?}" "${cov:-?}" \

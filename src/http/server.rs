@@ -111,9 +111,8 @@ impl ServerLimits {
         self
     }
 
-    /// How long a client has to send a request's headers, counted from the first byte of the
-    /// request (or, on a kept-alive connection, from the end of the last answer): then the
-    /// connection is closed. A client trickling its headers a byte at a time, or holding an
+    /// How long a client has to send a request's headers, counted from the accept (or, on a
+    /// kept-alive connection, from the end of the last answer): then the connection is closed. A client trickling its headers a byte at a time, or holding an
     /// idle connection, cannot keep it past this.
     #[must_use]
     pub fn header_read_timeout(mut self, timeout: Duration) -> ServerLimits {

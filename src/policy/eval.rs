@@ -246,10 +246,15 @@ fn explain_condition(condition: &Condition, request: &Request) -> ConditionExpla
     let mut notes: Vec<String> = Vec::new();
     notes.extend(rule.map(|rule| rule.text().to_owned()));
     if !unreadable.is_empty() {
+        let op = condition.operator();
+        let absent_decides = op.if_exists || op.qualifier == Some(SetQualifier::ForAllValues);
         let what = match (
             unreadable.len() == condition.values().len(),
-            condition.operator().base.is_negated(),
+            op.base.is_negated(),
         ) {
+            (true, false) if absent_decides => {
+                "the policy's value cannot be read as its type, so the condition holds only when the key is absent"
+            }
             (true, false) => {
                 "the policy's value cannot be read as its type, so the condition never matches, whatever the request has"
             }

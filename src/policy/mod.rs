@@ -86,7 +86,7 @@
 //! | `null-if-exists` | error | `Null` with `IfExists` |
 //! | `duplicate-key-case` | error | one key twice under one operator, in different case |
 //! | `missing-version` | warning | no `Version: 2012-10-17`: policy variables are literal |
-//! | `data-type-mismatch` | error | a value its operator cannot read: a `Date*` value that is no date (`2024-02-31`), a `Numeric*` value that is no number, `Bool`/`Null` other than true/false, an `IpAddress` value that is no address or CIDR block, an `Arn*` value without six parts, `BinaryEquals` not base64 (Access Analyzer's `DATA_TYPE_MISMATCH`); such a value never matches |
+//! | `data-type-mismatch` | error | a value its operator cannot read: a `Date*` value that is no date (`2024-02-31`), a `Numeric*` value that is no number, `Bool`/`Null` other than true/false, an `IpAddress` value that is no address or CIDR block, an `Arn*` value without six parts, `BinaryEquals` not base64 (for booleans, dates and IP ranges Access Analyzer warns with `TYPE_MISMATCH_BOOLEAN`, `_DATE`, `_IP_RANGE`); such a value never matches a value of the request |
 //!
 //! A condition pins `:sub` (`:aud`) for `missing-sub` (`missing-aud`) when it is
 //! `StringEquals`, `StringEqualsIgnoreCase` or `StringLike` on the key of the statement's own

@@ -489,7 +489,13 @@ fn condition_values(value: &Value, location: impl Fn() -> PolicyLocation) -> Par
             Some(ch) => malformed(MalformedKind::Character { ch }, location()),
             None => Ok(s.clone()),
         },
-        Value::Number(n) => Ok(n.to_string()),
+        // Decimal, as written in policies (`1e-7` would read as no number at all).
+        Value::Number(n) => Ok(match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (None, Some(u), _) => u.to_string(),
+            (None, None, Some(f)) => f.to_string(),
+            _ => n.to_string(),
+        }),
         Value::Bool(b) => Ok(b.to_string()),
         _ => malformed(MalformedKind::ConditionValue, location()),
     };

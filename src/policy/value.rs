@@ -1,6 +1,6 @@
 //! Condition values read as their operator's type: numbers, dates, booleans, base64, IP
-//! blocks and ARNs, and — for the linter and explanations — why a value cannot be read, as IAM
-//! Access Analyzer's `DATA_TYPE_MISMATCH` reports it.
+//! blocks and ARNs, and — for the linter and explanations — why a value cannot be read (IAM
+//! Access Analyzer warns of some of these: [`analyzer_code`]).
 
 use std::net::IpAddr;
 
@@ -163,7 +163,9 @@ pub(crate) fn unreadable(family: Family, raw: &str) -> Option<Unreadable> {
             None,
             "write an IPv4 or IPv6 address, optionally with a /prefix, such as 203.0.113.0/24",
         ),
-        Family::Arn if !variable && raw.matches(':').count() < 5 => (
+        // A pattern (`*` alone, say) is left to evaluation: whether IAM reads it as a whole ARN
+        // is not documented.
+        Family::Arn if !variable && !raw.contains(['*', '?']) && raw.matches(':').count() < 5 => (
             None,
             "write six colon-separated parts: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE",
         ),
@@ -174,6 +176,18 @@ pub(crate) fn unreadable(family: Family, raw: &str) -> Option<Unreadable> {
         message = format!("{message} ({detail})");
     }
     Some(Unreadable { message, fix })
+}
+
+/// The finding IAM Access Analyzer's policy validation reports for an unreadable value of this
+/// family, where it has one (its `TYPE_MISMATCH_*` warnings; its `DATA_TYPE_MISMATCH` is about
+/// JSON types, such as a number where a string belongs).
+pub(crate) fn analyzer_code(family: Family) -> Option<&'static str> {
+    match family {
+        Family::Bool => Some("TYPE_MISMATCH_BOOLEAN"),
+        Family::Date => Some("TYPE_MISMATCH_DATE"),
+        Family::Ip => Some("TYPE_MISMATCH_IP_RANGE"),
+        _ => None,
+    }
 }
 
 /// The type a family reads its values as, with its article.
@@ -309,6 +323,7 @@ mod tests {
             None
         );
         assert_eq!(message(Family::Arn, "${aws:PrincipalArn}"), None);
+        assert_eq!(message(Family::Arn, "*"), None);
         assert!(message(Family::Binary, "not base64!").is_some());
         assert_eq!(message(Family::String, "anything *"), None);
     }

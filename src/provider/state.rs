@@ -117,7 +117,8 @@ impl Shared {
     }
 
     pub(super) async fn attempt(&self, setup: &Setup) {
-        self.refreshing.store(true, Ordering::SeqCst);
+        // Cleared when the outcome is published, or if the attempt is dropped half-way.
+        let refreshing = Refreshing::start(&self.refreshing);
         let result = match setup.token.read() {
             Ok(token) => {
                 self.sts_calls.fetch_add(1, Ordering::Relaxed);
@@ -220,6 +221,22 @@ impl Shared {
             }
         };
         self.publish(next);
-        self.refreshing.store(false, Ordering::SeqCst);
+        drop(refreshing);
+    }
+}
+
+/// Marks a refresh under way for as long as it lives.
+struct Refreshing<'a>(&'a AtomicBool);
+
+impl<'a> Refreshing<'a> {
+    fn start(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::SeqCst);
+        Refreshing(flag)
+    }
+}
+
+impl Drop for Refreshing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
     }
 }

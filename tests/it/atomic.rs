@@ -18,6 +18,8 @@ const SIZE: usize = 8 << 20;
 fn a_writer_killed_mid_write_leaves_the_old_file_or_the_new_one() {
     if let Some(path) = std::env::var_os(WRITER) {
         let path = Path::new(&path);
+        // Tell the parent that writing begins now.
+        std::fs::write(path.with_extension("started"), b"").unwrap();
         for byte in [b'a', b'b'].into_iter().cycle() {
             write_atomic(path, &vec![byte; SIZE], 0o644).unwrap();
         }
@@ -38,8 +40,12 @@ fn a_writer_killed_mid_write_leaves_the_old_file_or_the_new_one() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Kill at a different point of the write cycle each round.
-        std::thread::sleep(Duration::from_millis(40 + 7 * round));
+        // Once the writer runs, kill it at a different point of its write cycle each round.
+        let started = path.with_extension("started");
+        while !started.exists() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(5 + 7 * round));
         writer.kill().unwrap();
         writer.wait().unwrap();
         let bytes = std::fs::read(&path).unwrap();
@@ -49,6 +55,7 @@ fn a_writer_killed_mid_write_leaves_the_old_file_or_the_new_one() {
             "round {round}: the file is one write, not a mix"
         );
         // A temporary file left behind means the kill landed between open and rename.
+        std::fs::remove_file(&started).unwrap();
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             let entry = entry.unwrap();
             if entry.file_name() != "discovery.json" {

@@ -13,8 +13,8 @@
 //!   credentials valid and no error.
 //!
 //! The test command replays two schedules drawn from a fixed seed; `IRSA_SOAK_CASES=N` draws
-//! N fresh ones (the long run the README names), and the run prints the schedules, steps and
-//! refreshes it simulated.
+//! N fresh ones (the long run the README names), and the run prints how many schedules, fault
+//! phases, steps, refreshes and failed calls it simulated.
 
 use crate::helpers::kubelet_write;
 use crate::helpers::local_sts::{LocalSts, Outcome, Reply, provider_builder};
@@ -241,8 +241,8 @@ async fn settle(
     asked: Option<u64>,
 ) {
     for i in 0..50_000 {
-        // The woken task has gone back to sleep (asked for a sleep since), or after 20 ms a
-        // woken sleeper was not one that asks again.
+        // The woken task has gone back to sleep (asked for a sleep since), or after 200 rounds
+        // (a fifth of a second or more) a woken sleeper was not one that asks again.
         let rearmed = asked.is_none_or(|before| clock.asked() > before) || i > 200;
         if rearmed && !provider.status().refreshing && sts.in_flight() == 0 {
             return;

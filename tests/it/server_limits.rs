@@ -35,8 +35,13 @@ async fn start(limits: ServerLimits) -> (RunningServer, Fixture) {
 
 /// A well-formed `AssumeRoleWithWebIdentity` request with `body`.
 fn request(body: &[u8]) -> Vec<u8> {
+    request_with(body, "")
+}
+
+/// The same, with `extra` header lines (each ending in CRLF).
+fn request_with(body: &[u8], extra: &str) -> Vec<u8> {
     let mut out = format!(
-        "POST / HTTP/1.1\r\nhost: sts.test\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n",
+        "POST / HTTP/1.1\r\nhost: sts.test\r\ncontent-type: application/x-www-form-urlencoded\r\n{extra}content-length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -93,12 +98,11 @@ async fn a_declared_body_over_the_limit_is_refused_before_it_is_sent() {
         .write_all(b"POST / HTTP/1.1\r\nhost: sts.test\r\ntransfer-encoding: chunked\r\n\r\n")
         .await
         .unwrap();
-    let chunk = format!("{:x}\r\n{}\r\n", 32 * 1024, "a".repeat(32 * 1024));
-    for _ in 0..3 {
-        if stream.write_all(chunk.as_bytes()).await.is_err() {
-            break;
-        }
-    }
+    // One byte past the limit, with the final chunk: the server has read all that was sent
+    // when it answers, so closing does not reset the connection under the answer.
+    let half = format!("{:x}\r\n{}\r\n", 32 * 1024, "a".repeat(32 * 1024));
+    let body = format!("{half}{half}1\r\na\r\n0\r\n\r\n");
+    stream.write_all(body.as_bytes()).await.unwrap();
     let answer = read_to_close(&mut stream)
         .await
         .expect("answered and closed");
@@ -127,7 +131,7 @@ async fn too_many_or_too_large_headers_are_refused() {
 async fn a_slow_loris_cannot_hold_a_connection() {
     let (server, fixture) = start(limits()).await;
     let addr = server.local_addr();
-    // Headers trickled a byte every 50 ms: the 400 ms header timeout counts from the first.
+    // Headers trickled a byte every 50 ms: the 400 ms header timeout counts from the accept.
     let trickle = tokio::spawn(async move {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         let started = Instant::now();
@@ -200,8 +204,11 @@ async fn parameter_names_are_case_sensitive_and_the_first_of_two_counts() {
     // `roleArn` is not `RoleArn`: STS's words for a missing member.
     let odd = body.replace("RoleArn=", "roleArn=");
     let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
-    stream.write_all(&request(odd.as_bytes())).await.unwrap();
-    stream.shutdown().await.unwrap();
+    // `connection: close` rather than a half-close, which ends an HTTP/1 exchange unanswered.
+    stream
+        .write_all(&request_with(odd.as_bytes(), "connection: close\r\n"))
+        .await
+        .unwrap();
     let answer = read_to_close(&mut stream).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
     assert!(answer.contains("<Code>ValidationError</Code>"), "{answer}");
@@ -214,8 +221,10 @@ async fn parameter_names_are_case_sensitive_and_the_first_of_two_counts() {
     // A second RoleSessionName after the first: the first is the session's name.
     let twice = format!("{body}&RoleSessionName=second");
     let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
-    stream.write_all(&request(twice.as_bytes())).await.unwrap();
-    stream.shutdown().await.unwrap();
+    stream
+        .write_all(&request_with(twice.as_bytes(), "connection: close\r\n"))
+        .await
+        .unwrap();
     let answer = read_to_close(&mut stream).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
     assert!(answer.contains("assumed-role/app/load</Arn>"), "{answer}");

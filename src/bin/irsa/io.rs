@@ -127,44 +127,80 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     })
 }
 
-/// A duration as Go writes one, for flags that keep Go tools' syntax: a whole number with a
-/// unit (`500ms`, `10s`, `2m`, `1h`); a bare number is seconds.
+/// A duration in Go's syntax (`time.ParseDuration`), for flags that keep Go tools' syntax: a
+/// sequence of decimal numbers, each with a unit `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`, as in
+/// `500ms`, `10s`, `1m30s`, `1.5h`; `0` alone needs no unit.
 pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     use std::time::Duration;
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    let (number, unit) = text.split_at(digits);
-    let fix = "write a whole number with a unit: 500ms, 10s, 2m, 1h";
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration; {fix}"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(number),
-        "" | "s" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number.saturating_mul(60)),
-        "h" => Duration::from_secs(number.saturating_mul(3600)),
-        _ => return Err(format!("{text:?} has the unknown unit {unit:?}; {fix}")),
-    };
-    Ok(duration)
+    let fix = "write numbers with units, as Go does: 500ms, 10s, 1m30s, 1.5h";
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = Duration::ZERO;
+    if rest.is_empty() {
+        return Err(format!("not a duration; {fix}"));
+    }
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(number_len);
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("not a duration; {fix}"))?;
+        let seconds_per_unit = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "" => return Err(format!("a number without a unit; {fix}")),
+            _ => return Err(format!("the unknown unit {unit:?}; {fix}")),
+        };
+        let part = Duration::try_from_secs_f64(value * seconds_per_unit)
+            .map_err(|_| "too long a duration".to_owned())?;
+        total = total.saturating_add(part);
+        rest = tail;
+    }
+    Ok(total)
+}
+
+/// [`parse_duration`], refusing zero: for timeouts, where zero would refuse every client.
+pub(crate) fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("a timeout must be longer than zero".to_owned()),
+        d => Ok(d),
+    }
 }
 
 #[cfg(test)]
 mod duration_tests {
     use std::time::Duration;
 
-    use super::parse_duration;
+    use super::{parse_duration, parse_timeout};
 
     #[test]
     fn go_style_durations() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("100us"), Ok(Duration::from_micros(100)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert_eq!(
-            parse_duration("1.5s"),
-            Err("\"1.5s\" has the unknown unit \".5s\"; write a whole number with a unit: 500ms, 10s, 2m, 1h".to_owned())
+            parse_duration("10"),
+            Err("a number without a unit; write numbers with units, as Go does: 500ms, 10s, 1m30s, 1.5h".to_owned())
         );
+        assert!(parse_duration("10d").is_err_and(|e| e.contains("the unknown unit \"d\"")));
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("").is_err());
+        assert!(parse_timeout("0s").is_err());
+        assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
     }
 }

@@ -45,24 +45,31 @@ pub(crate) struct ServeArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Server limits")]
 pub(crate) struct LimitArgs {
-    /// The largest request body; a larger one is answered 413 before it is read.
-    #[arg(long, value_name = "BYTES", default_value_t = irsa::sts::MAX_QUERY_BYTES)]
+    /// The largest request body, 1024 to 262144 (STS's largest request fits in 256 KiB); a
+    /// larger one is answered 413 before it is read.
+    #[arg(long, value_name = "BYTES", default_value_t = irsa::sts::MAX_QUERY_BYTES,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=irsa::sts::MAX_QUERY_BYTES as u64))]
     max_body_bytes: usize,
-    /// The largest request head (request line and headers), at least 8192; more is answered 431.
-    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
+    /// The largest request head (request line and headers), 8192 to 1048576; more is answered
+    /// 431.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(8192..=1024 * 1024))]
     max_header_bytes: usize,
-    /// The most headers in one request; more is answered 431.
-    #[arg(long, value_name = "COUNT", default_value_t = 64)]
+    /// The most headers in one request, 8 to 1024; more is answered 431.
+    #[arg(long, value_name = "COUNT", default_value_t = 64,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(8..=1024))]
     max_headers: usize,
-    /// Time to send a request's headers, and the longest a kept-alive connection may idle
-    /// (`10s`, `500ms`, `2m`).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::io::parse_duration)]
+    /// Time to send a request's headers, counted from the accept (or the end of the last
+    /// answer on a kept-alive connection): so also the longest idle keep-alive. Go's syntax:
+    /// `10s`, `500ms`, `1m30s`.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::io::parse_timeout)]
     header_timeout: Duration,
     /// Time to send a request's body once its headers are in; then 408.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::io::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::io::parse_timeout)]
     body_timeout: Duration,
-    /// The most connections served at once; further ones wait in the listen queue.
-    #[arg(long, value_name = "COUNT", default_value_t = 4096)]
+    /// The most connections served at once (at least 1); further ones wait in the listen queue.
+    #[arg(long, value_name = "COUNT", default_value_t = 4096,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_connections: usize,
 }
 

@@ -79,8 +79,9 @@ pub enum LintCode {
     DuplicateKeyCase,
     /// `missing-version`: no `Version: 2012-10-17`, so policy variables are literal.
     MissingVersion,
-    /// `data-type-mismatch`: a condition value its operator cannot read as its type (Access
-    /// Analyzer's `DATA_TYPE_MISMATCH`), which therefore never matches.
+    /// `data-type-mismatch`: a condition value its operator cannot read as its type, which
+    /// therefore never matches (for booleans, dates and IP ranges, Access Analyzer's
+    /// `TYPE_MISMATCH_*` warnings).
     DataTypeMismatch,
 }
 

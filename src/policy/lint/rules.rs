@@ -414,23 +414,30 @@ fn lint_wildcards(sink: &mut Sink<'_>, condition: &Condition) {
     }
 }
 
-/// Values the operator cannot read as its type, as Access Analyzer's `DATA_TYPE_MISMATCH`.
+/// Values the operator cannot read as its type (Access Analyzer's `TYPE_MISMATCH_*` warnings,
+/// for the types it checks).
 fn lint_value_types(sink: &mut Sink<'_>, condition: &Condition) {
     let op = condition.operator();
+    let family = op.base.family();
     for raw in condition.values() {
-        let Some(bad) = value::unreadable(op.base.family(), raw) else {
+        let Some(bad) = value::unreadable(family, raw) else {
             continue;
         };
         let effect = if op.base.is_negated() {
             "it never matches, so it excludes nothing"
+        } else if op.if_exists || op.qualifier == Some(SetQualifier::ForAllValues) {
+            "it never matches a value the request has (the condition holds only when the key is absent)"
         } else {
             "it never matches"
         };
+        let analyzer = value::analyzer_code(family)
+            .map(|code| format!(" (Access Analyzer: {code})"))
+            .unwrap_or_default();
         sink.push(
             LintCode::DataTypeMismatch,
             Severity::Error,
             format!(
-                "{} under {op} on {}: {effect} (Access Analyzer: DATA_TYPE_MISMATCH)",
+                "{} under {op} on {}: {effect}{analyzer}",
                 bad.message,
                 condition.key()
             ),
