@@ -416,7 +416,9 @@ fn whole_seconds(at: SystemTime) -> u64 {
 }
 
 /// Every call after a failure waited at least the backoff's lower bound, unless it carried a
-/// new token. A success counts only if the provider received its credentials.
+/// new token. The bound is taken on the safe side of what the harness can know: an answer may
+/// reach the client after its attempt timeout (a failure to the provider), and two refreshes
+/// may fall between two looks at the provider's status.
 fn check_backoff(sts: &LocalSts, received: &std::collections::BTreeSet<u64>, counts: &mut Counts) {
     let requests = sts.requests();
     let mut failures = 0u32;
@@ -426,9 +428,14 @@ fn check_backoff(sts: &LocalSts, received: &std::collections::BTreeSet<u64>, cou
         let (at, next_at) = (call.at.unwrap(), next.at.unwrap());
         let issued = whole_seconds(at + LIFETIME);
         let arrived = (issued.saturating_sub(1)..=issued + 1).any(|s| received.contains(&s));
-        if call.outcome == Outcome::Credentials && arrived {
+        // Any answer with credentials ends the run of failures as far as this check counts
+        // (a lower count is a weaker bound, never a false one); only credentials the provider
+        // received set the remaining life that caps its backoff.
+        if call.outcome == Outcome::Credentials {
             failures = 0;
-            expiry = Some(at + LIFETIME);
+            if arrived {
+                expiry = Some(at + LIFETIME);
+            }
             continue;
         }
         failures += 1;
