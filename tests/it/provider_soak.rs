@@ -422,20 +422,16 @@ fn whole_seconds(at: SystemTime) -> u64 {
 fn check_backoff(sts: &LocalSts, received: &std::collections::BTreeSet<u64>, counts: &mut Counts) {
     let requests = sts.requests();
     let mut failures = 0u32;
-    let mut expiry: Option<SystemTime> = None;
+    // Expiries of every answer with credentials: whichever the provider holds is one of them.
+    let mut issued: Vec<SystemTime> = Vec::new();
     for pair in requests.windows(2) {
         let (call, next) = (&pair[0], &pair[1]);
         let (at, next_at) = (call.at.unwrap(), next.at.unwrap());
-        let issued = whole_seconds(at + LIFETIME);
-        let arrived = (issued.saturating_sub(1)..=issued + 1).any(|s| received.contains(&s));
-        // Any answer with credentials ends the run of failures as far as this check counts
-        // (a lower count is a weaker bound, never a false one); only credentials the provider
-        // received set the remaining life that caps its backoff.
+        // Any answer with credentials ends the run of failures as far as this check counts (a
+        // lower count is a weaker bound, never a false one).
         if call.outcome == Outcome::Credentials {
             failures = 0;
-            if arrived {
-                expiry = Some(at + LIFETIME);
-            }
+            issued.push(at + LIFETIME);
             continue;
         }
         failures += 1;
@@ -449,10 +445,15 @@ fn check_backoff(sts: &LocalSts, received: &std::collections::BTreeSet<u64>, cou
             // at a third of what remains (measured at the next call, the latest the failure
             // can have been seen), and never below a second.
             let base = Duration::from_secs(1 << (failures - 1).min(16)).min(MAX_BACKOFF);
-            let cap = expiry.filter(|e| *e > at).map(|e| {
-                let left = e.duration_since(next_at).unwrap_or_default();
-                (left / 3).max(Duration::from_secs(1))
-            });
+            // The cap's least value over the credentials the provider may hold at the failure.
+            let cap = issued
+                .iter()
+                .filter(|e| **e > at)
+                .map(|e| {
+                    let left = e.duration_since(next_at).unwrap_or_default();
+                    (left / 3).max(Duration::from_secs(1))
+                })
+                .min();
             cap.map_or(base / 2, |cap| (base / 2).min(cap))
         };
         let gap = next_at.duration_since(at).unwrap();
