@@ -18,9 +18,9 @@
 //!
 //! ```text
 //!  5 binaries     src/bin/irsa (feature cli), src/bin/irsa-demo.rs      know everything
-//!  4 services     provider   sts   setup   doctor                         (webhook server, agent: coming)
-//!                     │        │      │       │
-//!  3 plumbing        env ─────http────┴───────┘     injected surroundings; sockets
+//!  4 services     provider   sts   setup   doctor   webhook_server        (agent: coming)
+//!                     │        │      │       │          │
+//!  3 plumbing        env ─────http────┴───────┴──────────┘   injected surroundings; sockets
 //!  2 I/O-free       policy  webhook                trust policies; pod patches
 //!  1 typed core     token   oidc                   tokens and the verifier; issuer, keys, discovery
 //!  0 foundation     arn  json  base64  sts_code  error_text
@@ -43,6 +43,7 @@
 //! | 4 | [`sts`] | `sts` | `http` `policy` `token` `oidc` `arn` `base64` `error_text` `json` `sts_code` |
 //! | 4 | [`setup`] | `setup` | `env` `http` `policy` `token` `oidc` `arn` `json` `error_text` |
 //! | 4 | [`doctor`] | `doctor` | `env` `http` `webhook` `policy` `token` `oidc` `arn` `error_text` `sts_code` |
+//! | 4 | [`webhook_server`] | `webhook-server` | `http` `webhook` `error_text` |
 //! | test | `error_messages` (every error message in one snapshot) | — | everything |
 //!
 //! Layers 0–2 do no I/O, read no ambient clock or environment (clippy's `disallowed_methods`
@@ -64,6 +65,7 @@
 //! | [`token`] | token syntax [`token::MalformedToken`]; claims [`token::ClaimsError`]; subjects [`token::SubjectError`]; secrets [`token::SecretError`]; verifier set-up [`token::VerifierError`]; a refused token [`token::Rejection`]; minting [`token::MintError`] |
 //! | [`policy`] | policy documents [`policy::MalformedPolicyDocument`]; operators [`policy::UnknownOperator`]; generation [`policy::GenerateError`]; prediction [`policy::PredictError`] |
 //! | [`webhook`] | configuration [`webhook::WebhookError`]; pods [`webhook::PodError`]; reviews [`webhook::AdmissionError`] |
+//! | [`webhook_server`] | starting the server [`webhook_server::WebhookServerError`] |
 //! | [`http`] | fetches `http::FetchError`, CA bundles `http::CaError`; listening `http::ServeError`; server certificates `http::TlsError` |
 //! | [`provider`] | configuration `provider::ConfigError` (a profile: `provider::ProfileLoadError`); the token file `provider::TokenFileError`; a failed call `provider::ProviderError` (STS's answer `provider::StsFailure`, the transport's `provider::TransportError`) |
 //! | [`sts`] | its config file `sts::ConfigFileError`, faults `sts::FaultsError`, the registry `sts::RegistryError`, building `sts::BuildError`, requests `sts::QueryError`, signatures `sts::AuthorizationError`, issuers' keys `sts::KeyFetchError` |
@@ -99,6 +101,7 @@
 //! | `webhook`  | no      | [`webhook`]: pod patch generator (EKS pod identity webhook compatible) and AdmissionReview handling |
 //! | `sts`      | no      | [`sts`]: a local STS that judges `AssumeRoleWithWebIdentity` as AWS does and checks `GetCallerIdentity`'s SigV4; the `irsa-demo` binary |
 //! | `setup`    | no      | [`setup`]: the AWS side planned from a declarative file and applied idempotently with the real SDKs (S3 issuer bucket, IAM OIDC provider, roles); the kube-apiserver manifest editor |
+//! | `webhook-server` | no | [`webhook_server`]: the pod identity webhook as a server — ServiceAccount cache (kube-rs watcher), admission budget, fail-closed entry, metrics, health, certificate reload, graceful drain |
 //! | `doctor`   | no      | [`doctor`]: a live IRSA setup checked end to end — pod, token, the issuer fetched as STS fetches it, IAM, optionally STS — naming the first broken thing and its fix |
 //! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve`, `irsa setup`, `irsa apiserver`, `irsa service-accounts`, `irsa doctor` |
 //!
@@ -172,6 +175,9 @@ pub mod token;
 #[cfg(feature = "webhook")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub mod webhook;
+#[cfg(feature = "webhook-server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook-server")))]
+pub mod webhook_server;
 
 /// Items public only for the crate's own fuzz targets and binaries: no part of the API, no
 /// semver promise. Use the documented modules instead.

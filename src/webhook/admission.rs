@@ -152,6 +152,7 @@ struct GroupVersionKind {
 pub struct AdmissionRequest {
     echo: Echo,
     namespace: String,
+    pod_name: String,
     service_account: String,
     operation: Option<String>,
     dry_run: bool,
@@ -261,10 +262,22 @@ impl AdmissionRequest {
         .find(|name| !name.is_empty())
         .unwrap_or("default")
         .to_owned();
+        let meta = head.metadata.as_ref();
+        let pod_name = [
+            meta.and_then(|m| m.name.as_ref()),
+            meta.and_then(|m| m.generate_name.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|name| name.0.as_ref())
+        .find(|name| !name.is_empty())
+        .unwrap_or_default()
+        .to_owned();
         drop(head);
         Ok(Self {
             echo,
             namespace,
+            pod_name,
             service_account,
             operation: request.operation,
             dry_run: request.dry_run.unwrap_or(false),
@@ -280,6 +293,27 @@ impl AdmissionRequest {
     /// The pod's namespace: the request's, else the pod's, else `default`.
     pub fn namespace(&self) -> &str {
         &self.namespace
+    }
+
+    /// The pod's name, or its `generateName` prefix when the apiserver has not named it yet
+    /// (pods of a Deployment), or empty: for logs.
+    pub fn pod_name(&self) -> &str {
+        &self.pod_name
+    }
+
+    /// The pod admitted unchanged with a warning the client sees (`kubectl` prints it): for a
+    /// server that cannot decide in time and fails open.
+    pub fn allow_with_warning(&self, warning: impl Into<String>) -> AdmissionResponse {
+        let mut response = AdmissionResponse::new(self.echo.clone(), true);
+        response.warnings.push(warning.into());
+        response
+    }
+
+    /// The pod refused with `message`, which the client sees: for a server that fails closed.
+    pub fn deny(&self, message: impl Into<String>) -> AdmissionResponse {
+        let mut response = AdmissionResponse::new(self.echo.clone(), false);
+        response.message = Some(message.into());
+        response
     }
 
     /// The pod's ServiceAccount: `spec.serviceAccountName`, else the deprecated

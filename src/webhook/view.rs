@@ -103,6 +103,10 @@ pub(super) struct PodView<'a, C> {
 #[serde(expecting = "an object")]
 pub(super) struct MetaView<'a> {
     #[serde(default, borrow)]
+    pub(super) name: Option<CowStr<'a>>,
+    #[serde(default, borrow, rename = "generateName")]
+    pub(super) generate_name: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
     pub(super) namespace: Option<CowStr<'a>>,
     #[serde(default, borrow)]
     pub(super) annotations: Option<StringMap<'a>>,

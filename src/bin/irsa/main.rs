@@ -32,6 +32,7 @@ mod token;
 mod trust_policy;
 mod value;
 mod verify;
+mod webhook;
 
 use std::error::Error as _;
 use std::io::Write as _;
@@ -136,6 +137,9 @@ enum Command {
     /// fetched as STS fetches it, IAM provider, role, trust policy, optionally STS): exit 0 all
     /// pass, 1 a check failed (the first one explained in full), 2 unusable input.
     Doctor(doctor::Args),
+    /// The pod identity webhook: `irsa webhook serve` runs it, `irsa webhook manifests` prints
+    /// what deploys it, `irsa webhook certs` makes its certificate.
+    Webhook(webhook::Args),
     /// Print a shell completion script: `irsa completions bash > /etc/bash_completion.d/irsa`.
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand into a directory.
@@ -171,6 +175,7 @@ fn main() -> ExitCode {
         Command::Apiserver(args) => setup::apiserver(args),
         Command::ServiceAccounts(args) => setup::service_accounts(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Webhook(args) => webhook::run(args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     };

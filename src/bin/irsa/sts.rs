@@ -124,7 +124,7 @@ pub(crate) fn run(args: Args, json: bool) -> Result<Report, CliError> {
     })
 }
 
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -1,0 +1,415 @@
+//! `irsa webhook manifests` and `irsa webhook certs`: one consistent set of manifests that runs
+//! `irsa webhook serve`, and the self-made CA and serving certificate it can carry.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use irsa::webhook_server::{
+    MUTATE_FAIL_CLOSED_PATH, MUTATE_PATH, REQUIRE_CREDENTIALS_LABEL, SKIP_LABEL,
+};
+use serde_json::{Value, json};
+
+use crate::io::CliError;
+use crate::render::Report;
+
+/// How the webhook gets its serving certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Tls {
+    /// cert-manager issues it and injects the CA into the webhook configuration.
+    CertManager,
+    /// A CA and certificate made here (or read from --tls-dir): the manifests carry the Secret
+    /// and the caBundle; no cert-manager needed.
+    SelfSigned,
+}
+
+/// Arguments of `irsa webhook manifests`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ManifestArgs {
+    /// The namespace the webhook runs in (created by the manifests).
+    #[arg(long, value_name = "NAMESPACE", default_value = "irsa-webhook")]
+    namespace: String,
+    /// The image that runs `irsa webhook serve` (see the Dockerfile).
+    #[arg(long, value_name = "IMAGE")]
+    image: String,
+    /// How many webhook pods (spread across nodes; a PodDisruptionBudget keeps one up).
+    #[arg(long, value_name = "COUNT", default_value_t = 2,
+        value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=100))]
+    replicas: u32,
+    /// Where the serving certificate comes from.
+    #[arg(
+        long,
+        value_name = "SOURCE",
+        value_enum,
+        default_value = "cert-manager"
+    )]
+    tls: Tls,
+    /// With --tls self-signed: read ca.crt, tls.crt and tls.key from this directory (made by
+    /// `irsa webhook certs`) instead of making a new pair.
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+    /// The region the webhook sets in containers (AWS_REGION, AWS_DEFAULT_REGION).
+    #[arg(long, value_name = "REGION")]
+    aws_default_region: Option<String>,
+    /// Set AWS_STS_REGIONAL_ENDPOINTS=regional in containers.
+    #[arg(long)]
+    sts_regional_endpoint: bool,
+    /// The annotation domain.
+    #[arg(long, value_name = "PREFIX", default_value = irsa::webhook::DEFAULT_ANNOTATION_PREFIX)]
+    annotation_prefix: String,
+    /// The default token audience.
+    #[arg(long, value_name = "AUDIENCE", default_value = irsa::webhook::DEFAULT_AUDIENCE)]
+    token_audience: String,
+    /// The server's per-review budget; the configuration's timeoutSeconds is one second more.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::io::parse_timeout)]
+    admission_budget: Duration,
+    /// Write to FILE (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Arguments of `irsa webhook certs`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CertArgs {
+    /// The webhook's namespace (the certificate names its Service there).
+    #[arg(long, value_name = "NAMESPACE", default_value = "irsa-webhook")]
+    namespace: String,
+    /// The directory for ca.crt, tls.crt and tls.key (created; the key is written 0600).
+    #[arg(long, value_name = "DIR")]
+    out_dir: PathBuf,
+}
+
+/// The webhook's name: Service, Deployment, ServiceAccount, Secret and configuration.
+const NAME: &str = "irsa-webhook";
+const PORT: u16 = 8443;
+const METRICS_PORT: u16 = 9999;
+/// Seconds between SIGTERM and SIGKILL: the shutdown delay (5 s) and the drain (10 s), with
+/// room to spare.
+const GRACE_SECONDS: u32 = 30;
+
+/// The Service's DNS names, as the apiserver and the Go webhook's in-cluster mode name it.
+fn dns_names(namespace: &str) -> Vec<String> {
+    vec![
+        NAME.to_owned(),
+        format!("{NAME}.{namespace}"),
+        format!("{NAME}.{namespace}.svc"),
+        format!("{NAME}.{namespace}.svc.cluster.local"),
+    ]
+}
+
+/// A CA, and a serving certificate it signed, in PEM.
+struct Pair {
+    ca: String,
+    cert: String,
+    key: String,
+}
+
+/// The CA lives ten years, the serving certificate two; `irsa webhook certs` makes new ones.
+fn make_pair(namespace: &str) -> Result<Pair, CliError> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    let fail = |e: rcgen::Error| CliError::input("the self-signed certificate", e);
+    let now = time::OffsetDateTime::now_utc();
+    let ca_key = KeyPair::generate().map_err(fail)?;
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name
+        .push(DnType::CommonName, format!("{NAME} CA ({namespace})"));
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.not_before = now - time::Duration::hours(1);
+    ca.not_after = now + time::Duration::days(3650);
+    let ca_cert = ca.self_signed(&ca_key).map_err(fail)?;
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().map_err(fail)?;
+    let mut leaf = CertificateParams::new(dns_names(namespace)).map_err(fail)?;
+    leaf.distinguished_name
+        .push(DnType::CommonName, format!("{NAME}.{namespace}.svc"));
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.not_before = now - time::Duration::hours(1);
+    leaf.not_after = now + time::Duration::days(730);
+    let cert = leaf.signed_by(&key, &issuer).map_err(fail)?;
+    Ok(Pair {
+        ca: ca_cert.pem(),
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
+}
+
+fn read_pair(dir: &Path) -> Result<Pair, CliError> {
+    let read = |file: &str| {
+        let path = dir.join(file);
+        crate::io::read_text(&format!("--tls-dir {}", dir.display()), &path)
+    };
+    Ok(Pair {
+        ca: read("ca.crt")?,
+        cert: read("tls.crt")?,
+        key: read("tls.key")?,
+    })
+}
+
+pub(crate) fn certs(args: CertArgs) -> Result<Report, CliError> {
+    let pair = make_pair(&args.namespace)?;
+    let flag = format!("--out-dir {}", args.out_dir.display());
+    std::fs::create_dir_all(&args.out_dir)
+        .map_err(|e| CliError::input(&flag, format!("cannot create the directory ({e})")))?;
+    for (file, text, mode) in [
+        ("ca.crt", &pair.ca, 0o644),
+        ("tls.crt", &pair.cert, 0o644),
+        ("tls.key", &pair.key, 0o600),
+    ] {
+        let path = args.out_dir.join(file);
+        irsa::env::write_atomic(&path, text.as_bytes(), mode).map_err(|e| {
+            CliError::input(&flag, format!("cannot write {} ({e})", path.display()))
+        })?;
+    }
+    let human = format!(
+        "wrote {dir}/ca.crt, {dir}/tls.crt and {dir}/tls.key (0600) for {names}\n",
+        dir = args.out_dir.display(),
+        names = dns_names(&args.namespace).join(", ")
+    );
+    let json = json!({"dir": args.out_dir, "files": ["ca.crt", "tls.crt", "tls.key"], "dns_names": dns_names(&args.namespace)});
+    Ok(Report {
+        human,
+        json: json.to_string(),
+        refused: false,
+    })
+}
+
+pub(crate) fn manifests(args: ManifestArgs) -> Result<Report, CliError> {
+    let pair = match (args.tls, &args.tls_dir) {
+        (Tls::SelfSigned, Some(dir)) => Some(read_pair(dir)?),
+        (Tls::SelfSigned, None) => Some(make_pair(&args.namespace)?),
+        (Tls::CertManager, Some(_)) => {
+            return Err(CliError::input(
+                "--tls-dir",
+                "only read with --tls self-signed; cert-manager makes its own certificate",
+            ));
+        }
+        (Tls::CertManager, None) => None,
+    };
+    let documents = documents(&args, pair.as_ref());
+    let mut yaml = String::new();
+    for document in &documents {
+        yaml.push_str("---\n");
+        let text =
+            serde_norway::to_string(document).map_err(|e| CliError::input("the manifests", e))?;
+        yaml.push_str(&text);
+    }
+    if pair.is_some() {
+        eprintln!(
+            "irsa: the manifests hold the webhook's private key (Secret {}/{NAME}-tls): keep them as a secret",
+            args.namespace
+        );
+    }
+    match &args.out {
+        Some(path) => {
+            crate::io::write_atomic(path, yaml.as_bytes())?;
+            Ok(Report {
+                human: format!("wrote {} ({} manifests)\n", path.display(), documents.len()),
+                json: json!({"out": path, "manifests": documents.len()}).to_string(),
+                refused: false,
+            })
+        }
+        None => Ok(Report {
+            json: yaml.clone(),
+            human: yaml,
+            refused: false,
+        }),
+    }
+}
+
+/// Every manifest, in the order `kubectl apply` needs them.
+fn documents(args: &ManifestArgs, pair: Option<&Pair>) -> Vec<Value> {
+    let ns = args.namespace.as_str();
+    let labels = json!({"app.kubernetes.io/name": NAME});
+    let meta = |name: &str| json!({"name": name, "namespace": ns, "labels": labels});
+    let mut docs = vec![
+        json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {
+                "app.kubernetes.io/name": NAME,
+                "pod-security.kubernetes.io/enforce": "restricted",
+            }},
+        }),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(NAME)}),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": NAME, "labels": labels},
+            "rules": [{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]}],
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": NAME, "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
+            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}],
+        }),
+    ];
+    match pair {
+        Some(pair) => docs.push(json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": meta(&format!("{NAME}-tls")),
+            "stringData": {"ca.crt": pair.ca, "tls.crt": pair.cert, "tls.key": pair.key},
+        })),
+        None => {
+            docs.push(json!({
+                "apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                "metadata": meta(&format!("{NAME}-selfsigned")),
+                "spec": {"selfSigned": {}},
+            }));
+            docs.push(json!({
+                "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                "metadata": meta(NAME),
+                "spec": {
+                    "secretName": format!("{NAME}-tls"),
+                    "dnsNames": dns_names(ns),
+                    "duration": "8760h", "renewBefore": "720h",
+                    "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+                    "issuerRef": {"kind": "Issuer", "name": format!("{NAME}-selfsigned")},
+                },
+            }));
+        }
+    }
+    docs.push(deployment(args, &labels));
+    docs.push(json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": meta(NAME),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}},
+    }));
+    docs.push(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": meta(NAME),
+        "spec": {
+            "selector": labels,
+            "ports": [
+                {"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"},
+                {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
+            ],
+        },
+    }));
+    docs.push(webhook_configuration(args, pair));
+    docs
+}
+
+fn deployment(args: &ManifestArgs, labels: &Value) -> Value {
+    let mut serve = vec![
+        "webhook".to_owned(),
+        "serve".to_owned(),
+        format!("--port={PORT}"),
+        format!("--metrics-port={METRICS_PORT}"),
+        "--tls-cert=/etc/webhook/certs/tls.crt".to_owned(),
+        "--tls-key=/etc/webhook/certs/tls.key".to_owned(),
+        format!("--annotation-prefix={}", args.annotation_prefix),
+        format!("--token-audience={}", args.token_audience),
+        format!("--admission-budget={}ms", args.admission_budget.as_millis()),
+    ];
+    if let Some(region) = &args.aws_default_region {
+        serve.push(format!("--aws-default-region={region}"));
+    }
+    if args.sts_regional_endpoint {
+        serve.push("--sts-regional-endpoint=true".to_owned());
+    }
+    let probe = |path: &str, port: &str, scheme: &str, period: u32| json!({"httpGet": {"path": path, "port": port, "scheme": scheme}, "periodSeconds": period, "failureThreshold": 3});
+    let mut pod_labels = labels.clone();
+    if let Some(map) = pod_labels.as_object_mut() {
+        // The webhook never waits on itself to start.
+        map.insert(SKIP_LABEL.to_owned(), json!("true"));
+    }
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": NAME, "namespace": args.namespace, "labels": labels},
+        "spec": {
+            "replicas": args.replicas,
+            "selector": {"matchLabels": labels},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "serviceAccountName": NAME,
+                    "priorityClassName": "system-cluster-critical",
+                    "terminationGracePeriodSeconds": GRACE_SECONDS,
+                    "securityContext": {
+                        "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "topologySpreadConstraints": [{
+                        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels},
+                    }],
+                    "containers": [{
+                        "name": "webhook",
+                        "image": args.image,
+                        "args": serve,
+                        "ports": [
+                            {"name": "https", "containerPort": PORT, "protocol": "TCP"},
+                            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+                        ],
+                        "readinessProbe": probe("/readyz", "metrics", "HTTP", 5),
+                        "livenessProbe": probe("/healthz", "metrics", "HTTP", 10),
+                        "resources": {
+                            "requests": {"cpu": "50m", "memory": "64Mi"},
+                            "limits": {"memory": "256Mi"},
+                        },
+                        "securityContext": {
+                            "allowPrivilegeEscalation": false,
+                            "readOnlyRootFilesystem": true,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                        "volumeMounts": [{"name": "certs", "mountPath": "/etc/webhook/certs", "readOnly": true}],
+                    }],
+                    "volumes": [{"name": "certs", "secret": {"secretName": format!("{NAME}-tls")}}],
+                },
+            },
+        },
+    })
+}
+
+fn webhook_configuration(args: &ManifestArgs, pair: Option<&Pair>) -> Value {
+    let ns = args.namespace.as_str();
+    let timeout = args.admission_budget.as_secs() + 1;
+    let not_ours = json!({"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": [ns, "kube-system"]});
+    let skip = json!({"key": SKIP_LABEL, "operator": "DoesNotExist"});
+    let required = |yes: bool| json!({"key": REQUIRE_CREDENTIALS_LABEL, "operator": if yes { "In" } else { "NotIn" }, "values": ["true"]});
+    let ca_bundle = pair.map(|pair| base64_simd::STANDARD.encode_to_string(pair.ca.as_bytes()));
+    let entry = |name: String,
+                 path: &str,
+                 policy: &str,
+                 object: Vec<&Value>,
+                 namespace: Vec<&Value>| {
+        let service = json!({"name": NAME, "namespace": ns, "port": 443, "path": path});
+        let client = match &ca_bundle {
+            Some(ca) => json!({"service": service, "caBundle": ca}),
+            None => json!({"service": service}),
+        };
+        json!({
+            "name": name,
+            "admissionReviewVersions": ["v1", "v1beta1"],
+            "sideEffects": "None",
+            "failurePolicy": policy,
+            "reinvocationPolicy": "IfNeeded",
+            "timeoutSeconds": timeout,
+            "matchPolicy": "Equivalent",
+            "clientConfig": client,
+            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}],
+            "objectSelector": {"matchExpressions": object},
+            "namespaceSelector": {"matchExpressions": namespace},
+        })
+    };
+    let (yes, no) = (required(true), required(false));
+    let labels = json!({"app.kubernetes.io/name": NAME});
+    let metadata = match pair {
+        Some(_) => json!({"name": NAME, "labels": labels}),
+        // cert-manager's cainjector writes the Certificate's CA into every caBundle.
+        None => json!({"name": NAME, "labels": labels,
+            "annotations": {"cert-manager.io/inject-ca-from": format!("{ns}/{NAME}")}}),
+    };
+    json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+        "metadata": metadata,
+        "webhooks": [
+            // Every pod that did not ask for more: an outage admits it without credentials.
+            entry(format!("{NAME}.{ns}.svc"), MUTATE_PATH, "Ignore", vec![&skip, &no], vec![&not_ours, &no]),
+            // Pods labelled as needing credentials: refused rather than started without them.
+            entry(format!("required-pods.{NAME}.{ns}.svc"), MUTATE_FAIL_CLOSED_PATH, "Fail", vec![&skip, &yes], vec![&not_ours]),
+            // Every pod of a namespace labelled so (pods not labelled themselves).
+            entry(format!("required-namespaces.{NAME}.{ns}.svc"), MUTATE_FAIL_CLOSED_PATH, "Fail", vec![&skip, &no], vec![&not_ours, &yes]),
+        ],
+    })
+}

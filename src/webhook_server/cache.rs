@@ -1,0 +1,286 @@
+//! The ServiceAccount cache: a kube-rs metadata watcher keeps, per ServiceAccount, only what a
+//! patch needs (its name, namespace and the annotations under the prefix, already read), and a
+//! bounded GET answers a miss (a ServiceAccount created just before its pod,
+//! aws/amazon-eks-pod-identity-webhook#174).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher::{self, Event};
+use tokio::sync::watch;
+
+use crate::webhook::ServiceAccountAnnotations;
+
+type Names = HashMap<Box<str>, Entry, foldhash::fast::RandomState>;
+type Namespaces = HashMap<Box<str>, Names, foldhash::fast::RandomState>;
+
+/// What is kept of one ServiceAccount: nothing when it has no annotation under the prefix
+/// (most of a cluster's), else its settings, read once.
+type Entry = Option<Box<ServiceAccountAnnotations>>;
+
+/// How a ServiceAccount was found for an admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// In the cache.
+    Cached,
+    /// Not in the cache; the apiserver had it.
+    Fetched,
+    /// Neither the cache nor the apiserver has it.
+    Missing,
+    /// Not in the cache, and the apiserver did not answer within the grace period.
+    TimedOut,
+    /// Not in the cache, and the apiserver answered with an error.
+    Failed,
+}
+
+impl Lookup {
+    /// The metric label: `cached`, `fetched`, `missing`, `timed_out` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lookup::Cached => "cached",
+            Lookup::Fetched => "fetched",
+            Lookup::Missing => "missing",
+            Lookup::TimedOut => "timed_out",
+            Lookup::Failed => "failed",
+        }
+    }
+}
+
+/// The ServiceAccounts of the cluster as the webhook needs them, kept current by a watcher.
+///
+/// Cloning shares the cache. Built by [`WebhookServer`](super::WebhookServer); its
+/// [`lookup`](ServiceAccountCache::lookup) is what every admission does.
+#[derive(Clone)]
+pub struct ServiceAccountCache {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    client: kube::Client,
+    prefix: String,
+    grace: Duration,
+    map: RwLock<Namespaces>,
+    synced: AtomicBool,
+    /// Relists so far (the first list included).
+    lists: AtomicU64,
+    entries: AtomicU64,
+}
+
+impl std::fmt::Debug for ServiceAccountCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccountCache")
+            .field("prefix", &self.shared.prefix)
+            .field("synced", &self.is_synced())
+            .field("entries", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceAccountCache {
+    /// An empty cache for ServiceAccounts' annotations under `prefix`; a miss waits at most
+    /// `grace` for the apiserver. [`run`](Self::run) fills it.
+    pub fn new(client: kube::Client, prefix: impl Into<String>, grace: Duration) -> Self {
+        ServiceAccountCache {
+            shared: Arc::new(Shared {
+                client,
+                prefix: prefix.into(),
+                grace,
+                map: RwLock::new(Namespaces::default()),
+                synced: AtomicBool::new(false),
+                lists: AtomicU64::new(0),
+                entries: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Whether the first full list is in.
+    pub fn is_synced(&self) -> bool {
+        self.shared.synced.load(Ordering::Acquire)
+    }
+
+    /// How many ServiceAccounts are cached.
+    pub fn len(&self) -> usize {
+        usize::try_from(self.shared.entries.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
+    }
+
+    /// Whether no ServiceAccount is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many full lists the watcher has made (the first, then one per relist: `410 Gone`,
+    /// a broken watch, a resync).
+    pub fn lists(&self) -> u64 {
+        self.shared.lists.load(Ordering::Relaxed)
+    }
+
+    /// The settings of ServiceAccount `namespace/name`: from the cache, else from one GET
+    /// bounded by the grace period. `None` settings when it is missing or cannot be read in
+    /// time (the caller admits the pod unchanged, or refuses it when it fails closed).
+    pub async fn lookup(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> (Lookup, Option<ServiceAccountAnnotations>) {
+        if let Some(entry) = self.cached(namespace, name) {
+            return (Lookup::Cached, Some(entry.map(|e| *e).unwrap_or_default()));
+        }
+        if self.shared.grace.is_zero() {
+            return (Lookup::Missing, None);
+        }
+        let api: Api<ServiceAccount> = Api::namespaced(self.shared.client.clone(), namespace);
+        match tokio::time::timeout(self.shared.grace, api.get_metadata_opt(name)).await {
+            Ok(Ok(Some(found))) => {
+                let settings = self.entry(&found.metadata);
+                (
+                    Lookup::Fetched,
+                    Some(settings.map(|e| *e).unwrap_or_default()),
+                )
+            }
+            Ok(Ok(None)) => (Lookup::Missing, None),
+            Ok(Err(error)) => {
+                tracing::warn!(%namespace, service_account = %name, error = %crate::ErrorChain(&error), "cannot read the ServiceAccount");
+                (Lookup::Failed, None)
+            }
+            Err(_) => (Lookup::TimedOut, None),
+        }
+    }
+
+    fn cached(&self, namespace: &str, name: &str) -> Option<Entry> {
+        let map = self
+            .shared
+            .map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.get(namespace)?.get(name).cloned()
+    }
+
+    fn entry(&self, meta: &ObjectMeta) -> Entry {
+        let annotations = meta.annotations.iter().flatten();
+        let settings = ServiceAccountAnnotations::from_annotations(
+            annotations.map(|(k, v)| (k.as_str(), v.as_str())),
+            &self.shared.prefix,
+        );
+        (settings != ServiceAccountAnnotations::default()).then(|| Box::new(settings))
+    }
+
+    fn key(meta: &ObjectMeta) -> Option<(&str, &str)> {
+        Some((meta.namespace.as_deref()?, meta.name.as_deref()?))
+    }
+
+    fn count(&self, map: &Namespaces) {
+        let n: usize = map.values().map(HashMap::len).sum();
+        self.shared.entries.store(n as u64, Ordering::Relaxed);
+    }
+
+    fn apply(&self, meta: &ObjectMeta) {
+        let Some((namespace, name)) = Self::key(meta) else {
+            return;
+        };
+        let entry = self.entry(meta);
+        let mut map = self
+            .shared
+            .map
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let names = map.entry(namespace.into()).or_default();
+        if names.insert(name.into(), entry).is_none() {
+            self.shared.entries.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn delete(&self, meta: &ObjectMeta) {
+        let Some((namespace, name)) = Self::key(meta) else {
+            return;
+        };
+        let mut map = self
+            .shared
+            .map
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(names) = map.get_mut(namespace) {
+            if names.remove(name).is_some() {
+                self.shared.entries.fetch_sub(1, Ordering::Relaxed);
+            }
+            if names.is_empty() {
+                map.remove(namespace);
+            }
+        }
+    }
+
+    /// Keeps the cache current until `stop` turns true: a metadata-only watch over every
+    /// namespace's ServiceAccounts, relisted (into a fresh map, swapped in whole) when the
+    /// watch expires (`410 Gone`), breaks, or every `resync` when one is given. Errors are
+    /// retried with kube-rs's default backoff.
+    pub async fn run(self, resync: Option<Duration>, mut stop: watch::Receiver<bool>) {
+        // `PartialObjectMeta`: lists and watches ask for metadata only.
+        let api: Api<PartialObjectMeta<ServiceAccount>> = Api::all(self.shared.client.clone());
+        loop {
+            let config = watcher::Config::default().page_size(500);
+            let mut events = watcher::watcher(api.clone(), config)
+                .default_backoff()
+                .boxed();
+            let resync_at = async {
+                match resync {
+                    Some(period) => tokio::time::sleep(period).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(resync_at);
+            let mut fresh: Option<Namespaces> = None;
+            loop {
+                let event = tokio::select! {
+                    event = events.next() => event,
+                    () = &mut resync_at => break,
+                    _ = stop.changed() => return,
+                };
+                let Some(event) = event else { return };
+                match event {
+                    Ok(Event::Init) => fresh = Some(Namespaces::default()),
+                    Ok(Event::InitApply(object)) => {
+                        let meta = &object.metadata;
+                        if let (Some(map), Some((namespace, name))) = (&mut fresh, Self::key(meta))
+                        {
+                            let entry = self.entry(meta);
+                            map.entry(namespace.into())
+                                .or_default()
+                                .insert(name.into(), entry);
+                        }
+                    }
+                    Ok(Event::InitDone) => {
+                        if let Some(map) = fresh.take() {
+                            self.count(&map);
+                            *self
+                                .shared
+                                .map
+                                .write()
+                                .unwrap_or_else(PoisonError::into_inner) = map;
+                        }
+                        self.shared.lists.fetch_add(1, Ordering::Relaxed);
+                        if !self.shared.synced.swap(true, Ordering::AcqRel) {
+                            tracing::info!(
+                                service_accounts = self.len(),
+                                "ServiceAccount cache synced"
+                            );
+                        }
+                    }
+                    Ok(Event::Apply(object)) => self.apply(&object.metadata),
+                    Ok(Event::Delete(object)) => self.delete(&object.metadata),
+                    Err(error) => {
+                        tracing::warn!(error = %crate::ErrorChain(&error), "the ServiceAccount watch failed; retrying");
+                    }
+                }
+            }
+            tracing::debug!("resync: relisting ServiceAccounts");
+        }
+    }
+}
