@@ -42,7 +42,7 @@ pub(crate) struct Metrics {
     pub(crate) overruns: IntCounter,
     /// `irsa_webhook_cache_service_accounts`: ServiceAccounts in the cache.
     pub(crate) cache_size: IntGauge,
-    /// `irsa_webhook_cache_lists_total`: full lists of ServiceAccounts (first and relists).
+    /// `irsa_webhook_cache_lists`: full lists of ServiceAccounts (first and relists).
     pub(crate) cache_lists: IntGauge,
     /// `irsa_webhook_certificate_reloads_total`: new certificate pairs taken.
     pub(crate) reloads: IntCounter,
@@ -125,7 +125,7 @@ impl Metrics {
         )
         .expect("a valid gauge");
         let cache_lists = IntGauge::new(
-            "irsa_webhook_cache_lists_total",
+            "irsa_webhook_cache_lists",
             "Full lists of ServiceAccounts made by the watcher (the first and every relist).",
         )
         .expect("a valid gauge");

@@ -214,7 +214,8 @@ impl WebhookServer {
         let cache = ServiceAccountCache::new(
             self.client,
             self.config.annotation_prefix(),
-            self.grace.min(self.budget),
+            // Not capped by the budget: the budget answers first, whatever the lookup waits.
+            self.grace,
         );
         let (stop, stopped) = watch::channel(false);
         let draining = Arc::new(AtomicBool::new(false));

@@ -53,3 +53,5 @@ mod sts_load;
 mod token;
 #[cfg(feature = "webhook")]
 mod webhook;
+#[cfg(all(feature = "cli", unix))]
+mod webhook_server;

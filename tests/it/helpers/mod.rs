@@ -5,6 +5,8 @@
 pub(crate) mod aws_proxy;
 #[cfg(feature = "cli")]
 pub(crate) mod cli;
+#[cfg(all(feature = "cli", unix))]
+pub(crate) mod fake_apiserver;
 #[cfg(feature = "provider")]
 pub(crate) mod local_sts;
 #[cfg(any(feature = "provider", feature = "setup", feature = "doctor"))]
