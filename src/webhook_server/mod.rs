@@ -3,7 +3,7 @@
 //!
 //! - **Admission** on `POST /mutate` (fail open) and `POST /mutate-fail-closed` (for pods or
 //!   namespaces labelled [`REQUIRE_CREDENTIALS_LABEL`]): `admission.k8s.io/v1` and `v1beta1`
-//!   reviews patched by [`PodMutator`](crate::webhook::PodMutator); a pod mutated once and
+//!   reviews patched by [`PodMutator`]; a pod mutated once and
 //!   sent again (`reinvocationPolicy: IfNeeded`) gets an empty patch. Malformed and non-Pod
 //!   reviews get a denial that says what is wrong, never a `500`.
 //! - **ServiceAccounts** from a [`ServiceAccountCache`] kept by a kube-rs metadata watcher; a
