@@ -22,7 +22,11 @@ use irsa::webhook_server::WebhookServer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let certs = PathBuf::from(std::env::args().nth(1).unwrap_or("/etc/webhook/certs".into()));
+    let certs = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or("/etc/webhook/certs".into()),
+    );
     let certificate = ReloadingCertificate::load(certs.join("tls.crt"), certs.join("tls.key"))?;
     let config = WebhookConfig::builder()
         .region("eu-west-1")

@@ -649,6 +649,20 @@ fn setup(out: &mut String) {
     });
 }
 
+#[cfg(feature = "webhook-server")]
+fn webhook_server(out: &mut String) {
+    use crate::http::ServeError;
+    use crate::webhook_server::WebhookServerError;
+    let bind = |port: u16| ServeError::Bind {
+        addr: ([0, 0, 0, 0], port).into(),
+        source: io::Error::new(io::ErrorKind::AddrInUse, "Address in use (os error 98)"),
+    };
+    every_variant!(out, WebhookServerError, {
+        Serve => WebhookServerError::Serve(bind(8443)),
+        Metrics => WebhookServerError::Metrics(bind(9999)),
+    });
+}
+
 #[test]
 fn every_error_message() {
     let mut out = String::new();
@@ -658,5 +672,7 @@ fn every_error_message() {
     sts(&mut out);
     #[cfg(feature = "setup")]
     setup(&mut out);
+    #[cfg(feature = "webhook-server")]
+    webhook_server(&mut out);
     insta::assert_snapshot!("every_error_message", out);
 }

@@ -292,6 +292,8 @@ async fn the_webhook_server_mutates_from_its_cache_and_holds_when_the_apiserver_
             "600ms",
             "--aws-default-region",
             "eu-west-1",
+            "--token-expiration",
+            "100",
         ],
     );
     let (status, body) = webhook.get_plain("/readyz").await;
@@ -869,4 +871,34 @@ fn pinned_kubernetes() -> &'static str {
     {
         panic!("k8s-openapi pins a Kubernetes version this test does not name yet: add it")
     }
+}
+
+/// Flags the server cannot use are refused before it listens, naming the flag and the fix.
+#[test]
+fn unusable_serve_flags_are_refused_with_the_fix() {
+    use crate::helpers::cli::assert_bad_input;
+    assert_bad_input(
+        &["webhook", "serve", "--in-cluster=true"],
+        &["--in-cluster true", "only false is supported", "--tls-cert"],
+    );
+    assert_bad_input(
+        &["webhook", "serve", "--tls-cert", "/nonexistent/tls.crt"],
+        &[
+            "--tls-cert /nonexistent/tls.crt",
+            "cannot read /nonexistent/tls.crt",
+        ],
+    );
+    assert_bad_input(
+        &[
+            "webhook",
+            "serve",
+            "--service-account-lookup-grace-period",
+            "100",
+        ],
+        &["--service-account-lookup-grace-period 100"],
+    );
+    assert_bad_input(
+        &["webhook", "serve", "--annotation-prefix", "Not A Prefix"],
+        &["annotation prefix", "DNS subdomain"],
+    );
 }

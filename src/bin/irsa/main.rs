@@ -175,7 +175,7 @@ fn main() -> ExitCode {
         Command::Apiserver(args) => setup::apiserver(args),
         Command::ServiceAccounts(args) => setup::service_accounts(args),
         Command::Doctor(args) => doctor::run(args),
-        Command::Webhook(args) => webhook::run(args),
+        Command::Webhook(args) => webhook::run(args, format == Format::Json),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     };

@@ -75,7 +75,8 @@ pub(crate) struct ServeArgs {
     kube_api: Option<String>,
     /// The Go webhook's mode switch: only `false` (certificates from files) is supported; its
     /// `true` made certificates through a CSR signer that clusters no longer provide.
-    #[arg(long, value_name = "BOOL", default_value = "false", value_parser = in_cluster_false)]
+    #[arg(long, value_name = "BOOL", default_value = "false", value_parser = in_cluster_false,
+        action = clap::ArgAction::Set)]
     in_cluster: bool,
     /// The annotation domain read on ServiceAccounts and pods.
     #[arg(long, value_name = "PREFIX", default_value = irsa::webhook::DEFAULT_ANNOTATION_PREFIX)]
@@ -152,15 +153,15 @@ fn in_cluster_false(text: &str) -> Result<bool, String> {
     }
 }
 
-pub(crate) fn run(args: Args) -> Result<Report, CliError> {
+pub(crate) fn run(args: Args, json: bool) -> Result<Report, CliError> {
     match args.command {
-        Command::Serve(args) => serve(*args),
+        Command::Serve(args) => serve(*args, json),
         Command::Manifests(args) => manifests::manifests(*args),
         Command::Certs(args) => manifests::certs(args),
     }
 }
 
-fn serve(args: ServeArgs) -> Result<Report, CliError> {
+fn serve(args: ServeArgs, json: bool) -> Result<Report, CliError> {
     let mut config = WebhookConfig::builder()
         .annotation_prefix(&args.annotation_prefix)
         .audience(&args.token_audience)
@@ -207,11 +208,17 @@ fn serve(args: ServeArgs) -> Result<Report, CliError> {
             .start()
             .await
             .map_err(|e| CliError::input(format!("--port {}", args.port), e))?;
-        let metrics = server
-            .metrics_addr()
-            .map(|addr| format!(", metrics on http://{addr}"))
-            .unwrap_or_default();
-        println!("listening on https://{}{metrics}", server.local_addr());
+        let endpoint = format!("https://{}", server.local_addr());
+        let metrics = server.metrics_addr().map(|addr| format!("http://{addr}"));
+        if json {
+            let line = serde_json::json!({"endpoint_url": endpoint, "metrics_url": metrics});
+            println!("{line}");
+        } else {
+            let metrics = metrics
+                .map(|m| format!(", metrics on {m}"))
+                .unwrap_or_default();
+            println!("listening on {endpoint}{metrics}");
+        }
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         crate::sts::stop_signal().await;

@@ -209,7 +209,7 @@ pub(crate) fn manifests(args: ManifestArgs) -> Result<Report, CliError> {
             })
         }
         None => Ok(Report {
-            json: yaml.clone(),
+            json: Value::Array(documents).to_string(),
             human: yaml,
             refused: false,
         }),
