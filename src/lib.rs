@@ -103,7 +103,7 @@
 //! | `setup`    | no      | [`setup`]: the AWS side planned from a declarative file and applied idempotently with the real SDKs (S3 issuer bucket, IAM OIDC provider, roles); the kube-apiserver manifest editor |
 //! | `webhook-server` | no | [`webhook_server`]: the pod identity webhook as a server — ServiceAccount cache (kube-rs watcher), admission budget, fail-closed entry, metrics, health, certificate reload, graceful drain |
 //! | `doctor`   | no      | [`doctor`]: a live IRSA setup checked end to end — pod, token, the issuer fetched as STS fetches it, IAM, optionally STS — naming the first broken thing and its fix |
-//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve`, `irsa setup`, `irsa apiserver`, `irsa service-accounts`, `irsa doctor` |
+//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve`, `irsa setup`, `irsa apiserver`, `irsa service-accounts`, `irsa doctor`, `irsa webhook` |
 //!
 //! | `env`, `http-client`, `http-server` | no | the building blocks above, for those who build their own service on them |
 //!

@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 
 use super::mutate::{Identity, PodError, PodMutator};
 use super::patch::JsonPatch;
-use super::view::PodView;
+use super::view::{CowStr, PodView};
 
 /// The AdmissionReview API versions understood; responses echo the request's.
 pub const ADMISSION_API_VERSIONS: [&str; 2] = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"];
@@ -85,6 +85,15 @@ impl AdmissionError {
         }
         response
     }
+}
+
+/// The first of `names` present and not empty.
+fn first_named<'a, const N: usize>(names: [Option<&'a CowStr<'_>>; N]) -> Option<&'a str> {
+    names
+        .into_iter()
+        .flatten()
+        .map(|name| name.0.as_ref())
+        .find(|name| !name.is_empty())
 }
 
 /// What the response echoes of the request.
@@ -252,25 +261,17 @@ impl AdmissionRequest {
             .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| "default".to_owned());
         let spec = head.spec.as_ref();
-        let service_account = [
+        let service_account = first_named([
             spec.and_then(|s| s.service_account_name.as_ref()),
             spec.and_then(|s| s.service_account.as_ref()),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|name| name.0.as_ref())
-        .find(|name| !name.is_empty())
+        ])
         .unwrap_or("default")
         .to_owned();
         let meta = head.metadata.as_ref();
-        let pod_name = [
+        let pod_name = first_named([
             meta.and_then(|m| m.name.as_ref()),
             meta.and_then(|m| m.generate_name.as_ref()),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|name| name.0.as_ref())
-        .find(|name| !name.is_empty())
+        ])
         .unwrap_or_default()
         .to_owned();
         drop(head);

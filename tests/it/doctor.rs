@@ -14,7 +14,6 @@ use irsa::http::{RunningServer, StaticSite};
 use irsa::oidc::{JwkSet, OpenIdConfiguration};
 use irsa::sts::{Discovery, OidcProvider, Registry, Role, Sts};
 use irsa::token::{BoundToken, SigningKey, Subject, WebIdentityToken};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 const HOST: &str = "oidc.test";
 const ISSUER: &str = "https://oidc.test/cluster";
@@ -60,31 +59,6 @@ struct World {
     sts: RunningServer,
     doctor: Doctor,
     inputs: ExamineOptions,
-}
-
-/// A test CA and a server configuration for `host`, expired or not.
-fn tls(host: &str, expired: bool) -> (Vec<u8>, Arc<rustls::ServerConfig>) {
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut leaf = CertificateParams::new(vec![host.to_owned()]).unwrap();
-    if expired {
-        leaf.not_before = rcgen::date_time_ymd(2020, 1, 1);
-        leaf.not_after = rcgen::date_time_ymd(2021, 1, 1);
-    }
-    let cert = leaf.signed_by(&key, &ca).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
-        )
-        .unwrap();
-    (ca.pem().into_bytes(), Arc::new(config))
 }
 
 async fn world(broken: Break) -> World {
@@ -133,7 +107,7 @@ async fn world(broken: Break) -> World {
     } else {
         HOST
     };
-    let (ca, config) = tls(host, broken == Break::ExpiredCertificate);
+    let (ca, config) = crate::helpers::test_tls(host, broken == Break::ExpiredCertificate);
     let site = site
         .serve_tls("127.0.0.1:0".parse().unwrap(), config)
         .await
@@ -468,7 +442,7 @@ async fn the_local_sts_serves_over_tls_and_judges_secure_transport() {
         .provider(OidcProvider::with_keys(ISSUER.parse().unwrap(), keys).unwrap())
         .role(Role::new("read-s3", secure.parse().unwrap()).unwrap());
     let sts = Sts::builder(registry).build().unwrap();
-    let (ca, config) = tls("localhost", false);
+    let (ca, config) = crate::helpers::test_tls("localhost", false);
     let tls_server = sts
         .clone()
         .serve_tls("127.0.0.1:0".parse().unwrap(), config)
@@ -569,7 +543,7 @@ async fn escape_sequences_from_the_issuer_never_reach_the_terminal() {
         .to_json();
     let mut jwks: serde_json::Value = serde_json::from_str(&keys.to_json()).unwrap();
     jwks["keys"][0]["kid"] = serde_json::json!("\u{1b}[2J\u{1b}]0;owned\u{7}kid");
-    let (ca, config) = tls(HOST, false);
+    let (ca, config) = crate::helpers::test_tls(HOST, false);
     let site = StaticSite::new()
         .document(
             "/cluster/.well-known/openid-configuration",

@@ -193,3 +193,34 @@ pub(crate) fn kubelet_write(dir: &Path, version: &str, token: &str) {
         std::os::unix::fs::symlink("..data/token", dir.join("token")).unwrap();
     }
 }
+
+/// A test CA and a TLS server configuration for `host` (a name or an IP address), its
+/// certificate expired or not: the CA's PEM for clients to trust, and the configuration.
+#[cfg(any(feature = "doctor", all(feature = "cli", unix)))]
+pub(crate) fn test_tls(
+    host: &str,
+    expired: bool,
+) -> (Vec<u8>, std::sync::Arc<rustls::ServerConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec![host.to_owned()]).unwrap();
+    if expired {
+        leaf.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        leaf.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    let cert = leaf.signed_by(&key, &ca).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+        .unwrap();
+    (ca.pem().into_bytes(), std::sync::Arc::new(config))
+}
