@@ -46,7 +46,8 @@ pub(crate) struct Metrics {
     pub(crate) cache_lists: IntGauge,
     /// `irsa_webhook_certificate_reloads_total`: new certificate pairs taken.
     pub(crate) reloads: IntCounter,
-    /// `irsa_webhook_certificate_reload_errors_total`: broken pairs refused (the old one kept).
+    /// `irsa_webhook_certificate_reload_errors_total`: broken pairs refused (the old one kept),
+    /// each counted once however long it stays mounted.
     pub(crate) reload_errors: IntCounter,
     /// `irsa_webhook_ready`: 1 when the cache is synced and the server not draining.
     pub(crate) ready: IntGauge,

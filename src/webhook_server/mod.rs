@@ -585,20 +585,29 @@ async fn reload_certificate(
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
+    // A broken pair stays broken until the Secret changes again: it is counted and logged once,
+    // not at every look.
+    let mut last_error: Option<String> = None;
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             _ = stopped.changed() => return,
         }
         match certificate.reload() {
-            Ok(true) => {
-                metrics.reloads.inc();
-                tracing::info!("serving a new certificate");
+            Ok(changed) => {
+                last_error = None;
+                if changed {
+                    metrics.reloads.inc();
+                    tracing::info!("serving a new certificate");
+                }
             }
-            Ok(false) => {}
             Err(error) => {
-                metrics.reload_errors.inc();
-                tracing::warn!(error = %crate::ErrorChain(&error), "keeping the current certificate");
+                let text = crate::ErrorChain(&error).to_string();
+                if last_error.as_deref() != Some(text.as_str()) {
+                    metrics.reload_errors.inc();
+                    tracing::warn!(error = %text, "keeping the current certificate");
+                    last_error = Some(text);
+                }
             }
         }
     }
