@@ -499,6 +499,11 @@ fn webhook(out: &mut String) {
     every_variant!(out, PodError, {
         Malformed => pod(),
     });
+    use crate::webhook::{ContainerCredentialsError, ContainerCredentialsIdentities};
+    every_variant!(out, ContainerCredentialsError, {
+        Malformed => ContainerCredentialsIdentities::from_slice(br#"{"identities":{}}"#).unwrap_err(),
+        Incomplete => ContainerCredentialsError::Incomplete { index: 2 },
+    });
 }
 
 fn sts(out: &mut String) {
@@ -660,6 +665,8 @@ fn webhook_server(out: &mut String) {
     every_variant!(out, WebhookServerError, {
         Serve => WebhookServerError::Serve(bind(8443)),
         Metrics => WebhookServerError::Metrics(bind(9999)),
+        ContainerCredentialsRead => WebhookServerError::ContainerCredentialsRead { path: "/etc/webhook/config/identities.json".into(), source: io::Error::new(io::ErrorKind::NotFound, "No such file or directory (os error 2)") },
+        ContainerCredentials => WebhookServerError::ContainerCredentials { path: "/etc/webhook/config/identities.json".into(), source: crate::webhook::ContainerCredentialsError::Incomplete { index: 0 } },
     });
 }
 

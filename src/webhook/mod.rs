@@ -67,6 +67,7 @@
 mod admission;
 mod annotations;
 mod config;
+mod container_credentials;
 mod mutate;
 mod patch;
 mod view;
@@ -81,6 +82,7 @@ pub use config::{
     IRSA_TOKEN_PATH, IRSA_VOLUME_NAME, MIN_TOKEN_EXPIRATION, PatchStyle, PodIdentityConfig,
     WebhookConfig, WebhookConfigBuilder,
 };
+pub use container_credentials::{ContainerCredentialsError, ContainerCredentialsIdentities};
 pub use mutate::{Identity, POD_IDENTITY_LABEL, PodError, PodMutator};
 pub use patch::{JsonPatch, PatchOperation};
 

@@ -102,6 +102,11 @@ impl ServiceAccountCache {
         }
     }
 
+    /// How long a miss waits for the apiserver.
+    pub fn grace(&self) -> Duration {
+        self.shared.grace
+    }
+
     /// Whether the first full list is in.
     pub fn is_synced(&self) -> bool {
         self.shared.synced.load(Ordering::Acquire)
@@ -225,7 +230,10 @@ impl ServiceAccountCache {
         // `PartialObjectMeta`: lists and watches ask for metadata only.
         let api: Api<PartialObjectMeta<ServiceAccount>> = Api::all(self.shared.client.clone());
         loop {
-            let config = watcher::Config::default().page_size(500);
+            // Lists served from the apiserver's watch cache (resourceVersion="0", as client-go's
+            // informers list), not from etcd: a relist every resync period costs the apiserver
+            // memory reads only.
+            let config = watcher::Config::default().page_size(500).any_semantic();
             let mut events = watcher::watcher(api.clone(), config)
                 .default_backoff()
                 .boxed();

@@ -46,11 +46,17 @@ pub(crate) struct Metrics {
     pub(crate) cache_lists: IntGauge,
     /// `irsa_webhook_certificate_reloads_total`: new certificate pairs taken.
     pub(crate) reloads: IntCounter,
-    /// `irsa_webhook_certificate_reload_errors_total`: broken pairs refused (the old one kept),
-    /// each counted once however long it stays mounted.
+    /// `irsa_webhook_certificate_reload_errors_total`: broken certificate pairs refused, the
+    /// old one kept; each counted once however long it stays mounted.
     pub(crate) reload_errors: IntCounter,
     /// `irsa_webhook_ready`: 1 when the cache is synced and the server not draining.
     pub(crate) ready: IntGauge,
+    /// `irsa_webhook_container_credentials_service_accounts`: ServiceAccounts selected for
+    /// container credentials.
+    pub(crate) container_credentials: IntGauge,
+    /// `irsa_webhook_container_credentials_reload_errors_total`: broken selection files
+    /// refused, the previous selection kept; each counted once.
+    pub(crate) container_credentials_errors: IntCounter,
 }
 
 impl Metrics {
@@ -145,6 +151,16 @@ impl Metrics {
             "1 when the ServiceAccount cache is synced and the server is not draining.",
         )
         .expect("a valid gauge");
+        let container_credentials = IntGauge::new(
+            "irsa_webhook_container_credentials_service_accounts",
+            "ServiceAccounts selected for container credentials (EKS Pod Identity's variables).",
+        )
+        .expect("a valid gauge");
+        let container_credentials_errors = IntCounter::new(
+            "irsa_webhook_container_credentials_reload_errors_total",
+            "Broken container-credentials files refused; the previous selection is still used.",
+        )
+        .expect("a valid counter");
         let build = IntGaugeVec::new(
             Opts::new("irsa_webhook_build_info", "The running build: always 1."),
             &["version"],
@@ -165,6 +181,8 @@ impl Metrics {
             Box::new(reloads.clone()),
             Box::new(reload_errors.clone()),
             Box::new(ready.clone()),
+            Box::new(container_credentials.clone()),
+            Box::new(container_credentials_errors.clone()),
             Box::new(build),
         ] {
             registry.register(collector).expect("distinct metric names");
@@ -184,6 +202,8 @@ impl Metrics {
             reloads,
             reload_errors,
             ready,
+            container_credentials,
+            container_credentials_errors,
         }
     }
 

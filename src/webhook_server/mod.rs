@@ -37,8 +37,9 @@ mod cache;
 mod metrics;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -52,7 +53,8 @@ pub use cache::{Lookup, ServiceAccountCache};
 use crate::http::server::{Handler, spawn};
 use crate::http::{Peer, ReloadingCertificate, RunningServer, ServeError, ServerLimits};
 use crate::webhook::{
-    AdmissionRequest, AdmissionResponse, Identity, MAX_REVIEW_LEN, PodMutator, WebhookConfig,
+    AdmissionRequest, AdmissionResponse, ContainerCredentialsError, ContainerCredentialsIdentities,
+    Identity, MAX_REVIEW_LEN, PodMutator, WebhookConfig,
 };
 use metrics::Metrics;
 
@@ -81,6 +83,24 @@ pub enum WebhookServerError {
     /// The metrics port cannot be opened.
     #[error("the metrics port cannot be opened")]
     Metrics(#[source] ServeError),
+    /// The container-credentials file cannot be read.
+    #[error("cannot read the container-credentials file {path}")]
+    ContainerCredentialsRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The container-credentials file is not in the Go webhook's format.
+    #[error("the container-credentials file {path} cannot be used")]
+    ContainerCredentials {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: ContainerCredentialsError,
+    },
 }
 
 /// The webhook server's settings; [`start`](WebhookServer::start) runs it.
@@ -94,7 +114,8 @@ pub struct WebhookServer {
     grace: Duration,
     budget: Duration,
     resync: Option<Duration>,
-    certificate_check: Duration,
+    file_check: Duration,
+    container_credentials: Option<PathBuf>,
     shutdown_delay: Duration,
     drain_timeout: Duration,
 }
@@ -131,7 +152,8 @@ impl WebhookServer {
             grace: Duration::from_millis(100),
             budget: Duration::from_secs(2),
             resync: Some(Duration::from_secs(600)),
-            certificate_check: Duration::from_secs(5),
+            file_check: Duration::from_secs(5),
+            container_credentials: None,
             shutdown_delay: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(10),
         }
@@ -185,11 +207,22 @@ impl WebhookServer {
         self
     }
 
-    /// How often the certificate files are read again (default 5 s; unchanged files cost a
-    /// comparison).
+    /// How often the certificate files (and the container-credentials file) are read again
+    /// (default 5 s; unchanged files cost a comparison).
     #[must_use]
-    pub fn certificate_check_interval(mut self, interval: Duration) -> Self {
-        self.certificate_check = interval.max(Duration::from_millis(10));
+    pub fn file_check_interval(mut self, interval: Duration) -> Self {
+        self.file_check = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The Go webhook's `--watch-container-credentials-config`: a file of ServiceAccounts
+    /// ([`ContainerCredentialsIdentities`]) whose pods get EKS Pod Identity's
+    /// container-credentials variables (pointing at a node-local agent) instead of the
+    /// web-identity ones, whatever their role annotation says. Read again when it changes; a
+    /// broken new file keeps the previous selection.
+    #[must_use]
+    pub fn container_credentials_file(mut self, path: Option<PathBuf>) -> Self {
+        self.container_credentials = path;
         self
     }
 
@@ -211,6 +244,25 @@ impl WebhookServer {
     /// Binds the ports and starts the cache, the certificate reloader and the servers.
     pub async fn start(self) -> Result<RunningWebhook, WebhookServerError> {
         let metrics = Metrics::new();
+        let selected = match &self.container_credentials {
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|source| {
+                    WebhookServerError::ContainerCredentialsRead {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                let identities =
+                    ContainerCredentialsIdentities::from_slice(&bytes).map_err(|source| {
+                        WebhookServerError::ContainerCredentials {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?;
+                Some((path.clone(), bytes, identities))
+            }
+            None => None,
+        };
         let cache = ServiceAccountCache::new(
             self.client,
             self.config.annotation_prefix(),
@@ -219,7 +271,13 @@ impl WebhookServer {
         );
         let (stop, stopped) = watch::channel(false);
         let draining = Arc::new(AtomicBool::new(false));
+        let (watched, identities) = match selected {
+            Some((path, bytes, identities)) => (Some((path, bytes)), identities),
+            None => (None, ContainerCredentialsIdentities::default()),
+        };
+        metrics.container_credentials.set(identities.len() as i64);
         let state = Arc::new(State {
+            container_credentials: RwLock::new(Arc::new(identities)),
             mutator: PodMutator::new(self.config),
             cache: cache.clone(),
             metrics: metrics.clone(),
@@ -250,10 +308,11 @@ impl WebhookServer {
         };
         let tasks = vec![
             tokio::spawn(cache.clone().run(self.resync, stopped.clone())),
-            tokio::spawn(reload_certificate(
+            tokio::spawn(reload_files(
                 self.certificate,
-                self.certificate_check,
-                metrics,
+                watched,
+                state.clone(),
+                self.file_check,
                 stopped,
             )),
         ];
@@ -332,6 +391,7 @@ impl RunningWebhook {
 
 #[derive(Debug)]
 struct State {
+    container_credentials: RwLock<Arc<ContainerCredentialsIdentities>>,
     mutator: PodMutator,
     cache: ServiceAccountCache,
     metrics: Metrics,
@@ -398,7 +458,10 @@ async fn route(state: &State, port: Port, request: http::Request<Bytes>) -> http
             };
             (label, admit(state, &request, fail_open, start).await)
         }
-        (_, _, "/healthz" | "/readyz" | "/metrics" | MUTATE_PATH | MUTATE_FAIL_CLOSED_PATH) => {
+        // A path this port serves, asked with another method.
+        (Port::Serving, _, MUTATE_PATH | MUTATE_FAIL_CLOSED_PATH)
+        | (_, _, "/healthz" | "/readyz")
+        | (Port::Metrics, _, "/metrics") => {
             let mut response = text(
                 http::StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed: reviews are POSTed, health and metrics are read with GET\n",
@@ -523,12 +586,37 @@ async fn decide(state: &State, review: &AdmissionRequest, fail_open: bool) -> Ad
         state.metrics.missing.inc();
     }
     let creating = matches!(review.operation(), None | Some("CREATE"));
+    let container_credentials = state
+        .container_credentials
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .contains(review.namespace(), review.service_account());
     let response = match settings {
+        // Selected for container credentials: that mode wins, as in the Go webhook, and needs
+        // no role (the agent maps the ServiceAccount); the ServiceAccount's own settings
+        // (regional STS, token lifetime) still apply when it could be read.
+        settings if container_credentials => {
+            let identity = Identity::PodIdentity {
+                settings: settings.unwrap_or_default(),
+                expiration_jitter: fastrand::u32(..),
+            };
+            review.respond(&state.mutator, Some(&identity), false)
+        }
         Some(settings) if settings.role_arn().is_some() || !creating => review.respond(
             &state.mutator,
             Some(&Identity::WebIdentity(settings)),
             false,
         ),
+        // The apiserver did not say: admitted, but the client is told the pod has no
+        // credentials and why.
+        None if fail_open && creating && matches!(lookup, Lookup::TimedOut | Lookup::Failed) => {
+            review.allow_with_warning(format!(
+                "irsa webhook: ServiceAccount {}/{} {}; the pod is admitted without AWS credentials",
+                review.namespace(),
+                review.service_account(),
+                unread(lookup, state.cache.grace()),
+            ))
+        }
         _ if fail_open || !creating => review.respond(&state.mutator, None, true),
         found => {
             let why = match (found, lookup) {
@@ -537,7 +625,7 @@ async fn decide(state: &State, review: &AdmissionRequest, fail_open: bool) -> Ad
                     state.mutator.config().annotation_prefix()
                 ),
                 (None, Lookup::Missing) => "does not exist".to_owned(),
-                (None, _) => "could not be read from the apiserver in time".to_owned(),
+                (None, _) => unread(lookup, state.cache.grace()),
             };
             review.deny(format!(
                 "irsa webhook: the pod needs AWS credentials ({REQUIRE_CREDENTIALS_LABEL}) but its ServiceAccount {}/{} {why}; annotate the ServiceAccount with a role or remove the label",
@@ -547,14 +635,23 @@ async fn decide(state: &State, review: &AdmissionRequest, fail_open: bool) -> Ad
         }
     };
     if response.patch().is_some() {
-        state
-            .metrics
-            .pods
-            .with_label_values(&["web_identity"])
-            .inc();
+        let method = if container_credentials {
+            "container_credentials"
+        } else {
+            "web_identity"
+        };
+        state.metrics.pods.with_label_values(&[method]).inc();
     }
     log(state, review, lookup.as_str(), &response);
     response
+}
+
+/// Why a ServiceAccount was not read.
+fn unread(lookup: Lookup, grace: Duration) -> String {
+    match lookup {
+        Lookup::TimedOut => format!("was not read from the apiserver within {grace:?}"),
+        _ => "could not be read from the apiserver".to_owned(),
+    }
 }
 
 fn log(state: &State, review: &AdmissionRequest, lookup: &str, response: &AdmissionResponse) {
@@ -571,23 +668,29 @@ fn log(state: &State, review: &AdmissionRequest, lookup: &str, response: &Admiss
         service_account = review.service_account(),
         lookup,
         decision,
-        message = response.message().unwrap_or_default(),
+        message = response
+            .message()
+            .or(response.warnings().first().map(String::as_str))
+            .unwrap_or_default(),
         "admission review"
     );
 }
 
-async fn reload_certificate(
+async fn reload_files(
     certificate: ReloadingCertificate,
+    mut container_credentials: Option<(PathBuf, Vec<u8>)>,
+    state: Arc<State>,
     every: Duration,
-    metrics: Metrics,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let metrics = &state.metrics;
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
-    // A broken pair stays broken until the Secret changes again: it is counted and logged once,
-    // not at every look.
+    // A broken file stays broken until it changes again: it is counted and logged once, not at
+    // every look.
     let mut last_error: Option<String> = None;
+    let mut last_selection_error: Option<String> = None;
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
@@ -607,6 +710,38 @@ async fn reload_certificate(
                     metrics.reload_errors.inc();
                     tracing::warn!(error = %text, "keeping the current certificate");
                     last_error = Some(text);
+                }
+            }
+        }
+        if let Some((path, seen)) = &mut container_credentials {
+            let read = std::fs::read(&*path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    if bytes == *seen {
+                        return Ok(None);
+                    }
+                    let parsed = ContainerCredentialsIdentities::from_slice(&bytes)
+                        .map_err(|e| e.to_string())?;
+                    Ok(Some((bytes, parsed)))
+                });
+            match read {
+                Ok(None) => {}
+                Ok(Some((bytes, identities))) => {
+                    last_selection_error = None;
+                    *seen = bytes;
+                    metrics.container_credentials.set(identities.len() as i64);
+                    tracing::info!(service_accounts = identities.len(), path = %path.display(), "container-credentials selection read again");
+                    *state
+                        .container_credentials
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner) = Arc::new(identities);
+                }
+                Err(text) => {
+                    if last_selection_error.as_deref() != Some(text.as_str()) {
+                        metrics.container_credentials_errors.inc();
+                        tracing::warn!(error = %text, path = %path.display(), "keeping the current container-credentials selection");
+                        last_selection_error = Some(text);
+                    }
                 }
             }
         }

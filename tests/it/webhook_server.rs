@@ -68,7 +68,7 @@ impl Webhook {
             .arg(certs.join("tls.crt"))
             .arg("--tls-key")
             .arg(certs.join("tls.key"))
-            .args(["--certificate-check-interval", "100ms"])
+            .args(["--file-check-interval", "100ms"])
             // No delay between readiness false and closing, unless the test asks for one.
             .args(if extra.contains(&"--shutdown-delay") {
                 &[][..]
@@ -276,6 +276,12 @@ async fn the_webhook_server_mutates_from_its_cache_and_holds_when_the_apiserver_
         false,
     );
     apiserver.put("apps", "plain", &[], false);
+    apiserver.put(
+        "apps",
+        "gone",
+        &[("eks.amazonaws.com/role-arn", ROLE)],
+        false,
+    );
     let made = dir.path().join("made");
     make_certs(&made);
     let certs = dir.path().join("certs");
@@ -379,7 +385,7 @@ async fn the_webhook_server_mutates_from_its_cache_and_holds_when_the_apiserver_
         .await;
     let took = started.elapsed();
     assert!(
-        took < Duration::from_millis(4000),
+        took < Duration::from_millis(2500),
         "answered after {took:?}"
     );
     assert_eq!(stalled["response"]["allowed"], true);
@@ -409,6 +415,27 @@ async fn the_webhook_server_mutates_from_its_cache_and_holds_when_the_apiserver_
         message.contains("ServiceAccount apps/plain has no eks.amazonaws.com/role-arn annotation"),
         "{message}"
     );
+    let unknown = webhook
+        .review(
+            "/mutate-fail-closed",
+            &review("u7b", "apps", &pod("web-7b", "nobody")),
+        )
+        .await;
+    let message = unknown["response"]["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ServiceAccount apps/nobody does not exist"),
+        "{message}"
+    );
+    let required = webhook
+        .review(
+            "/mutate-fail-closed",
+            &review("u7c", "apps", &pod("web-7c", "reader")),
+        )
+        .await;
+    assert_eq!(
+        env_value(&patch(&required).unwrap(), "AWS_ROLE_ARN").as_deref(),
+        Some(ROLE)
+    );
 
     // The watch drops and its resourceVersion expires (410 Gone): the webhook lists again and
     // sees what changed meanwhile.
@@ -420,7 +447,8 @@ async fn the_webhook_server_mutates_from_its_cache_and_holds_when_the_apiserver_
         &[("eks.amazonaws.com/role-arn", ROLE)],
         true,
     );
-    apiserver.delete("apps", "fresh");
+    // Deleted while nobody watches: only the relist can tell.
+    apiserver.delete("apps", "gone");
     webhook
         .wait_until("relisted", async |_| apiserver.lists() > lists)
         .await;
@@ -442,6 +470,14 @@ async fn the_webhook_server_mutates_from_its_cache_and_holds_when_the_apiserver_
         gets,
         "the relisted ServiceAccount is cached"
     );
+    let gone = webhook
+        .review("/mutate", &review("u8b", "apps", &pod("web-8b", "gone")))
+        .await;
+    assert_eq!(
+        patch(&gone),
+        None,
+        "a ServiceAccount deleted during the outage is not served"
+    );
     // A change the new watch delivers.
     apiserver.put(
         "apps",
@@ -455,7 +491,7 @@ async fn the_webhook_server_mutates_from_its_cache_and_holds_when_the_apiserver_
                 .await
                 .get("irsa_webhook_cache_service_accounts")
                 .copied()
-                == Some(4.0)
+                == Some(5.0)
         })
         .await;
 
@@ -531,16 +567,16 @@ async fn the_webhook_server_mutates_from_its_cache_and_holds_when_the_apiserver_
     let value = |name: &str| metrics.get(name).copied().unwrap_or_default();
     assert_eq!(
         value(r#"pod_identity_webhook_pod_count{method="web_identity"}"#),
-        4.0
+        5.0
     );
-    assert_eq!(value("pod_identity_webhook_missing_sa_count"), 1.0);
+    assert_eq!(value("pod_identity_webhook_missing_sa_count"), 3.0);
     assert_eq!(
         value(r#"http_request_count{code="200",path="/mutate",verb="POST"}"#),
-        9.0
+        10.0
     );
     assert_eq!(
         value(r#"http_request_count{code="200",path="/mutate-fail-closed",verb="POST"}"#),
-        2.0
+        4.0
     );
     assert_eq!(value("irsa_webhook_budget_overruns_total"), 2.0);
     assert_eq!(value("irsa_webhook_certificate_reloads_total"), 1.0);
@@ -551,7 +587,7 @@ async fn the_webhook_server_mutates_from_its_cache_and_holds_when_the_apiserver_
     );
     assert_eq!(
         value(r#"irsa_webhook_lookups_total{outcome="missing"}"#),
-        1.0
+        3.0
     );
     let build = format!(
         "irsa_webhook_build_info{{version=\"{}\"}}",
@@ -618,7 +654,7 @@ async fn sigterm_turns_readiness_false_and_answers_every_review_in_flight() {
         &[("eks.amazonaws.com/role-arn", ROLE)],
         true,
     );
-    apiserver.set_get_delay(Duration::from_millis(700));
+    apiserver.set_get_delay(Duration::from_secs(2));
     let in_flight: Vec<_> = (0..8)
         .map(|i| {
             let webhook = webhook.clone();
@@ -659,9 +695,125 @@ async fn sigterm_turns_readiness_false_and_answers_every_review_in_flight() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0), "{}", webhook.log());
+}
+
+/// ServiceAccounts in the container-credentials file (the Go webhook's format) get EKS Pod
+/// Identity's variables for a node-local agent, whatever their role annotation; the file is read
+/// again when it changes, and a broken one keeps the previous selection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_container_credentials_selection_wins_and_is_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let apiserver = FakeApiserver::start().await;
+    apiserver.put(
+        "shop",
+        "cart",
+        &[("eks.amazonaws.com/role-arn", ROLE)],
+        false,
+    );
+    apiserver.put("shop", "jobs", &[], false);
+    let certs = dir.path().join("certs");
+    make_certs(&certs);
+    let selection = dir.path().join("container-credentials.json");
+    let select = |pairs: &[(&str, &str)]| {
+        let identities: Vec<Value> = pairs
+            .iter()
+            .map(|(ns, sa)| json!({"namespace": ns, "serviceAccount": sa}))
+            .collect();
+        let temporary = dir.path().join("selection.tmp");
+        std::fs::write(&temporary, json!({"identities": identities}).to_string()).unwrap();
+        std::fs::rename(&temporary, &selection).unwrap();
+    };
+    select(&[("shop", "jobs")]);
+    let webhook = Webhook::start(
+        &apiserver.kubeconfig(dir.path()),
+        &certs,
+        &[
+            "--watch-container-credentials-config",
+            selection.to_str().unwrap(),
+            "--container-credentials-full-uri",
+            "http://169.254.170.23/v1/credentials",
+        ],
+    );
+    webhook
+        .wait_until("ready", async |w| w.get_plain("/readyz").await.0 == 200)
+        .await;
+    let jobs = webhook
+        .review("/mutate", &review("c1", "shop", &pod("job-1", "jobs")))
+        .await;
+    let ops = patch(&jobs).expect("a patch");
+    assert_eq!(
+        env_value(&ops, "AWS_CONTAINER_CREDENTIALS_FULL_URI").as_deref(),
+        Some("http://169.254.170.23/v1/credentials")
+    );
+    assert_eq!(
+        env_value(&ops, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").as_deref(),
+        Some("/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token")
+    );
+    assert_eq!(env_value(&ops, "AWS_ROLE_ARN"), None);
+    let cart = webhook
+        .review("/mutate", &review("c2", "shop", &pod("cart-1", "cart")))
+        .await;
+    assert_eq!(
+        env_value(&patch(&cart).unwrap(), "AWS_ROLE_ARN").as_deref(),
+        Some(ROLE)
+    );
+    // Selected for container credentials, a ServiceAccount with no role passes the fail-closed
+    // path: the agent maps it.
+    let required = webhook
+        .review(
+            "/mutate-fail-closed",
+            &review("c3", "shop", &pod("job-2", "jobs")),
+        )
+        .await;
+    assert_eq!(required["response"]["allowed"], true);
+    assert!(patch(&required).is_some());
+
+    select(&[("shop", "cart")]);
+    webhook
+        .wait_until("the new selection is read", async |w| {
+            let cart = w
+                .review("/mutate", &review("c4", "shop", &pod("cart-2", "cart")))
+                .await;
+            env_value(&patch(&cart).unwrap(), "AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+        })
+        .await;
+    std::fs::write(&selection, r#"{"identities":[{"namespace":"shop"}]}"#).unwrap();
+    webhook
+        .wait_until("the broken file is refused", async |w| {
+            w.metrics()
+                .await
+                .get("irsa_webhook_container_credentials_reload_errors_total")
+                .copied()
+                == Some(1.0)
+        })
+        .await;
+    let cart = webhook
+        .review("/mutate", &review("c5", "shop", &pod("cart-3", "cart")))
+        .await;
+    // With the default grace (100 ms), a ServiceAccount the apiserver does not answer for in
+    // time: admitted unchanged, the client told why.
+    apiserver.set_get_delay(Duration::from_secs(2));
+    let late = webhook
+        .review("/mutate", &review("c6", "shop", &pod("late-1", "late")))
+        .await;
+    assert_eq!(
+        (late["response"]["allowed"].clone(), patch(&late)),
+        (json!(true), None)
+    );
+    assert_eq!(
+        late["response"]["warnings"][0],
+        "irsa webhook: ServiceAccount shop/late was not read from the apiserver within 100ms; the pod is admitted without AWS credentials"
+    );
+    assert!(env_value(&patch(&cart).unwrap(), "AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some());
+    let metrics = webhook.metrics().await;
+    assert_eq!(
+        metrics.get("irsa_webhook_container_credentials_service_accounts"),
+        Some(&1.0)
+    );
     assert!(
-        tokio::net::TcpStream::connect(&webhook.addr).await.is_err(),
-        "the port is closed"
+        metrics
+            .get(r#"pod_identity_webhook_pod_count{method="container_credentials"}"#)
+            .is_some_and(|count| *count >= 3.0)
     );
 }
 
@@ -714,10 +866,18 @@ fn assert_consistent(objects: &[Value], namespace: &str, tls: &str) {
     let configuration = find("MutatingWebhookConfiguration");
     match tls {
         "cert-manager" => {
-            let certificate = find("Certificate");
-            assert_eq!(certificate["spec"]["secretName"], secret_name);
+            // A CA of its own signs the serving certificate; the caBundle is the CA's.
+            fn kind<'a>(
+                objects: &'a [Value],
+                kind: &'static str,
+            ) -> impl Iterator<Item = &'a Value> {
+                objects.iter().filter(move |o| o["kind"] == kind)
+            }
+            let serving = kind(objects, "Certificate")
+                .find(|c| c["spec"]["secretName"] == secret_name)
+                .expect("the serving Certificate");
             assert_eq!(
-                certificate["spec"]["dnsNames"],
+                serving["spec"]["dnsNames"],
                 json!([
                     name,
                     format!("{name}.{namespace}"),
@@ -725,12 +885,16 @@ fn assert_consistent(objects: &[Value], namespace: &str, tls: &str) {
                     format!("{host}.cluster.local")
                 ])
             );
+            let issuer = kind(objects, "Issuer")
+                .find(|i| i["metadata"]["name"] == serving["spec"]["issuerRef"]["name"])
+                .expect("the serving certificate's Issuer");
+            let ca = kind(objects, "Certificate")
+                .find(|c| c["spec"]["secretName"] == issuer["spec"]["ca"]["secretName"])
+                .expect("the CA Certificate");
+            assert_eq!(ca["spec"]["isCA"], true);
             assert_eq!(
                 configuration["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
-                format!(
-                    "{namespace}/{}",
-                    certificate["metadata"]["name"].as_str().unwrap()
-                )
+                format!("{namespace}/{}", ca["metadata"]["name"].as_str().unwrap())
             );
         }
         _ => {
@@ -868,12 +1032,12 @@ fn generated_manifests_pass_the_kubernetes_schemas() {
         + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{report}");
     let passed = report.matches(" passed for resource ").count();
-    // 8 built-in kinds with cert-manager (its Issuer and Certificate have no built-in schema),
+    // 8 built-in kinds with cert-manager (its Issuers and Certificates have no built-in schema),
     // 9 with the self-made Secret.
     assert_eq!(passed, 17, "{report}");
     assert_eq!(
         report.matches("Couldn't find schema for kind").count(),
-        2,
+        4,
         "{report}"
     );
 }
@@ -914,5 +1078,44 @@ fn unusable_serve_flags_are_refused_with_the_fix() {
     assert_bad_input(
         &["webhook", "serve", "--annotation-prefix", "Not A Prefix"],
         &["annotation prefix", "DNS subdomain"],
+    );
+    // A container-credentials file that cannot be used stops the server before it listens.
+    let dir = tempfile::tempdir().unwrap();
+    make_certs(dir.path());
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: t\n",
+    )
+    .unwrap();
+    let selection = dir.path().join("selection.json");
+    std::fs::write(&selection, r#"{"identities":[{"namespace":"shop"}]}"#).unwrap();
+    let path = |file: &str| dir.path().join(file).display().to_string();
+    assert_bad_input(
+        &[
+            "webhook",
+            "serve",
+            "--bind-address",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--metrics-port",
+            "0",
+            "--tls-cert",
+            &path("tls.crt"),
+            "--tls-key",
+            &path("tls.key"),
+            "--kubeconfig",
+            &path("kubeconfig"),
+            "--watch-container-credentials-config",
+            &path("selection.json"),
+        ],
+        &[
+            &format!(
+                "--watch-container-credentials-config {}",
+                path("selection.json")
+            ),
+            "identities[0] has an empty namespace or serviceAccount",
+        ],
     );
 }

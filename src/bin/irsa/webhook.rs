@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use irsa::http::{ReloadingCertificate, ServerLimits};
-use irsa::webhook::{MAX_REVIEW_LEN, PatchStyle, WebhookConfig};
-use irsa::webhook_server::WebhookServer;
+use irsa::webhook::{MAX_REVIEW_LEN, PatchStyle, PodIdentityConfig, WebhookConfig};
+use irsa::webhook_server::{WebhookServer, WebhookServerError};
 
 use crate::io::CliError;
 use crate::render::Report;
@@ -121,9 +121,55 @@ pub(crate) struct ServeArgs {
     /// On SIGTERM, the longest wait for reviews in flight once the port is closed.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::io::parse_timeout)]
     drain_timeout: Duration,
-    /// How often the certificate files are read again.
+    /// How often the certificate files and the container-credentials file are read again.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::io::parse_timeout)]
-    certificate_check_interval: Duration,
+    file_check_interval: Duration,
+    /// A file of ServiceAccounts (the Go webhook's JSON: `{"identities":[{"namespace":…,
+    /// "serviceAccount":…}]}`) whose pods get EKS Pod Identity's container-credentials
+    /// variables, for a node-local agent, instead of the web-identity ones. Read again when it
+    /// changes.
+    #[arg(long, value_name = "FILE", help_heading = "Container credentials")]
+    watch_container_credentials_config: Option<PathBuf>,
+    /// The audience of the container-credentials token.
+    #[arg(
+        long,
+        value_name = "AUDIENCE",
+        default_value = "pods.eks.amazonaws.com",
+        help_heading = "Container credentials"
+    )]
+    container_credentials_audience: String,
+    /// Where the container-credentials token volume is mounted.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount",
+        help_heading = "Container credentials"
+    )]
+    container_credentials_token_mount_path: String,
+    /// The container-credentials token volume's name.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "eks-pod-identity-token",
+        help_heading = "Container credentials"
+    )]
+    container_credentials_token_volume_name: String,
+    /// The token's file name in that volume.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "eks-pod-identity-token",
+        help_heading = "Container credentials"
+    )]
+    container_credentials_token_path: String,
+    /// The agent's credentials endpoint, set as AWS_CONTAINER_CREDENTIALS_FULL_URI.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://169.254.170.23/v1/credentials",
+        help_heading = "Container credentials"
+    )]
+    container_credentials_full_uri: String,
     /// The most connections served at once; further ones wait in the listen queue.
     #[arg(long, value_name = "COUNT", default_value_t = 1024,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -162,7 +208,14 @@ pub(crate) fn run(args: Args, json: bool) -> Result<Report, CliError> {
 }
 
 fn serve(args: ServeArgs, json: bool) -> Result<Report, CliError> {
+    let mut pod_identity = PodIdentityConfig::default();
+    pod_identity.audience = args.container_credentials_audience.clone();
+    pod_identity.mount_path = args.container_credentials_token_mount_path.clone();
+    pod_identity.volume_name = args.container_credentials_token_volume_name.clone();
+    pod_identity.token_path = args.container_credentials_token_path.clone();
+    pod_identity.full_uri = args.container_credentials_full_uri.clone();
     let mut config = WebhookConfig::builder()
+        .pod_identity(pod_identity)
         .annotation_prefix(&args.annotation_prefix)
         .audience(&args.token_audience)
         .mount_path(&args.token_mount_path)
@@ -204,10 +257,23 @@ fn serve(args: ServeArgs, json: bool) -> Result<Report, CliError> {
             .admission_budget(args.admission_budget)
             .shutdown_delay(args.shutdown_delay)
             .drain_timeout(args.drain_timeout)
-            .certificate_check_interval(args.certificate_check_interval)
+            .file_check_interval(args.file_check_interval)
+            .container_credentials_file(args.watch_container_credentials_config.clone())
             .start()
             .await
-            .map_err(|e| CliError::input(format!("--port {}", args.port), e))?;
+            .map_err(|e| {
+                let input = match &e {
+                    WebhookServerError::ContainerCredentialsRead { path, .. }
+                    | WebhookServerError::ContainerCredentials { path, .. } => {
+                        format!("--watch-container-credentials-config {}", path.display())
+                    }
+                    WebhookServerError::Metrics(_) => {
+                        format!("--metrics-port {}", args.metrics_port)
+                    }
+                    _ => format!("--port {}", args.port),
+                };
+                CliError::input(input, e)
+            })?;
         let endpoint = format!("https://{}", server.local_addr());
         let metrics = server.metrics_addr().map(|addr| format!("http://{addr}"));
         if json {

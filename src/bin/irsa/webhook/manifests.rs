@@ -31,7 +31,8 @@ pub(crate) struct ManifestArgs {
     /// The image that runs `irsa webhook serve` (see the Dockerfile).
     #[arg(long, value_name = "IMAGE")]
     image: String,
-    /// How many webhook pods (spread across nodes; a PodDisruptionBudget keeps one up).
+    /// How many webhook pods (spread across nodes; with two or more, a PodDisruptionBudget lets
+    /// a drain take one at a time).
     #[arg(long, value_name = "COUNT", default_value_t = 2,
         value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=100))]
     replicas: u32,
@@ -59,12 +60,29 @@ pub(crate) struct ManifestArgs {
     /// The default token audience.
     #[arg(long, value_name = "AUDIENCE", default_value = irsa::webhook::DEFAULT_AUDIENCE)]
     token_audience: String,
-    /// The server's per-review budget; the configuration's timeoutSeconds is one second more.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::io::parse_timeout)]
+    /// The server's per-review budget, up to 29s; the configuration's timeoutSeconds is one
+    /// second more (rounded up), within the apiserver's 30 s ceiling.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = budget)]
     admission_budget: Duration,
+    /// The webhook pods' priority class. `system-cluster-critical` outside kube-system needs a
+    /// cluster that allows it there (some limit it with a ResourceQuota); "" for none.
+    #[arg(long, value_name = "CLASS", default_value = "system-cluster-critical")]
+    priority_class: String,
     /// Write to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+}
+
+/// A budget the webhook configuration can carry: `timeoutSeconds` is at most 30.
+fn budget(text: &str) -> Result<Duration, String> {
+    let budget = crate::io::parse_timeout(text)?;
+    if budget > Duration::from_secs(29) {
+        return Err(
+            "the apiserver waits 30 s at most for a webhook: give a budget of 29s or less"
+                .to_owned(),
+        );
+    }
+    Ok(budget)
 }
 
 /// Arguments of `irsa webhook certs`.
@@ -145,18 +163,36 @@ fn read_pair(dir: &Path) -> Result<Pair, CliError> {
     })
 }
 
+/// Writes a file that holds a private key: `0600`, also when it replaces a file others could
+/// read (the atomic writer keeps a replaced file's mode, so a looser old file goes first).
+fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt as _;
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::remove_file(path)?;
+        }
+    }
+    irsa::env::write_atomic(path, bytes, 0o600)
+}
+
 pub(crate) fn certs(args: CertArgs) -> Result<Report, CliError> {
     let pair = make_pair(&args.namespace)?;
     let flag = format!("--out-dir {}", args.out_dir.display());
     std::fs::create_dir_all(&args.out_dir)
         .map_err(|e| CliError::input(&flag, format!("cannot create the directory ({e})")))?;
-    for (file, text, mode) in [
-        ("ca.crt", &pair.ca, 0o644),
-        ("tls.crt", &pair.cert, 0o644),
-        ("tls.key", &pair.key, 0o600),
+    for (file, text, secret) in [
+        ("ca.crt", &pair.ca, false),
+        ("tls.crt", &pair.cert, false),
+        ("tls.key", &pair.key, true),
     ] {
         let path = args.out_dir.join(file);
-        irsa::env::write_atomic(&path, text.as_bytes(), mode).map_err(|e| {
+        let written = if secret {
+            write_secret(&path, text.as_bytes())
+        } else {
+            irsa::env::write_atomic(&path, text.as_bytes(), 0o644)
+        };
+        written.map_err(|e| {
             CliError::input(&flag, format!("cannot write {} ({e})", path.display()))
         })?;
     }
@@ -200,6 +236,23 @@ pub(crate) fn manifests(args: ManifestArgs) -> Result<Report, CliError> {
         );
     }
     match &args.out {
+        Some(path) if pair.is_some() => {
+            write_secret(path, yaml.as_bytes()).map_err(|e| {
+                CliError::input(
+                    format!("--out {}", path.display()),
+                    format!("cannot write ({e})"),
+                )
+            })?;
+            Ok(Report {
+                human: format!(
+                    "wrote {} ({} manifests, 0600: it holds the key)\n",
+                    path.display(),
+                    documents.len()
+                ),
+                json: json!({"out": path, "manifests": documents.len()}).to_string(),
+                refused: false,
+            })
+        }
         Some(path) => {
             crate::io::write_atomic(path, yaml.as_bytes())?;
             Ok(Report {
@@ -249,10 +302,32 @@ fn documents(args: &ManifestArgs, pair: Option<&Pair>) -> Vec<Value> {
             "stringData": {"ca.crt": pair.ca, "tls.crt": pair.cert, "tls.key": pair.key},
         })),
         None => {
+            // A CA of the webhook's own (ten years) signs the serving certificate (one year,
+            // renewed a month ahead): the caBundle cainjector writes is the CA's, which does not
+            // change when the serving certificate does, so a renewal never leaves the apiserver
+            // trusting a certificate the pods do not serve yet.
+            let ca = format!("{NAME}-ca");
             docs.push(json!({
                 "apiVersion": "cert-manager.io/v1", "kind": "Issuer",
                 "metadata": meta(&format!("{NAME}-selfsigned")),
                 "spec": {"selfSigned": {}},
+            }));
+            docs.push(json!({
+                "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                "metadata": meta(&ca),
+                "spec": {
+                    "isCA": true,
+                    "commonName": format!("{NAME} CA ({ns})"),
+                    "secretName": ca,
+                    "duration": "87600h", "renewBefore": "720h",
+                    "privateKey": {"algorithm": "ECDSA", "size": 256},
+                    "issuerRef": {"kind": "Issuer", "name": format!("{NAME}-selfsigned")},
+                },
+            }));
+            docs.push(json!({
+                "apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                "metadata": meta(&ca),
+                "spec": {"ca": {"secretName": ca}},
             }));
             docs.push(json!({
                 "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
@@ -262,17 +337,20 @@ fn documents(args: &ManifestArgs, pair: Option<&Pair>) -> Vec<Value> {
                     "dnsNames": dns_names(ns),
                     "duration": "8760h", "renewBefore": "720h",
                     "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-                    "issuerRef": {"kind": "Issuer", "name": format!("{NAME}-selfsigned")},
+                    "issuerRef": {"kind": "Issuer", "name": ca},
                 },
             }));
         }
     }
     docs.push(deployment(args, &labels));
-    docs.push(json!({
-        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-        "metadata": meta(NAME),
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}},
-    }));
+    // One replica cannot be kept up through a drain: a budget would only block it.
+    if args.replicas >= 2 {
+        docs.push(json!({
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": meta(NAME),
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}},
+        }));
+    }
     docs.push(json!({
         "apiVersion": "v1", "kind": "Service",
         "metadata": meta(NAME),
@@ -289,6 +367,18 @@ fn documents(args: &ManifestArgs, pair: Option<&Pair>) -> Vec<Value> {
 }
 
 fn deployment(args: &ManifestArgs, labels: &Value) -> Value {
+    let mut deployment = deployment_without_priority(args, labels);
+    if !args.priority_class.is_empty()
+        && let Some(spec) = deployment
+            .pointer_mut("/spec/template/spec")
+            .and_then(Value::as_object_mut)
+    {
+        spec.insert("priorityClassName".to_owned(), json!(args.priority_class));
+    }
+    deployment
+}
+
+fn deployment_without_priority(args: &ManifestArgs, labels: &Value) -> Value {
     let mut serve = vec![
         "webhook".to_owned(),
         "serve".to_owned(),
@@ -323,7 +413,6 @@ fn deployment(args: &ManifestArgs, labels: &Value) -> Value {
                 "metadata": {"labels": pod_labels},
                 "spec": {
                     "serviceAccountName": NAME,
-                    "priorityClassName": "system-cluster-critical",
                     "terminationGracePeriodSeconds": GRACE_SECONDS,
                     "securityContext": {
                         "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
@@ -341,7 +430,8 @@ fn deployment(args: &ManifestArgs, labels: &Value) -> Value {
                             {"name": "https", "containerPort": PORT, "protocol": "TCP"},
                             {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
                         ],
-                        "readinessProbe": probe("/readyz", "metrics", "HTTP", 5),
+                        // Ready only when the HTTPS port itself answers (its certificate loaded).
+                        "readinessProbe": probe("/readyz", "https", "HTTPS", 5),
                         "livenessProbe": probe("/healthz", "metrics", "HTTP", 10),
                         "resources": {
                             "requests": {"cpu": "50m", "memory": "64Mi"},
@@ -363,7 +453,8 @@ fn deployment(args: &ManifestArgs, labels: &Value) -> Value {
 
 fn webhook_configuration(args: &ManifestArgs, pair: Option<&Pair>) -> Value {
     let ns = args.namespace.as_str();
-    let timeout = args.admission_budget.as_secs() + 1;
+    // The budget rounded up, and a second for the network: the apiserver gives up after this.
+    let timeout = args.admission_budget.as_millis().div_ceil(1000) + 1;
     let not_ours = json!({"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": [ns, "kube-system"]});
     let skip = json!({"key": SKIP_LABEL, "operator": "DoesNotExist"});
     let required = |yes: bool| json!({"key": REQUIRE_CREDENTIALS_LABEL, "operator": if yes { "In" } else { "NotIn" }, "values": ["true"]});
@@ -398,7 +489,7 @@ fn webhook_configuration(args: &ManifestArgs, pair: Option<&Pair>) -> Value {
         Some(_) => json!({"name": NAME, "labels": labels}),
         // cert-manager's cainjector writes the Certificate's CA into every caBundle.
         None => json!({"name": NAME, "labels": labels,
-            "annotations": {"cert-manager.io/inject-ca-from": format!("{ns}/{NAME}")}}),
+            "annotations": {"cert-manager.io/inject-ca-from": format!("{ns}/{NAME}-ca")}}),
     };
     json!({
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
