@@ -70,10 +70,12 @@ impl ContainerCredentialsIdentities {
             return Ok(Self::default());
         }
         let malformed = |reason: String| ContainerCredentialsError::Malformed { reason };
-        let mut reader = serde_json::Deserializer::from_slice(bytes);
+        // Read whole first, so a file is valid JSON throughout (serde's derive would skip an
+        // unknown member without checking its strings), then decoded with the member's path.
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
         let file: FileIn =
-            serde_path_to_error::deserialize(&mut reader).map_err(|e| malformed(e.to_string()))?;
-        reader.end().map_err(|e| malformed(e.to_string()))?;
+            serde_path_to_error::deserialize(value).map_err(|e| malformed(e.to_string()))?;
         let mut pairs = BTreeSet::new();
         for (index, identity) in file.identities.into_iter().enumerate() {
             if identity.namespace.is_empty() || identity.service_account.is_empty() {
@@ -132,15 +134,21 @@ mod tests {
                 .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "the container-credentials file is not {\"identities\":[{\"namespace\":…,\"serviceAccount\":…}]} (identities[0].namespace: invalid type: integer `1`, expected a string at line 1 column 29); write it in that form"
+            "the container-credentials file is not {\"identities\":[{\"namespace\":…,\"serviceAccount\":…}]} (identities[0].namespace: invalid type: integer `1`, expected a string); write it in that form"
         );
         assert_eq!(
             ContainerCredentialsIdentities::from_slice(br#"{"identities":[{"namespace":"a"}]}"#),
             Err(ContainerCredentialsError::Incomplete { index: 0 })
         );
-        assert!(matches!(
-            ContainerCredentialsIdentities::from_slice(b"{} trailing"),
-            Err(ContainerCredentialsError::Malformed { .. })
-        ));
+        for broken in [
+            &b"{} trailing"[..],
+            b"{\"x\":\"\xff\"}",
+            br#"{"x":"\ud800\uu"}"#,
+        ] {
+            assert!(matches!(
+                ContainerCredentialsIdentities::from_slice(broken),
+                Err(ContainerCredentialsError::Malformed { .. })
+            ));
+        }
     }
 }
