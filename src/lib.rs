@@ -18,9 +18,10 @@
 //!
 //! ```text
 //!  5 binaries     src/bin/irsa (feature cli), src/bin/irsa-demo.rs      know everything
-//!  4 services     provider   sts   setup   doctor   webhook_server        (agent: coming)
-//!                     │        │      │       │          │
-//!  3 plumbing        env ─────http────┴───────┴──────────┘   injected surroundings; sockets
+//!  4 services     provider   sts   setup   doctor   webhook_server   agent
+//!                     │        │      │       │          │           │
+//!  3 plumbing        env ─────http────┴───────┴──────────┴───────────┘   injected surroundings; sockets
+//!                   service_accounts (webhook_server, agent)          the kube-rs ServiceAccount cache
 //!  2 I/O-free       policy  webhook                trust policies; pod patches
 //!  1 typed core     token   oidc                   tokens and the verifier; issuer, keys, discovery
 //!  0 foundation     arn  json  base64  sts_code  error_text
@@ -38,12 +39,14 @@
 //! | 2 | [`policy`] | — | `token` `oidc` `arn` `base64` `error_text` `json` `sts_code` |
 //! | 2 | [`webhook`] | `webhook` | `oidc` `arn` `base64` `json` |
 //! | 3 | [`env`](mod@env) | `env` | — |
-//! | 3 | [`http`] | `http-client`, `http-server` | `error_text` |
+//! | 3 | [`http`] | `http-client`, `http-server` | `token` `oidc` `error_text` |
+//! | 3 | [`service_accounts`] | `service-accounts` | `webhook` `error_text` |
 //! | 4 | [`provider`] | `provider` (default) | `env` `token` `arn` `error_text` `sts_code` |
 //! | 4 | [`sts`] | `sts` | `http` `policy` `token` `oidc` `arn` `base64` `error_text` `json` `sts_code` |
 //! | 4 | [`setup`] | `setup` | `env` `http` `policy` `token` `oidc` `arn` `json` `error_text` |
 //! | 4 | [`doctor`] | `doctor` | `env` `http` `webhook` `policy` `token` `oidc` `arn` `error_text` `sts_code` |
-//! | 4 | [`webhook_server`] | `webhook-server` | `http` `webhook` `error_text` |
+//! | 4 | [`webhook_server`] | `webhook-server` | `http` `service_accounts` `webhook` `error_text` |
+//! | 4 | [`agent`] | `agent` | `http` `service_accounts` `token` `oidc` `arn` `error_text` |
 //! | test | `error_messages` (every error message in one snapshot) | — | everything |
 //!
 //! Layers 0–2 do no I/O, read no ambient clock or environment (clippy's `disallowed_methods`
@@ -66,9 +69,10 @@
 //! | [`policy`] | policy documents [`policy::MalformedPolicyDocument`]; operators [`policy::UnknownOperator`]; generation [`policy::GenerateError`]; prediction [`policy::PredictError`] |
 //! | [`webhook`] | configuration [`webhook::WebhookError`]; pods [`webhook::PodError`]; reviews [`webhook::AdmissionError`] |
 //! | [`webhook_server`] | starting the server [`webhook_server::WebhookServerError`] |
-//! | [`http`] | fetches `http::FetchError`, CA bundles `http::CaError`; listening `http::ServeError`; server certificates `http::TlsError` |
+//! | [`agent`] | starting the agent [`agent::AgentError`]; its role file [`agent::RoleFileError`] |
+//! | [`http`] | fetches `http::FetchError`, CA bundles `http::CaError`, an issuer's keys `http::KeyFetchError`; listening `http::ServeError`; server certificates `http::TlsError` |
 //! | [`provider`] | configuration `provider::ConfigError` (a profile: `provider::ProfileLoadError`); the token file `provider::TokenFileError`; a failed call `provider::ProviderError` (STS's answer `provider::StsFailure`, the transport's `provider::TransportError`) |
-//! | [`sts`] | its config file `sts::ConfigFileError`, faults `sts::FaultsError`, the registry `sts::RegistryError`, building `sts::BuildError`, requests `sts::QueryError`, signatures `sts::AuthorizationError`, issuers' keys `sts::KeyFetchError` |
+//! | [`sts`] | its config file `sts::ConfigFileError`, faults `sts::FaultsError`, the registry `sts::RegistryError`, building `sts::BuildError`, requests `sts::QueryError`, signatures `sts::AuthorizationError`, issuers' keys (`http::KeyFetchError`, re-exported) |
 //! | [`setup`] | the file `setup::SetupFileError`; planning `setup::PlanError`; AWS calls `setup::SetupError`; the apiserver manifest `setup::apiserver::ManifestError`, its writing `setup::apiserver::ManifestWriteError` |
 //!
 //! ## Getting started
@@ -102,10 +106,11 @@
 //! | `sts`      | no      | [`sts`]: a local STS that judges `AssumeRoleWithWebIdentity` as AWS does and checks `GetCallerIdentity`'s SigV4; the `irsa-demo` binary |
 //! | `setup`    | no      | [`setup`]: the AWS side planned from a declarative file and applied idempotently with the real SDKs (S3 issuer bucket, IAM OIDC provider, roles); the kube-apiserver manifest editor |
 //! | `webhook-server` | no | [`webhook_server`]: the pod identity webhook as a server — ServiceAccount cache (kube-rs watcher), admission budget, fail-closed entry, metrics, health, certificate reload, graceful drain |
+//! | `agent`    | no      | [`agent`]: EKS Pod Identity's container-credentials endpoint on any cluster — tokens verified offline, ServiceAccounts mapped to roles (annotation or file), one STS call per ServiceAccount for all its pods, refreshed in the background, metrics, health, rate limit, drain |
 //! | `doctor`   | no      | [`doctor`]: a live IRSA setup checked end to end — pod, token, the issuer fetched as STS fetches it, IAM, optionally STS — naming the first broken thing and its fix |
-//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve`, `irsa setup`, `irsa apiserver`, `irsa service-accounts`, `irsa doctor`, `irsa webhook` |
+//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve`, `irsa setup`, `irsa apiserver`, `irsa service-accounts`, `irsa doctor`, `irsa webhook`, `irsa agent` |
 //!
-//! | `env`, `http-client`, `http-server` | no | the building blocks above, for those who build their own service on them |
+//! | `env`, `http-client`, `http-server`, `service-accounts` | no | the building blocks above, for those who build their own service on them |
 //!
 //! Without any feature the crate is layers 0–2: [`arn`], [`oidc`], [`token`], [`policy`].
 //!
@@ -141,6 +146,9 @@
     )
 )]
 
+#[cfg(feature = "agent")]
+#[cfg_attr(docsrs, doc(cfg(feature = "agent")))]
+pub mod agent;
 pub mod arn;
 mod base64;
 #[cfg(feature = "doctor")]
@@ -164,6 +172,9 @@ pub mod policy;
 #[cfg(feature = "provider")]
 #[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
 pub mod provider;
+#[cfg(feature = "service-accounts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "service-accounts")))]
+pub mod service_accounts;
 #[cfg(feature = "setup")]
 #[cfg_attr(docsrs, doc(cfg(feature = "setup")))]
 pub mod setup;

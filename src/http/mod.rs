@@ -3,7 +3,9 @@
 //! - **client** (feature `http-client`): the HTTPS client with STS's fetch rules — one GET
 //!   within a time and size limit, no redirect followed, the system's roots plus given CA
 //!   bundles, fixed name resolution for tests. The local STS fetches issuers' keys with it,
-//!   `setup` checks anonymous reads of the published documents, `doctor` fetches as STS does.
+//!   `setup` checks anonymous reads of the published documents, `doctor` fetches as STS does;
+//!   an issuer's keys are read through its discovery document as STS reads them (the local
+//!   STS and the agent).
 //! - **server** (feature `http-server`): HTTP/1.1 over TCP or TLS with [`ServerLimits`] (body,
 //!   header size and count, header-read and TLS-handshake timeouts, a connection cap), accept
 //!   errors backed off, a graceful drain on [`RunningServer::shutdown`], and a
@@ -18,6 +20,10 @@
     allow(dead_code)
 )]
 pub(crate) mod client;
+#[cfg(feature = "http-client")]
+// Read by `sts` and `agent`; the building block alone has no reader of its own.
+#[cfg_attr(not(any(feature = "sts", feature = "agent")), allow(dead_code))]
+pub(crate) mod issuer_keys;
 #[cfg(feature = "http-server")]
 pub(crate) mod server;
 #[cfg(feature = "http-server")]
@@ -27,6 +33,8 @@ mod tls;
 
 #[cfg(feature = "http-client")]
 pub use client::{CaError, FetchError};
+#[cfg(feature = "http-client")]
+pub use issuer_keys::KeyFetchError;
 #[cfg(feature = "http-server")]
 pub use server::{Peer, RunningServer, ServeError, ServerLimits};
 #[cfg(feature = "http-server")]

@@ -1,76 +1,15 @@
 //! A provider's keys as STS gets them: given, or fetched from the issuer's discovery document
-//! and its `jwks_uri`, within STS's limits, cached; every failure is the one transient
-//! `InvalidIdentityToken` STS answers.
+//! and its `jwks_uri` ([`fetch_key_set`]), within STS's limits, cached; every failure is the
+//! one transient `InvalidIdentityToken` STS answers.
 
 use std::sync::Arc;
 
 use super::registry::{Discovery, KeySource, OidcProvider};
-use crate::http::client::{FetchError, HttpsClient, get_ok};
-use crate::oidc::{JwkSet, OpenIdConfiguration};
+use crate::http::KeyFetchError;
+use crate::http::client::{FetchError, HttpsClient};
+use crate::http::issuer_keys::fetch_key_set;
+use crate::oidc::JwkSet;
 use crate::token::{Verifier, VerifierError};
-
-/// Why a provider's keys could not be fetched: logged, while the caller hears STS's own
-/// transient `InvalidIdentityToken` ("Couldn't retrieve verification key from your identity
-/// provider, …").
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyFetchError {
-    /// A GET failed.
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    /// The discovery document cannot be read.
-    #[error("{url} is not a discovery document")]
-    Discovery {
-        /// The URL.
-        url: String,
-        /// Why.
-        #[source]
-        source: crate::oidc::DiscoveryError,
-    },
-    /// The discovery document names another issuer.
-    #[error("the discovery document at {url} names issuer {found:?}, not {expected:?}")]
-    IssuerMismatch {
-        /// The URL.
-        url: String,
-        /// The issuer it names.
-        found: String,
-        /// The provider's.
-        expected: String,
-    },
-    /// The key set cannot be read.
-    #[error("{url} is not a key set")]
-    Jwks {
-        /// The URL.
-        url: String,
-        /// Why.
-        #[source]
-        source: crate::oidc::JwksError,
-    },
-    /// The last fetch failed a moment ago: STS is not asked to hammer a failing issuer, and
-    /// neither is this one.
-    #[error(
-        "the last fetch of {url}'s keys failed {seconds} s ago ({reason}): they are fetched again {retry} s after a failure"
-    )]
-    Recent {
-        /// The issuer.
-        url: String,
-        /// How long ago.
-        seconds: i64,
-        /// Why it failed.
-        reason: String,
-        /// Seconds between tries.
-        retry: i64,
-    },
-    /// The key set cannot verify anything.
-    #[error("the key set at {url} cannot verify tokens")]
-    Keys {
-        /// The URL.
-        url: String,
-        /// Why.
-        #[source]
-        source: VerifierError,
-    },
-}
 
 /// The verifier for one provider: its audiences, its issuer, its keys.
 pub(crate) fn verifier(provider: &OidcProvider, keys: &JwkSet) -> Result<Verifier, VerifierError> {
@@ -176,50 +115,14 @@ async fn fetch_verifier(
     discovery: &Discovery,
     client: &HttpsClient,
 ) -> Result<Verifier, KeyFetchError> {
-    let issuer = provider.url.as_str();
-    let base = issuer.trim_end_matches('/');
-    let local = discovery
-        .endpoint
-        .as_ref()
-        .map(|e| e.as_str().trim_end_matches('/').to_owned());
-    let discovery_url = format!(
-        "{}/.well-known/openid-configuration",
-        local.as_deref().unwrap_or(base)
-    );
-    let body = get_ok(
+    let (keys, jwks_uri) = fetch_key_set(
         client,
-        &discovery_url,
+        &provider.url,
+        discovery.endpoint.as_ref(),
         discovery.timeout,
         discovery.max_bytes,
     )
     .await?;
-    let document =
-        OpenIdConfiguration::parse(&body).map_err(|source| KeyFetchError::Discovery {
-            url: discovery_url.clone(),
-            source,
-        })?;
-    if document.issuer().as_str() != issuer {
-        return Err(KeyFetchError::IssuerMismatch {
-            url: discovery_url,
-            found: document.issuer().as_str().to_owned(),
-            expected: issuer.to_owned(),
-        });
-    }
-    // Only a URL below the issuer is redirected to the local endpoint: the prefix must end at
-    // a path boundary, or `https://issuer.example.com.evil.net/…` would pass as the issuer's.
-    let below_issuer = document
-        .jwks_uri()
-        .strip_prefix(base)
-        .filter(|rest| rest.is_empty() || rest.starts_with('/'));
-    let jwks_uri = match (&local, below_issuer) {
-        (Some(local), Some(rest)) => format!("{local}{rest}"),
-        _ => document.jwks_uri().to_owned(),
-    };
-    let body = get_ok(client, &jwks_uri, discovery.timeout, discovery.max_bytes).await?;
-    let keys = JwkSet::parse(&body).map_err(|source| KeyFetchError::Jwks {
-        url: jwks_uri.clone(),
-        source,
-    })?;
     verifier(provider, &keys).map_err(|source| KeyFetchError::Keys {
         url: jwks_uri,
         source,

@@ -40,9 +40,9 @@ mod sessions;
 pub(crate) mod sigv4;
 mod xml;
 
+pub use crate::http::KeyFetchError;
 pub use config::{ConfigFile, ConfigFileError};
 pub use faults::{Faults, FaultsError};
-pub use keys::KeyFetchError;
 pub use query::MAX_QUERY_BYTES;
 pub use registry::{
     DEFAULT_MAX_SESSION_DURATION, Discovery, KeySource, OidcProvider, Registry, RegistryError, Role,

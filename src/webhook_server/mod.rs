@@ -33,7 +33,6 @@
 //! # Ok(()) }
 //! ```
 
-mod cache;
 mod metrics;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -48,7 +47,7 @@ use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use cache::{Lookup, ServiceAccountCache};
+pub use crate::service_accounts::{Lookup, ServiceAccountCache};
 
 use crate::http::server::{Handler, spawn};
 use crate::http::{Peer, ReloadingCertificate, RunningServer, ServeError, ServerLimits};

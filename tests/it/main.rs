@@ -17,6 +17,8 @@
 
 mod helpers;
 
+#[cfg(all(feature = "cli", feature = "agent", feature = "sts"))]
+mod agent;
 mod architecture;
 #[cfg(feature = "env")]
 mod atomic;

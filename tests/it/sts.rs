@@ -10,7 +10,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 use aws_smithy_async::test_util::ManualTimeSource;
-use helpers::{Captured, data_path, text};
+use helpers::{Captured, data_path, text, venv_bin};
 use irsa::http::{RunningServer, StaticSite};
 use irsa::oidc::{JwkSet, OpenIdConfiguration};
 use irsa::policy::{ClusterGrant, generate};
@@ -615,21 +615,6 @@ async fn no_secret_reaches_the_servers_logs() {
             "{what} leaked"
         );
     }
-}
-
-/// The project's virtualenv (made by scripts/check.sh), beside the moto server.
-fn venv_bin(name: &str) -> std::path::PathBuf {
-    let moto = std::env::var_os("IRSA_MOTO_SERVER").map_or_else(
-        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"),
-        std::path::PathBuf::from,
-    );
-    let path = moto.with_file_name(name);
-    assert!(
-        path.exists(),
-        "{} not found: run `bash scripts/check.sh`, which makes the virtualenv with boto3 and awscli",
-        path.display()
-    );
-    path
 }
 
 /// Runs `program args` with only the web-identity environment (no profile, no metadata

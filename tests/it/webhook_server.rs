@@ -1043,7 +1043,7 @@ fn generated_manifests_pass_the_kubernetes_schemas() {
 }
 
 /// The Kubernetes version k8s-openapi is built for here (its `latest`, which the cli pins).
-fn pinned_kubernetes() -> &'static str {
+pub(crate) fn pinned_kubernetes() -> &'static str {
     k8s_openapi::k8s_if_1_37! { return "1.37.0"; }
     #[allow(unreachable_code)]
     {

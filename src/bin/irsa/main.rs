@@ -16,6 +16,7 @@
     )
 )]
 
+mod agent;
 mod completions;
 mod credential_process;
 mod discovery;
@@ -140,6 +141,9 @@ enum Command {
     /// The pod identity webhook: `irsa webhook serve` runs it, `irsa webhook manifests` prints
     /// what deploys it, `irsa webhook certs` makes its certificate.
     Webhook(webhook::Args),
+    /// The container-credentials agent (EKS Pod Identity's endpoint on any cluster): `irsa
+    /// agent serve` runs it on a node, `irsa agent manifests` prints its DaemonSet.
+    Agent(agent::Args),
     /// Print a shell completion script: `irsa completions bash > /etc/bash_completion.d/irsa`.
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand into a directory.
@@ -176,6 +180,7 @@ fn main() -> ExitCode {
         Command::ServiceAccounts(args) => setup::service_accounts(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Webhook(args) => webhook::run(args, format == Format::Json),
+        Command::Agent(args) => agent::run(args, format == Format::Json),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     };

@@ -244,7 +244,7 @@ fn serve(args: ServeArgs, json: bool) -> Result<Report, CliError> {
         .build()
         .map_err(|e| CliError::input("the async runtime", e))?;
     runtime.block_on(async {
-        let client = kube_client(&args).await?;
+        let client = kube_client(args.kubeconfig.as_deref(), args.kube_api.as_deref()).await?;
         let limits = ServerLimits::default()
             .max_body_bytes(MAX_REVIEW_LEN)
             .max_connections(args.max_connections);
@@ -297,8 +297,13 @@ fn serve(args: ServeArgs, json: bool) -> Result<Report, CliError> {
     })
 }
 
-async fn kube_client(args: &ServeArgs) -> Result<kube::Client, CliError> {
-    let mut config = match &args.kubeconfig {
+/// The apiserver client: `--kubeconfig`, else the in-cluster configuration (or `KUBECONFIG`),
+/// with `--kube-api` overriding the server.
+pub(crate) async fn kube_client(
+    kubeconfig: Option<&std::path::Path>,
+    kube_api: Option<&str>,
+) -> Result<kube::Client, CliError> {
+    let mut config = match kubeconfig {
         Some(path) => {
             let flag = format!("--kubeconfig {}", path.display());
             let file =
@@ -311,7 +316,7 @@ async fn kube_client(args: &ServeArgs) -> Result<kube::Client, CliError> {
             .await
             .map_err(|e| CliError::input("the in-cluster configuration (or --kubeconfig)", e))?,
     };
-    if let Some(url) = &args.kube_api {
+    if let Some(url) = kube_api {
         config.cluster_url = url
             .parse()
             .map_err(|e| CliError::input(format!("--kube-api {url}"), e))?;
@@ -319,7 +324,7 @@ async fn kube_client(args: &ServeArgs) -> Result<kube::Client, CliError> {
     kube::Client::try_from(config).map_err(|e| CliError::input("the Kubernetes client", e))
 }
 
-fn init_logs(format: &str) {
+pub(crate) fn init_logs(format: &str) {
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false);

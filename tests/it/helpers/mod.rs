@@ -224,3 +224,18 @@ pub(crate) fn test_tls(
         .unwrap();
     (ca.pem().into_bytes(), std::sync::Arc::new(config))
 }
+
+/// The project's virtualenv (made by scripts/check.sh), beside the moto server.
+pub(crate) fn venv_bin(name: &str) -> std::path::PathBuf {
+    let moto = std::env::var_os("IRSA_MOTO_SERVER").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"),
+        std::path::PathBuf::from,
+    );
+    let path = moto.with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} not found: run `bash scripts/check.sh`, which makes the virtualenv with boto3 and awscli",
+        path.display()
+    );
+    path
+}

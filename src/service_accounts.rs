@@ -1,7 +1,24 @@
-//! The ServiceAccount cache: a kube-rs metadata watcher keeps, per ServiceAccount, only what a
-//! patch needs (its name, namespace and the annotations under the prefix, already read), and a
-//! bounded GET answers a miss (a ServiceAccount created just before its pod,
-//! aws/amazon-eks-pod-identity-webhook#174).
+//! The ServiceAccounts of a cluster as IRSA's servers need them (feature `service-accounts`,
+//! layer 3): a kube-rs metadata watcher keeps, per ServiceAccount, only its name, namespace and
+//! the annotations under the prefix, already read; a bounded GET answers a miss (a
+//! ServiceAccount created just before its pod, aws/amazon-eks-pod-identity-webhook#174).
+//! The webhook server (`irsa webhook serve`) patches pods from it; the agent (`irsa agent serve`)
+//! maps ServiceAccounts to roles with it.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use irsa::service_accounts::{Lookup, ServiceAccountCache};
+//!
+//! let cache = ServiceAccountCache::new(kube::Client::try_default().await?, "eks.amazonaws.com", Duration::from_millis(100));
+//! let (_stop, stopped) = tokio::sync::watch::channel(false);
+//! tokio::spawn(cache.clone().run(Some(Duration::from_secs(600)), stopped));
+//! let (lookup, settings) = cache.lookup("shop", "cart").await;
+//! if let (Lookup::Cached | Lookup::Fetched, Some(settings)) = (lookup, settings) {
+//!     println!("role: {:?}", settings.role_arn());
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -57,8 +74,9 @@ impl Lookup {
 
 /// The ServiceAccounts of the cluster as the webhook needs them, kept current by a watcher.
 ///
-/// Cloning shares the cache. Built by [`WebhookServer`](super::WebhookServer); its
-/// [`lookup`](ServiceAccountCache::lookup) is what every admission does.
+/// Cloning shares the cache. [`run`](ServiceAccountCache::run) keeps it current;
+/// [`lookup`](ServiceAccountCache::lookup) is what every admission (and every agent request)
+/// does.
 #[derive(Clone)]
 pub struct ServiceAccountCache {
     shared: Arc<Shared>,

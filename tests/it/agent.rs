@@ -1,0 +1,742 @@
+//! `irsa agent` against real clients: the agent on loopback, the local STS upstream, and the
+//! SDKs' own container-credentials providers driven by environment variables only — aws-config
+//! (Rust), boto3, the AWS CLI and the JavaScript v3 SDK — each then calling
+//! GetCallerIdentity with what it got, which the local STS checks by SigV4.
+
+use crate::helpers::{self, text, venv_bin};
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_smithy_async::test_util::ManualTimeSource;
+use aws_smithy_async::time::{SharedTimeSource, TimeSource as _};
+use irsa::agent::{Agent, CacheScope, KeySource, RoleSource};
+use irsa::http::RunningServer;
+use irsa::oidc::JwkSet;
+use irsa::sts::{OidcProvider, Registry, Role, Sts};
+use irsa::token::{BoundToken, SigningKey, Subject};
+
+const ACCOUNT: &str = "111122223333";
+const ISSUER: &str = "https://oidc.example.test/agent";
+
+fn key() -> SigningKey {
+    SigningKey::from_pem(&text("k8s-vectors/rsa-private.pem")).unwrap()
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A projected token for `namespace:name`, bound to pod `pod`.
+fn token_with(
+    key: &SigningKey,
+    namespace: &str,
+    name: &str,
+    pod: &str,
+    audience: &str,
+    iat: i64,
+) -> String {
+    let request = BoundToken::new(
+        ISSUER.parse().unwrap(),
+        Subject::new(namespace, name).unwrap(),
+        format!("jti-{pod}"),
+    )
+    .audience(audience)
+    .expiration_seconds(3600)
+    .pod(pod, Some(format!("uid-{pod}")));
+    key.sign(&request, helpers::at(iat))
+        .unwrap()
+        .expose_secret()
+        .to_owned()
+}
+
+fn token(name: &str, pod: &str) -> String {
+    token_with(&key(), "shop", name, pod, "sts.amazonaws.com", now())
+}
+
+fn trust(name: &str) -> irsa::policy::TrustPolicy {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.example.test/agent"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"oidc.example.test/agent:sub":"system:serviceaccount:shop:{name}","oidc.example.test/agent:aud":"sts.amazonaws.com"}}}}}}]}}"#
+    )
+    .parse()
+    .unwrap()
+}
+
+/// The local STS: roles `cart` and `pay`, each trusting only its own ServiceAccount.
+async fn local_sts() -> RunningServer {
+    let keys = JwkSet::from_public_keys([key().public_key()]).unwrap();
+    let registry = Registry::new(ACCOUNT.parse().unwrap())
+        .provider(OidcProvider::with_keys(ISSUER.parse().unwrap(), keys).unwrap())
+        .role(Role::new("cart", trust("cart")).unwrap())
+        .role(Role::new("pay", trust("pay")).unwrap());
+    Sts::builder(registry)
+        .build()
+        .unwrap()
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// The key file and the role file: `shop:cart` and `shop:pay` mapped, `shop:nobody` not.
+fn files(dir: &Path) -> (PathBuf, PathBuf) {
+    let jwks = dir.join("jwks.json");
+    std::fs::write(
+        &jwks,
+        JwkSet::from_public_keys([key().public_key()])
+            .unwrap()
+            .to_json(),
+    )
+    .unwrap();
+    let roles = dir.join("roles.yaml");
+    std::fs::write(
+        &roles,
+        format!("shop:cart: arn:aws:iam::{ACCOUNT}:role/cart\nshop:pay: arn:aws:iam::{ACCOUNT}:role/pay\n"),
+    )
+    .unwrap();
+    (jwks, roles)
+}
+
+fn sdk_config(sts: &RunningServer) -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .region(aws_types::region::Region::new("us-east-1"))
+        .endpoint_url(sts.endpoint_url())
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build()
+}
+
+/// One GET of `/v1/credentials` with `authorization`: the status and the JSON body.
+async fn ask(addr: std::net::SocketAddr, authorization: Option<&str>) -> (u16, serde_json::Value) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let mut request = http::Request::get("/v1/credentials").header("host", addr.to_string());
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let response = sender
+        .send_request(
+            request
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    use http_body_util::BodyExt as _;
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+/// The ARN GetCallerIdentity gives for `credentials`, signed by the real SDK.
+async fn caller(sts: &RunningServer, body: &serde_json::Value) -> String {
+    let credentials = aws_credential_types::Credentials::new(
+        body["AccessKeyId"].as_str().unwrap(),
+        body["SecretAccessKey"].as_str().unwrap(),
+        body["Token"].as_str().map(str::to_owned),
+        None,
+        "agent",
+    );
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new("us-east-1"))
+        .endpoint_url(sts.endpoint_url())
+        .credentials_provider(credentials)
+        .build();
+    let identity = aws_sdk_sts::Client::from_conf(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    identity.arn.unwrap()
+}
+
+/// 50 pods of one ServiceAccount, concurrently: one STS call, one session. Two
+/// ServiceAccounts get their own roles, never the other's. No role, expired, wrong-audience,
+/// foreign-key and missing tokens are refused with the status and code SDKs read. Pod scope
+/// gives one session per pod, named for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_call_per_service_account_and_every_refusal() {
+    let sts = local_sts().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (jwks, roles) = files(dir.path());
+    let agent = Agent::builder(
+        ISSUER.parse().unwrap(),
+        KeySource::Jwks(jwks.clone()),
+        RoleSource::File(roles.clone()),
+        &sdk_config(&sts),
+    )
+    .listen(vec!["127.0.0.1:0".parse().unwrap()])
+    .metrics_listen(None)
+    .cluster_name("test")
+    .shutdown_delay(Duration::ZERO)
+    .start()
+    .await
+    .unwrap();
+    assert!(agent.is_ready());
+    let addr = agent.local_addrs()[0];
+    let asks: Vec<_> = (0..50)
+        .map(|n| {
+            let token = token("cart", &format!("cart-{n}"));
+            tokio::spawn(async move { ask(addr, Some(&token)).await })
+        })
+        .collect();
+    let mut keys = std::collections::BTreeSet::new();
+    for ask in asks {
+        let (status, body) = ask.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        keys.insert(body["AccessKeyId"].as_str().unwrap().to_owned());
+        assert_eq!(body["AccountId"], ACCOUNT);
+        assert!(body["Expiration"].as_str().unwrap().ends_with('Z'));
+    }
+    assert_eq!((keys.len(), agent.sts_calls()), (1, 1));
+    let (_, cart) = ask(addr, Some(&token("cart", "cart-0"))).await;
+    assert_eq!(
+        caller(&sts, &cart).await,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/cart/test@shop.cart")
+    );
+    let (status, pay) = ask(addr, Some(&format!("Bearer {}", token("pay", "pay-0")))).await;
+    assert_eq!(status, 200);
+    assert_ne!(pay["AccessKeyId"], cart["AccessKeyId"]);
+    assert_eq!(
+        caller(&sts, &pay).await,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/pay/test@shop.pay")
+    );
+    assert_eq!(agent.sts_calls(), 2);
+
+    let (other_key, _) = SigningKey::generate_es256().unwrap();
+    let refusals = [
+        (
+            Some(token("nobody", "n-0")),
+            403,
+            "AccessDenied",
+            "ServiceAccount shop/nobody gets no credentials",
+        ),
+        (
+            Some(token_with(
+                &key(),
+                "shop",
+                "cart",
+                "c",
+                "sts.amazonaws.com",
+                now() - 3600 - 400,
+            )),
+            401,
+            "InvalidToken",
+            "the token expired",
+        ),
+        (
+            Some(token_with(&key(), "shop", "cart", "c", "vault", now())),
+            401,
+            "InvalidToken",
+            "audiences [\"vault\"]",
+        ),
+        (
+            Some(token_with(
+                &other_key,
+                "shop",
+                "cart",
+                "c",
+                "sts.amazonaws.com",
+                now(),
+            )),
+            401,
+            "InvalidToken",
+            "kid",
+        ),
+        (
+            Some("not-a-token".to_owned()),
+            401,
+            "InvalidToken",
+            "malformed",
+        ),
+        (None, 401, "MissingToken", "no Authorization header"),
+    ];
+    for (token, status, code, message) in refusals {
+        let (got, body) = ask(addr, token.as_deref()).await;
+        assert_eq!(
+            (got, body["code"].as_str().unwrap()),
+            (status, code),
+            "{body}"
+        );
+        assert!(
+            body["message"].as_str().unwrap().contains(message),
+            "{body}"
+        );
+        assert_eq!(body["Code"], code, "the JavaScript SDK reads Code");
+    }
+    assert_eq!(agent.sts_calls(), 2, "no refusal reached STS");
+    agent.shutdown().await;
+
+    let agent = Agent::builder(
+        ISSUER.parse().unwrap(),
+        KeySource::Jwks(jwks),
+        RoleSource::File(roles),
+        &sdk_config(&sts),
+    )
+    .listen(vec!["127.0.0.1:0".parse().unwrap()])
+    .metrics_listen(None)
+    .scope(CacheScope::Pod)
+    .shutdown_delay(Duration::ZERO)
+    .start()
+    .await
+    .unwrap();
+    let addr = agent.local_addrs()[0];
+    for pod in ["cart-a", "cart-b", "cart-a"] {
+        let (status, body) = ask(addr, Some(&token("cart", pod))).await;
+        assert_eq!(status, 200);
+        let arn = caller(&sts, &body).await;
+        assert_eq!(
+            arn,
+            format!("arn:aws:sts::{ACCOUNT}:assumed-role/cart/shop.cart.{pod}")
+        );
+    }
+    assert_eq!(agent.sts_calls(), 2);
+    agent.shutdown().await;
+    sts.shutdown().await;
+}
+
+/// STS down: the cached credentials are served until only the margin is left, then a clear
+/// 503; a rotated token is answered from the cache. The clock is the agent's injected one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sts_down_serves_the_cache_to_the_margin_then_a_clear_503() {
+    let sts = local_sts().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (jwks, roles) = files(dir.path());
+    let clock = ManualTimeSource::new(SystemTime::now());
+    let agent = Agent::builder(
+        ISSUER.parse().unwrap(),
+        KeySource::Jwks(jwks),
+        RoleSource::File(roles),
+        &sdk_config(&sts),
+    )
+    .listen(vec!["127.0.0.1:0".parse().unwrap()])
+    .metrics_listen(Some("127.0.0.1:0".parse().unwrap()))
+    .session_duration(Duration::from_secs(3600))
+    .time_source(SharedTimeSource::new(clock.clone()))
+    .shutdown_delay(Duration::ZERO)
+    .start()
+    .await
+    .unwrap();
+    let addr = agent.local_addrs()[0];
+    let (status, first) = ask(addr, Some(&token("cart", "cart-0"))).await;
+    assert_eq!(status, 200);
+    sts.shutdown().await;
+    // The kubelet rotated the pod's token: same ServiceAccount, served from the cache.
+    clock.advance(Duration::from_secs(20 * 60));
+    let rotated = token_with(
+        &key(),
+        "shop",
+        "cart",
+        "cart-0",
+        "sts.amazonaws.com",
+        clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64,
+    );
+    let (status, again) = ask(addr, Some(&rotated)).await;
+    assert_eq!(
+        (status, &again["AccessKeyId"]),
+        (200, &first["AccessKeyId"])
+    );
+    // 44 minutes in: the background refresh (due from 30 minutes before expiry) failed; the
+    // cache still has more than 15 minutes.
+    clock.advance(Duration::from_secs(24 * 60));
+    assert_eq!(agent.refresh_now().await, 1);
+    let (status, _) = ask(addr, Some(&rotated)).await;
+    assert_eq!(status, 200);
+    // 45 minutes and a second: nothing servable; STS cannot be reached.
+    clock.advance(Duration::from_secs(61));
+    let (status, body) = ask(addr, Some(&rotated)).await;
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (503, "ServiceUnavailable"),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("STS cannot be reached"),
+        "{body}"
+    );
+    assert_eq!(agent.sts_calls(), 3);
+    let metrics = reqwest_get(agent.metrics_addr().unwrap(), "/metrics").await;
+    for line in [
+        "irsa_agent_sts_calls_total{outcome=\"success\"} 1",
+        "irsa_agent_sts_calls_total{outcome=\"error\"} 2",
+        "irsa_agent_cache_total{result=\"hit\"} 2",
+        "irsa_agent_requests_total{code=\"503\"} 1",
+        "irsa_agent_refresh_errors_total 1",
+        "irsa_agent_cached_keys 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
+    agent.shutdown().await;
+}
+
+async fn reqwest_get(addr: std::net::SocketAddr, path: &str) -> String {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = http::Request::get(path)
+        .header("host", addr.to_string())
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    use http_body_util::BodyExt as _;
+    String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+/// `irsa agent serve` as a process, reached by each SDK's container provider.
+struct AgentProcess {
+    child: Child,
+    url: String,
+    metrics: String,
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent_process(dir: &Path, sts: &RunningServer) -> AgentProcess {
+    let (jwks, roles) = files(dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args([
+            "agent",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-address",
+            "127.0.0.1:0",
+            "--issuer",
+            ISSUER,
+            "--cluster-name",
+            "sdk",
+        ])
+        .arg("--jwks")
+        .arg(&jwks)
+        .arg("--service-account-roles")
+        .arg(&roles)
+        .env_clear()
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL_STS", sts.endpoint_url())
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("agent.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // listening on http://127.0.0.1:P/v1/credentials, metrics on http://127.0.0.1:Q
+    let Some((url, metrics)) = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split_once(", metrics on http://"))
+    else {
+        panic!(
+            "{line:?}: {}",
+            std::fs::read_to_string(dir.join("agent.log")).unwrap()
+        );
+    };
+    let (url, metrics) = (url.to_owned(), metrics.to_owned());
+    AgentProcess {
+        child,
+        url,
+        metrics,
+    }
+}
+
+/// The environment the webhook injects, and nothing else of AWS's.
+fn client_env(
+    agent: &AgentProcess,
+    token_file: &Path,
+    sts: &RunningServer,
+) -> Vec<(String, String)> {
+    [
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", agent.url.clone()),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            token_file.display().to_string(),
+        ),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ("AWS_ENDPOINT_URL_STS", sts.endpoint_url()),
+        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+fn run(program: &Path, args: &[&str], env: &[(String, String)], home: &Path) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", home)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        program.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// aws-config (Rust), boto3, the AWS CLI and the JavaScript v3 SDK take credentials from the
+/// agent through their own container providers, driven by the environment alone, and sign
+/// GetCallerIdentity with them; all of them together cost one STS call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_sdks_take_credentials_from_the_agent() {
+    let sts = local_sts().await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = agent_process(dir.path(), &sts);
+    let token_file = dir.path().join("eks-pod-identity-token");
+    std::fs::write(&token_file, token("cart", "cart-0")).unwrap();
+    let env = client_env(&agent, &token_file, &sts);
+    let expected = format!("arn:aws:sts::{ACCOUNT}:assumed-role/cart/sdk@shop.cart");
+
+    let home = dir.path().to_owned();
+    let python = venv_bin("python");
+    let boto3 = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
+    let aws = venv_bin("aws");
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/container.mjs");
+    // Rust: aws-config's default chain in examples/whoami.rs (built beside the binary).
+    let whoami = Path::new(env!("CARGO_BIN_EXE_irsa"))
+        .with_file_name("examples")
+        .join("whoami");
+    assert!(
+        whoami.exists(),
+        "{} not built: run `cargo test --all-features` (which builds the examples)",
+        whoami.display()
+    );
+    let (env2, home2) = (env.clone(), home.clone());
+    let arns = tokio::task::spawn_blocking(move || {
+        let mut arns = vec![
+            ("aws-config", run(&whoami, &[], &env2, &home2)),
+            ("boto3", run(&python, &["-c", boto3], &env2, &home2)),
+            (
+                "aws",
+                run(
+                    &aws,
+                    &[
+                        "sts",
+                        "get-caller-identity",
+                        "--query",
+                        "Arn",
+                        "--output",
+                        "text",
+                    ],
+                    &env2,
+                    &home2,
+                ),
+            ),
+        ];
+        match which("node") {
+            Some(node) => arns.push(("js", run(&node, &[js.to_str().unwrap()], &env2, &home2))),
+            None => eprintln!("node is not installed here: the JavaScript SDK was not driven"),
+        }
+        arns
+    })
+    .await
+    .unwrap();
+    for (client, output) in &arns {
+        // The JavaScript SDK prints the key it was given; the others the caller's ARN.
+        if *client == "js" {
+            let got: serde_json::Value = serde_json::from_str(output).unwrap();
+            assert!(
+                got["accessKeyId"].as_str().unwrap().starts_with("ASIA"),
+                "{client}: {output}"
+            );
+            assert_eq!(got["hasSessionToken"], true, "{client}: {output}");
+            assert!(
+                got["expiration"].as_str().unwrap().ends_with('Z'),
+                "{client}: {output}"
+            );
+        } else {
+            assert_eq!(output, &expected, "{client}");
+        }
+    }
+    let metrics = reqwest_get(agent.metrics.parse().unwrap(), "/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "irsa_agent_sts_calls_total{outcome=\"success\"} 1"),
+        "{metrics}"
+    );
+    drop(agent);
+    sts.shutdown().await;
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+fn agent_manifests(extra: &[&str]) -> Vec<serde_json::Value> {
+    let output = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args([
+            "agent",
+            "manifests",
+            "--image",
+            "example.com/irsa:1",
+            "--issuer",
+            ISSUER,
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let yaml = String::from_utf8(output.stdout).unwrap();
+    serde_norway::Deserializer::from_str(&yaml)
+        .map(|document| serde::Deserialize::deserialize(document).unwrap())
+        .collect()
+}
+
+/// The DaemonSet and its RBAC pass the Kubernetes schemas (strict), and hold what the agent
+/// needs: host network, the link-local address put up by an init container that alone has
+/// NET_ADMIN, a serving container without capabilities on a high port (NET_BIND_SERVICE
+/// alone on port 80), no API access with a role ConfigMap.
+#[test]
+fn agent_manifests_pass_the_kubernetes_schemas() {
+    let validate = std::env::var_os("IRSA_KUBERNETES_VALIDATE").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/kubernetes-validate"),
+        PathBuf::from,
+    );
+    assert!(
+        validate.exists(),
+        "{} not found: run `bash scripts/check.sh`",
+        validate.display()
+    );
+    let cluster = agent_manifests(&["--cluster-name", "prod", "--ipv6"]);
+    let kinds: Vec<&str> = cluster
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "DaemonSet"
+        ]
+    );
+    let pod = &cluster[4]["spec"]["template"]["spec"];
+    assert_eq!(
+        (
+            pod["hostNetwork"].as_bool(),
+            pod["priorityClassName"].as_str()
+        ),
+        (Some(true), Some("system-node-critical"))
+    );
+    assert_eq!(
+        pod["initContainers"][0]["securityContext"]["capabilities"]["add"],
+        serde_json::json!(["NET_ADMIN"])
+    );
+    let agent = &pod["containers"][0];
+    assert_eq!(agent["securityContext"]["runAsUser"], 65532);
+    assert!(
+        agent["securityContext"]["capabilities"]
+            .get("add")
+            .is_none()
+    );
+    let args: Vec<&str> = agent["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for arg in [
+        "--listen=169.254.170.23:2704",
+        "--listen=[fd00:ec2::23]:2704",
+        "--cluster-name=prod",
+    ] {
+        assert!(args.contains(&arg), "{arg} not in {args:?}");
+    }
+    let script = pod["initContainers"][0]["command"][2].as_str().unwrap();
+    assert!(
+        script.contains("ip addr add 169.254.170.23/32 dev irsa-agent0"),
+        "{script}"
+    );
+
+    let file = agent_manifests(&["--roles-configmap", "agent-roles", "--port", "80"]);
+    let kinds: Vec<&str> = file.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Namespace", "ServiceAccount", "DaemonSet"]);
+    let pod = &file[2]["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    let agent = &pod["containers"][0];
+    assert_eq!(
+        agent["securityContext"]["capabilities"]["add"],
+        serde_json::json!(["NET_BIND_SERVICE"])
+    );
+    assert!(
+        agent["args"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(
+                "--service-account-roles=/etc/irsa-agent/roles.yaml"
+            ))
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, objects) in [("cluster", &cluster), ("file", &file)] {
+        let path = dir.path().join(format!("{name}.yaml"));
+        let yaml: String = objects
+            .iter()
+            .map(|o| format!("---\n{}", serde_norway::to_string(o).unwrap()))
+            .collect();
+        std::fs::write(&path, yaml).unwrap();
+        files.push(path);
+    }
+    let output = Command::new(&validate)
+        .args(["--strict", "-k", crate::webhook_server::pinned_kubernetes()])
+        .args(&files)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{report}");
+    assert_eq!(
+        report.matches(" passed for resource ").count(),
+        8,
+        "{report}"
+    );
+}
