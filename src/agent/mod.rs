@@ -887,6 +887,7 @@ async fn credentials(state: &State, request: &http::Request<Bytes>) -> http::Res
         Role::Arn(arn) => arn,
         Role::None(why) => {
             let why = why.unwrap_or_else(|| "it has no role".to_owned());
+            tracing::info!(%namespace, service_account = %name, reason = %why, "no role");
             return error(
                 http::StatusCode::FORBIDDEN,
                 "AccessDenied",

@@ -1,7 +1,14 @@
 //! Reading the webhook's annotations with the Go webhook's parsing rules.
 
+/// The annotation by which a ServiceAccount asks for EKS Pod Identity's container-credentials
+/// variables (a node-local agent, `irsa agent serve`) instead of the web-identity ones: with a
+/// true value (Go's booleans), as if the container-credentials file named it. An extension of
+/// this crate's, under its own domain; the Go webhook does not read it.
+pub const CONTAINER_CREDENTIALS_ANNOTATION: &str = "irsa-rs.github.io/container-credentials";
+
 /// What a ServiceAccount asks for through its annotations (`<prefix>/role-arn`,
-/// `<prefix>/audience`, `<prefix>/sts-regional-endpoints`, `<prefix>/token-expiration`).
+/// `<prefix>/audience`, `<prefix>/sts-regional-endpoints`, `<prefix>/token-expiration`, and
+/// [`CONTAINER_CREDENTIALS_ANNOTATION`]).
 ///
 /// Values are taken as the Go webhook takes them: an unparsable boolean or number counts as
 /// absent (so the operator's default applies), an empty `role-arn` means no role, and the role
@@ -29,6 +36,7 @@ pub struct ServiceAccountAnnotations {
     audience: Option<String>,
     regional_sts: Option<bool>,
     token_expiration: Option<i64>,
+    container_credentials: bool,
 }
 
 impl ServiceAccountAnnotations {
@@ -39,6 +47,10 @@ impl ServiceAccountAnnotations {
     ) -> Self {
         let mut settings = Self::default();
         for (key, value) in annotations {
+            if key == CONTAINER_CREDENTIALS_ANNOTATION {
+                settings.container_credentials = parse_go_bool(value) == Some(true);
+                continue;
+            }
             let Some(suffix) = key
                 .strip_prefix(prefix)
                 .and_then(|rest| rest.strip_prefix('/'))
@@ -111,6 +123,27 @@ impl ServiceAccountAnnotations {
     /// The token lifetime, when the ServiceAccount sets one (before the 600 s minimum).
     pub fn token_expiration(&self) -> Option<i64> {
         self.token_expiration
+    }
+
+    /// Whether the ServiceAccount asks for container credentials
+    /// ([`CONTAINER_CREDENTIALS_ANNOTATION`]).
+    ///
+    /// ```
+    /// use irsa::webhook::{CONTAINER_CREDENTIALS_ANNOTATION, ServiceAccountAnnotations};
+    ///
+    /// let sa = ServiceAccountAnnotations::from_annotations([(CONTAINER_CREDENTIALS_ANNOTATION, "true")], "eks.amazonaws.com");
+    /// assert!(sa.container_credentials());
+    /// assert!(!ServiceAccountAnnotations::default().container_credentials());
+    /// ```
+    pub fn container_credentials(&self) -> bool {
+        self.container_credentials
+    }
+
+    /// Sets whether the ServiceAccount asks for container credentials.
+    #[must_use]
+    pub fn with_container_credentials(mut self, container_credentials: bool) -> Self {
+        self.container_credentials = container_credentials;
+        self
     }
 }
 

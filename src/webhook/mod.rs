@@ -76,7 +76,7 @@ pub use admission::{
     ADMISSION_API_VERSIONS, AdmissionError, AdmissionErrorKind, AdmissionRequest,
     AdmissionResponse, MAX_REVIEW_LEN,
 };
-pub use annotations::ServiceAccountAnnotations;
+pub use annotations::{CONTAINER_CREDENTIALS_ANNOTATION, ServiceAccountAnnotations};
 pub use config::{
     DEFAULT_ANNOTATION_PREFIX, DEFAULT_AUDIENCE, DEFAULT_MOUNT_PATH, DEFAULT_TOKEN_EXPIRATION,
     IRSA_TOKEN_PATH, IRSA_VOLUME_NAME, MIN_TOKEN_EXPIRATION, PatchStyle, PodIdentityConfig,

@@ -53,7 +53,7 @@ use crate::http::server::{Handler, spawn};
 use crate::http::{Peer, ReloadingCertificate, RunningServer, ServeError, ServerLimits};
 use crate::webhook::{
     AdmissionRequest, AdmissionResponse, ContainerCredentialsError, ContainerCredentialsIdentities,
-    Identity, MAX_REVIEW_LEN, PodMutator, WebhookConfig,
+    Identity, MAX_REVIEW_LEN, PodMutator, ServiceAccountAnnotations, WebhookConfig,
 };
 use metrics::Metrics;
 
@@ -217,7 +217,9 @@ impl WebhookServer {
     /// The Go webhook's `--watch-container-credentials-config`: a file of ServiceAccounts
     /// ([`ContainerCredentialsIdentities`]) whose pods get EKS Pod Identity's
     /// container-credentials variables (pointing at a node-local agent) instead of the
-    /// web-identity ones, whatever their role annotation says. Read again when it changes; a
+    /// web-identity ones, whatever their role annotation says. A ServiceAccount annotated
+    /// [`CONTAINER_CREDENTIALS_ANNOTATION`](crate::webhook::CONTAINER_CREDENTIALS_ANNOTATION)
+    /// is selected too, with or without a file. Read again when it changes; a
     /// broken new file keeps the previous selection.
     #[must_use]
     pub fn container_credentials_file(mut self, path: Option<PathBuf>) -> Self {
@@ -585,11 +587,15 @@ async fn decide(state: &State, review: &AdmissionRequest, fail_open: bool) -> Ad
         state.metrics.missing.inc();
     }
     let creating = matches!(review.operation(), None | Some("CREATE"));
-    let container_credentials = state
-        .container_credentials
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .contains(review.namespace(), review.service_account());
+    // Selected by the Go webhook's file, or by the ServiceAccount's own annotation.
+    let container_credentials = settings
+        .as_ref()
+        .is_some_and(ServiceAccountAnnotations::container_credentials)
+        || state
+            .container_credentials
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(review.namespace(), review.service_account());
     let response = match settings {
         // Selected for container credentials: that mode wins, as in the Go webhook, and needs
         // no role (the agent maps the ServiceAccount); the ServiceAccount's own settings

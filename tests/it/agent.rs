@@ -436,6 +436,8 @@ fn agent_process(dir: &Path, sts: &RunningServer) -> AgentProcess {
             ISSUER,
             "--cluster-name",
             "sdk",
+            "--shutdown-delay",
+            "0s",
         ])
         .arg("--jwks")
         .arg(&jwks)
@@ -596,6 +598,47 @@ async fn real_sdks_take_credentials_from_the_agent() {
             .any(|l| l == "irsa_agent_sts_calls_total{outcome=\"success\"} 1"),
         "{metrics}"
     );
+
+    // The log says who got what, never a token, a secret key or a session token.
+    let addr: std::net::SocketAddr = agent
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1/credentials")
+        .parse()
+        .unwrap();
+    let the_token = token("cart", "cart-9");
+    let (_, body) = ask(addr, Some(&the_token)).await;
+    let _ = ask(addr, Some(&token("nobody", "n"))).await;
+    // SIGTERM: the agent drains and exits 0.
+    let mut agent = agent;
+    let pid = agent.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = agent.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(dir.path().join("agent.log")).unwrap();
+    for line in [
+        "\"message\":\"credentials issued\"",
+        "\"message\":\"no role\"",
+        "\"message\":\"agent stopped\"",
+    ] {
+        assert!(log.contains(line), "{line} not in {log}");
+    }
+    for secret in [
+        the_token.as_str(),
+        body["SecretAccessKey"].as_str().unwrap(),
+        body["Token"].as_str().unwrap(),
+    ] {
+        assert!(
+            !log.contains(&secret[secret.len() - 16..]),
+            "a secret reached the log"
+        );
+    }
     drop(agent);
     sts.shutdown().await;
 }
@@ -739,4 +782,118 @@ fn agent_manifests_pass_the_kubernetes_schemas() {
         8,
         "{report}"
     );
+}
+
+/// The agent as a cluster runs it: roles from the ServiceAccounts' annotations through the
+/// kube-rs cache (a fake apiserver over HTTPS), keys from the issuer's discovery document. It is
+/// ready once both are in; an unannotated or missing ServiceAccount gets `403` with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_from_annotations_and_keys_from_discovery() {
+    use crate::helpers::fake_apiserver::FakeApiserver;
+    let sts = local_sts().await;
+    let dir = tempfile::tempdir().unwrap();
+    let apiserver = FakeApiserver::start().await;
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/cart");
+    apiserver.put(
+        "shop",
+        "cart",
+        &[("eks.amazonaws.com/role-arn", role.as_str())],
+        false,
+    );
+    apiserver.put("shop", "plain", &[], false);
+    apiserver.put(
+        "shop",
+        "typo",
+        &[("eks.amazonaws.com/role-arn", "cart")],
+        false,
+    );
+    let kubeconfig = kube::config::Kubeconfig::read_from(apiserver.kubeconfig(dir.path())).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+
+    let issuer: irsa::oidc::IssuerUrl = ISSUER.parse().unwrap();
+    let keys = JwkSet::from_public_keys([key().public_key()]).unwrap();
+    let site = irsa::http::StaticSite::new()
+        .document(
+            "/agent/.well-known/openid-configuration",
+            "application/json",
+            irsa::oidc::OpenIdConfiguration::new(&issuer, &keys)
+                .unwrap()
+                .to_json()
+                .into_bytes(),
+        )
+        .document(
+            "/agent/openid/v1/jwks",
+            "application/json",
+            keys.to_json().into_bytes(),
+        )
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let endpoint = format!("{}/agent", site.endpoint_url()).parse().unwrap();
+    let agent = Agent::builder(
+        issuer,
+        KeySource::Discovery {
+            endpoint: Some(endpoint),
+        },
+        RoleSource::Cluster {
+            client,
+            annotation_prefix: "eks.amazonaws.com".to_owned(),
+        },
+        &sdk_config(&sts),
+    )
+    .listen(vec!["127.0.0.1:0".parse().unwrap()])
+    .metrics_listen(Some("127.0.0.1:0".parse().unwrap()))
+    .shutdown_delay(Duration::ZERO)
+    .start()
+    .await
+    .unwrap();
+    for _ in 0..200 {
+        if agent.is_ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        agent.is_ready(),
+        "keys fetched and ServiceAccounts listed within 5 s"
+    );
+    assert_eq!(
+        reqwest_get(agent.metrics_addr().unwrap(), "/readyz").await,
+        "ok\n"
+    );
+    let addr = agent.local_addrs()[0];
+    let (status, body) = ask(addr, Some(&token("cart", "cart-0"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        caller(&sts, &body).await,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/cart/shop.cart")
+    );
+    for (name, reason) in [
+        (
+            "plain",
+            "ServiceAccount shop/plain gets no credentials: it has no role",
+        ),
+        ("typo", "its role annotation \"cart\" is not a role ARN"),
+        (
+            "ghost",
+            "ServiceAccount shop/ghost gets no credentials: it does not exist",
+        ),
+    ] {
+        let (status, body) = ask(addr, Some(&token(name, "p"))).await;
+        assert_eq!(
+            (status, body["code"].as_str().unwrap()),
+            (403, "AccessDenied"),
+            "{body}"
+        );
+        assert!(body["message"].as_str().unwrap().contains(reason), "{body}");
+    }
+    agent.shutdown().await;
+    site.shutdown().await;
+    sts.shutdown().await;
 }

@@ -698,7 +698,8 @@ async fn sigterm_turns_readiness_false_and_answers_every_review_in_flight() {
 }
 
 /// ServiceAccounts in the container-credentials file (the Go webhook's format) get EKS Pod
-/// Identity's variables for a node-local agent, whatever their role annotation; the file is read
+/// Identity's variables for a node-local agent, whatever their role annotation (so do those
+/// annotated for it); the file is read
 /// again when it changes, and a broken one keeps the previous selection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_container_credentials_selection_wins_and_is_read_again() {
@@ -711,6 +712,12 @@ async fn the_container_credentials_selection_wins_and_is_read_again() {
         false,
     );
     apiserver.put("shop", "jobs", &[], false);
+    apiserver.put(
+        "shop",
+        "annotated",
+        &[(irsa::webhook::CONTAINER_CREDENTIALS_ANNOTATION, "true")],
+        false,
+    );
     let certs = dir.path().join("certs");
     make_certs(&certs);
     let selection = dir.path().join("container-credentials.json");
@@ -756,6 +763,18 @@ async fn the_container_credentials_selection_wins_and_is_read_again() {
     assert_eq!(
         env_value(&patch(&cart).unwrap(), "AWS_ROLE_ARN").as_deref(),
         Some(ROLE)
+    );
+    // Selected by its own annotation, not the file.
+    let annotated = webhook
+        .review("/mutate", &review("c7", "shop", &pod("a-1", "annotated")))
+        .await;
+    assert_eq!(
+        env_value(
+            &patch(&annotated).unwrap(),
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+        )
+        .as_deref(),
+        Some("http://169.254.170.23/v1/credentials")
     );
     // Selected for container credentials, a ServiceAccount with no role passes the fail-closed
     // path: the agent maps it.
@@ -813,7 +832,7 @@ async fn the_container_credentials_selection_wins_and_is_read_again() {
     assert!(
         metrics
             .get(r#"pod_identity_webhook_pod_count{method="container_credentials"}"#)
-            .is_some_and(|count| *count >= 3.0)
+            .is_some_and(|count| *count >= 4.0)
     );
 }
 

@@ -118,7 +118,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::io::parse_duration)]
     file_check_interval: Duration,
     /// After SIGTERM, keep serving this long with readiness false.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::io::parse_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::io::parse_duration)]
     shutdown_delay: Duration,
     /// The longest wait for requests in flight once the agent stops accepting.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::io::parse_timeout)]
