@@ -552,6 +552,7 @@ fn sts(out: &mut String) {
     });
     every_variant!(out, ServeError, {
         Bind => ServeError::Bind { addr: "127.0.0.1:8080".parse().unwrap(), source: io::Error::new(io::ErrorKind::AddrInUse, "Address in use (os error 98)") },
+        NotLocal => ServeError::NotLocal { addr: "169.254.170.23:80".parse().unwrap(), source: io::Error::new(io::ErrorKind::AddrNotAvailable, "Cannot assign requested address (os error 99)") },
     });
     let url = || "http://127.0.0.1:8081/.well-known/openid-configuration".to_owned();
     every_variant!(out, FetchError, {

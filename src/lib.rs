@@ -194,6 +194,18 @@ pub mod webhook_server;
 /// semver promise. Use the documented modules instead.
 #[doc(hidden)]
 pub mod __private {
+    /// The agent's role file, read: `(namespace, name, role ARN)` per entry, sorted.
+    #[cfg(feature = "agent")]
+    pub fn parse_role_file(bytes: &[u8]) -> Result<Vec<(String, String, String)>, String> {
+        let map = crate::agent::roles::parse_role_file(std::path::Path::new("roles.yaml"), bytes)
+            .map_err(|e| e.to_string())?;
+        let mut entries: Vec<_> = map
+            .into_iter()
+            .map(|((namespace, name), arn)| (namespace.into(), name.into(), arn.to_string()))
+            .collect();
+        entries.sort();
+        Ok(entries)
+    }
     #[cfg(feature = "setup")]
     pub use crate::setup::diff::line_diff;
     #[cfg(feature = "sts")]

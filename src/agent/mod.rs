@@ -46,7 +46,7 @@
 
 mod cache;
 mod metrics;
-mod roles;
+pub(crate) mod roles;
 mod upstream;
 
 use std::collections::HashMap;
@@ -64,7 +64,7 @@ use tokio::time::Instant;
 
 pub use roles::{RoleFileError, RoleSource};
 
-use crate::http::server::{Handler, spawn};
+use crate::http::server::{Handler, drain, metrics_text, spawn, text};
 use crate::http::{KeyFetchError, Peer, RunningServer, ServeError, ServerLimits};
 use crate::oidc::{IssuerUrl, JwkSet, JwksError};
 use crate::service_accounts::ServiceAccountCache;
@@ -592,21 +592,12 @@ impl RunningAgent {
     pub async fn shutdown(self) {
         self.state.draining.store(true, Ordering::Release);
         self.state.metrics.ready.set(0);
-        tokio::time::sleep(self.shutdown_delay).await;
-        let drained = async {
-            for server in self.servers {
-                server.shutdown().await;
-            }
-            if let Some(metrics) = self.metrics_server {
-                metrics.shutdown().await;
-            }
-        };
-        if tokio::time::timeout(self.drain_timeout, drained)
-            .await
-            .is_err()
-        {
-            tracing::warn!(timeout = ?self.drain_timeout, "requests still in flight at the drain timeout");
-        }
+        let servers = self
+            .servers
+            .into_iter()
+            .chain(self.metrics_server)
+            .collect();
+        drain(servers, self.shutdown_delay, self.drain_timeout).await;
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;
@@ -756,11 +747,11 @@ async fn route(
                 .inc();
             response
         }
-        (Port::Metrics, "/healthz") if get => text(http::StatusCode::OK, "ok\n".into()),
+        (Port::Metrics, "/healthz") if get => text(http::StatusCode::OK, "ok\n"),
         (Port::Metrics, "/readyz") if get => {
             state.metrics.ready.set(i64::from(state.ready()));
             if state.ready() {
-                text(http::StatusCode::OK, "ok\n".into())
+                text(http::StatusCode::OK, "ok\n")
             } else {
                 let why = if state.draining.load(Ordering::Acquire) {
                     "draining"
@@ -779,12 +770,7 @@ async fn route(
                 .evictions
                 .set(state.cache.evictions.load(Ordering::Relaxed) as i64);
             state.metrics.ready.set(i64::from(state.ready()));
-            let mut response = http::Response::new(Bytes::from(state.metrics.render()));
-            response.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("text/plain; version=0.0.4"),
-            );
-            response
+            metrics_text(state.metrics.render())
         }
         (Port::Credentials, CREDENTIALS_PATH)
         | (Port::Metrics, "/healthz" | "/readyz" | "/metrics") => {
@@ -804,16 +790,6 @@ async fn route(
             "not found: credentials are served at /v1/credentials",
         ),
     }
-}
-
-fn text(status: http::StatusCode, body: String) -> http::Response<Bytes> {
-    let mut response = http::Response::new(Bytes::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
 }
 
 /// The error shape the Go SDK decodes (`code`, `message`); the JavaScript SDK reads `Code` and

@@ -88,10 +88,10 @@ pub enum RoleFileError {
     },
 }
 
-type Map = HashMap<(Box<str>, Box<str>), Arc<RoleArn>, foldhash::fast::RandomState>;
+pub(crate) type Map = HashMap<(Box<str>, Box<str>), Arc<RoleArn>, foldhash::fast::RandomState>;
 
 /// A role file, parsed.
-pub(super) fn parse_role_file(path: &Path, bytes: &[u8]) -> Result<Map, RoleFileError> {
+pub(crate) fn parse_role_file(path: &Path, bytes: &[u8]) -> Result<Map, RoleFileError> {
     let syntax = |message: String| RoleFileError::Syntax {
         path: path.to_owned(),
         message,

@@ -30,6 +30,17 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// No interface of this host has the address.
+    #[error(
+        "cannot listen on {addr}: no interface of this host has that address; add it (for the agent's link-local address, the init container of `irsa agent manifests` does) or listen on another"
+    )]
+    NotLocal {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Where a request came from.
@@ -205,6 +216,44 @@ impl RunningServer {
     }
 }
 
+/// Stops a service's servers as a pod should stop (its readiness already false): after
+/// `delay`, so the endpoints drop it, stop accepting and answer what is in flight, waiting at
+/// most `timeout`. Whether everything in flight was answered.
+pub(crate) async fn drain(servers: Vec<RunningServer>, delay: Duration, timeout: Duration) -> bool {
+    tokio::time::sleep(delay).await;
+    let drained = async {
+        for server in servers {
+            server.shutdown().await;
+        }
+    };
+    let done = tokio::time::timeout(timeout, drained).await.is_ok();
+    if !done {
+        tracing::warn!(?timeout, "requests still in flight at the drain timeout");
+    }
+    done
+}
+
+/// A plain-text answer (health, refusals).
+pub(crate) fn text(status: ::http::StatusCode, body: impl Into<Bytes>) -> ::http::Response<Bytes> {
+    let mut response = ::http::Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        ::http::header::CONTENT_TYPE,
+        ::http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Metrics in Prometheus' text exposition format.
+pub(crate) fn metrics_text(body: Vec<u8>) -> ::http::Response<Bytes> {
+    let mut response = ::http::Response::new(Bytes::from(body));
+    response.headers_mut().insert(
+        ::http::header::CONTENT_TYPE,
+        ::http::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
 /// Binds `addr` and serves `handler` there until [`RunningServer::shutdown`].
 pub(crate) async fn spawn(
     addr: SocketAddr,
@@ -212,9 +261,13 @@ pub(crate) async fn spawn(
     limits: ServerLimits,
     handler: Handler,
 ) -> Result<RunningServer, ServeError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrNotAvailable {
+            ServeError::NotLocal { addr, source }
+        } else {
+            ServeError::Bind { addr, source }
+        }
+    })?;
     let local = listener
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;

@@ -49,7 +49,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::service_accounts::{Lookup, ServiceAccountCache};
 
-use crate::http::server::{Handler, spawn};
+use crate::http::server::{Handler, drain, metrics_text, spawn, text};
 use crate::http::{Peer, ReloadingCertificate, RunningServer, ServeError, ServerLimits};
 use crate::webhook::{
     AdmissionRequest, AdmissionResponse, ContainerCredentialsError, ContainerCredentialsIdentities,
@@ -369,19 +369,10 @@ impl RunningWebhook {
         self.state.draining.store(true, Ordering::Release);
         self.state.metrics.ready.set(0);
         tracing::info!(delay = ?self.shutdown_delay, "draining: readiness is false");
-        tokio::time::sleep(self.shutdown_delay).await;
-        let drained = async {
-            self.server.shutdown().await;
-            if let Some(metrics) = self.metrics_server {
-                metrics.shutdown().await;
-            }
-        };
-        if tokio::time::timeout(self.drain_timeout, drained)
-            .await
-            .is_err()
-        {
-            tracing::warn!(timeout = ?self.drain_timeout, "reviews still in flight at the drain timeout");
-        }
+        let servers = std::iter::once(self.server)
+            .chain(self.metrics_server)
+            .collect();
+        drain(servers, self.shutdown_delay, self.drain_timeout).await;
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;
@@ -443,12 +434,7 @@ async fn route(state: &State, port: Port, request: http::Request<Bytes>) -> http
             state.metrics.cache_size.set(state.cache.len() as i64);
             state.metrics.cache_lists.set(state.cache.lists() as i64);
             state.metrics.ready.set(i64::from(state.ready()));
-            let mut response = http::Response::new(Bytes::from(state.metrics.render()));
-            response.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("text/plain; version=0.0.4"),
-            );
-            ("/metrics", response)
+            ("/metrics", metrics_text(state.metrics.render()))
         }
         (Port::Serving, &http::Method::POST, MUTATE_PATH | MUTATE_FAIL_CLOSED_PATH) => {
             let fail_open = path == MUTATE_PATH;
@@ -494,16 +480,6 @@ async fn route(state: &State, port: Port, request: http::Request<Bytes>) -> http
         .latencies
         .with_label_values(&[verb, label])
         .observe(start.elapsed().as_secs_f64() * 1e6);
-    response
-}
-
-fn text(status: http::StatusCode, body: &'static str) -> http::Response<Bytes> {
-    let mut response = http::Response::new(Bytes::from_static(body.as_bytes()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
     response
 }
 

@@ -284,6 +284,7 @@ async fn one_call_per_service_account_and_every_refusal() {
     .listen(vec!["127.0.0.1:0".parse().unwrap()])
     .metrics_listen(None)
     .scope(CacheScope::Pod)
+    .rate_limit(1, 3)
     .shutdown_delay(Duration::ZERO)
     .start()
     .await
@@ -299,6 +300,19 @@ async fn one_call_per_service_account_and_every_refusal() {
         );
     }
     assert_eq!(agent.sts_calls(), 2);
+    // Three requests spent the burst of 3; refilled at one a second, the next ones are
+    // throttled.
+    let mut throttled = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = ask(addr, Some(&token("cart", "cart-a"))).await;
+        if status == 429 {
+            throttled.push(body["code"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(
+        !throttled.is_empty() && throttled.iter().all(|c| c == "Throttling"),
+        "{throttled:?}"
+    );
     agent.shutdown().await;
     sts.shutdown().await;
 }
@@ -896,4 +910,124 @@ async fn roles_from_annotations_and_keys_from_discovery() {
     agent.shutdown().await;
     site.shutdown().await;
     sts.shutdown().await;
+}
+
+/// What the agent cannot use is refused before it listens, in one line that names the flag or
+/// file and the fix.
+#[test]
+fn unusable_agent_settings_are_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (jwks, roles) = files(dir.path());
+    let (jwks, roles) = (jwks.to_str().unwrap(), roles.to_str().unwrap());
+    let serve = |extra: &[&str]| -> Vec<String> {
+        [
+            "agent",
+            "serve",
+            "--issuer",
+            ISSUER,
+            "--metrics-address",
+            "",
+            "--log-format",
+            "text",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|s| (*s).to_owned())
+        .collect()
+    };
+    let bad_roles = dir.path().join("bad.yaml");
+    std::fs::write(&bad_roles, "cart: arn:aws:iam::111122223333:role/cart\n").unwrap();
+    let cases: [(Vec<String>, &[&str]); 5] = [
+        (
+            serve(&[
+                "--jwks",
+                jwks,
+                "--service-account-roles",
+                bad_roles.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ]),
+            &[
+                "--service-account-roles",
+                "has key \"cart\"",
+                "`namespace:name`",
+            ],
+        ),
+        (
+            serve(&[
+                "--jwks",
+                roles,
+                "--service-account-roles",
+                roles,
+                "--listen",
+                "127.0.0.1:0",
+            ]),
+            &["--jwks", "is not a JWKS"],
+        ),
+        (
+            serve(&[
+                "--jwks",
+                jwks,
+                "--service-account-roles",
+                roles,
+                "--listen",
+                "127.0.0.1:0",
+                "--session-duration",
+                "15m",
+            ]),
+            &[
+                "--session-duration and --min-remaining",
+                "ask for a longer session or a smaller margin",
+            ],
+        ),
+        (
+            // No interface here has the link-local address: the init container's job.
+            serve(&[
+                "--jwks",
+                jwks,
+                "--service-account-roles",
+                roles,
+                "--listen",
+                "169.254.170.23:2704",
+            ]),
+            &[
+                "--listen",
+                "no interface of this host has that address",
+                "init container",
+            ],
+        ),
+        (
+            [
+                "agent",
+                "serve",
+                "--issuer",
+                "http://oidc.example.test",
+                "--jwks",
+                jwks,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            &["--issuer http://oidc.example.test"],
+        ),
+    ];
+    for (args, fragments) in cases {
+        // A node's region comes from its environment (or the instance metadata, which is not
+        // here).
+        let output = Command::new(env!("CARGO_BIN_EXE_irsa"))
+            .args(&args)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        for fragment in fragments {
+            assert!(
+                stderr.contains(fragment),
+                "{args:?}: {stderr:?} lacks {fragment:?}"
+            );
+        }
+    }
 }

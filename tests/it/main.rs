@@ -17,7 +17,7 @@
 
 mod helpers;
 
-#[cfg(all(feature = "cli", feature = "agent", feature = "sts"))]
+#[cfg(all(feature = "cli", feature = "agent", feature = "sts", unix))]
 mod agent;
 mod architecture;
 #[cfg(feature = "env")]
