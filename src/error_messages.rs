@@ -692,6 +692,7 @@ fn agent(out: &mut String) {
         Keys => AgentError::Keys(crate::token::VerifierError::NoUsableKey),
         Roles => AgentError::Roles(RoleFileError::Key { path: roles(), key: "cart".into() }),
         Margin => AgentError::Margin { duration: 900, min_remaining: 900 },
+        SessionDuration => AgentError::SessionDuration { seconds: 300 },
         NoListener => AgentError::NoListener,
     });
     every_variant!(out, RoleFileError, {

@@ -43,12 +43,19 @@ impl UpstreamError {
     pub(super) fn is_transient(&self) -> bool {
         match self {
             UpstreamError::Transport(_) => true,
-            UpstreamError::Sts { code, status, .. } => {
+            UpstreamError::Sts {
+                code,
+                status,
+                message,
+            } => {
                 *status >= 500
                     || matches!(
                         code.as_str(),
                         "Throttling" | "IDPCommunicationError" | "RequestLimitExceeded"
                     )
+                    // STS could not fetch the issuer's keys: its own transient case.
+                    || (code == "InvalidIdentityToken"
+                        && message.starts_with("Couldn't retrieve verification key"))
             }
         }
     }
@@ -207,7 +214,15 @@ impl CredentialCache {
             .len()
     }
 
-    fn entry(&self, key: &Key, session: impl FnOnce() -> String, now: SystemTime) -> Arc<Entry> {
+    /// The entry of `key`, made (with the caller's token, so no pass drops it as empty) when
+    /// new.
+    fn entry(
+        &self,
+        key: &Key,
+        session: impl FnOnce() -> String,
+        token: &(WebIdentityToken, SystemTime),
+        now: SystemTime,
+    ) -> Arc<Entry> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = entries.get(key) {
             return entry.clone();
@@ -235,7 +250,7 @@ impl CredentialCache {
                 session: session(),
                 issued: None,
                 refresh_at: now,
-                token: None,
+                token: Some(token.clone()),
                 failures: 0,
                 next_attempt: now,
                 last_error: None,
@@ -256,16 +271,13 @@ impl CredentialCache {
         token_expiry: SystemTime,
     ) -> Result<(Credentials, Outcome), Refused> {
         let now = self.time.now();
-        let entry = self.entry(key, session, now);
+        let caller = (token, token_expiry);
+        let entry = self.entry(key, session, &caller, now);
         {
             let mut state = entry.state.lock().unwrap_or_else(PoisonError::into_inner);
             state.last_used = now;
-            if state
-                .token
-                .as_ref()
-                .is_none_or(|(_, exp)| token_expiry > *exp)
-            {
-                state.token = Some((token, token_expiry));
+            if state.token.as_ref().is_none_or(|(_, exp)| caller.1 > *exp) {
+                state.token = Some(caller.clone());
             }
             if let Some(credentials) = state.servable(now, &self.policy) {
                 return Ok((credentials, Outcome::Hit));
@@ -287,7 +299,25 @@ impl CredentialCache {
                 });
             }
         }
-        match self.call(key, &entry, now).await {
+        let mut result = self.call(key, &entry, now).await;
+        if result.as_ref().is_err_and(|e| !e.is_transient()) {
+            // STS refused the stored token (the freshest seen): if this caller's own is
+            // another, it is tried once and kept, so one bad token cannot hold every pod of the
+            // ServiceAccount until a fresher one arrives.
+            let retry = {
+                let mut state = entry.state.lock().unwrap_or_else(PoisonError::into_inner);
+                let other = state.token.as_ref().is_some_and(|(t, _)| *t != caller.0);
+                if other {
+                    state.token = Some(caller.clone());
+                    state.next_attempt = now;
+                }
+                other
+            };
+            if retry {
+                result = self.call(key, &entry, now).await;
+            }
+        }
+        match result {
             Ok(()) => {
                 let state = entry.state.lock().unwrap_or_else(PoisonError::into_inner);
                 let credentials = state.issued.as_ref().map(|i| i.credentials.clone());
@@ -335,14 +365,30 @@ impl CredentialCache {
         let mut state = entry.state.lock().unwrap_or_else(PoisonError::into_inner);
         match result {
             Ok(issued) => {
-                // The background refresh starts `refresh_ahead` (plus up to a fifth more, so
-                // keys issued together do not refresh together) before the margin; never in
-                // the first half of the credentials' life.
-                let ahead = self.policy.min_remaining
-                    + self.policy.refresh_ahead
-                    + self.policy.refresh_ahead.mul_f64(random / 5.0);
-                let half = now + issued.expiry.duration_since(now).unwrap_or_default() / 2;
-                state.refresh_at = issued.expiry.checked_sub(ahead).unwrap_or(now).max(half);
+                // The background refresh starts `refresh_ahead` before the margin, but not in the
+                // first half of the credentials' life; then up to a tenth of the life earlier at
+                // random, so keys issued together (an agent's restart) do not refresh together;
+                // never after the margin, where the credentials stop being served.
+                let life = issued.expiry.duration_since(now).unwrap_or_default();
+                let ahead = self
+                    .policy
+                    .min_remaining
+                    .saturating_add(self.policy.refresh_ahead);
+                let planned = issued
+                    .expiry
+                    .checked_sub(ahead)
+                    .unwrap_or(now)
+                    .max(now + life / 2);
+                let jittered = planned
+                    .checked_sub(life.mul_f64(random / 10.0))
+                    .unwrap_or(now)
+                    .max(now);
+                let margin = issued
+                    .expiry
+                    .checked_sub(self.policy.min_remaining)
+                    .unwrap_or(now)
+                    .max(now);
+                state.refresh_at = jittered.min(margin);
                 state.issued = Some(issued);
                 state.failures = 0;
                 state.last_error = None;
@@ -395,11 +441,25 @@ impl CredentialCache {
             let Ok(_flight) = entry.flight.try_lock() else {
                 return;
             };
+            // One that just finished may have done it.
+            let still_due = {
+                let state = entry.state.lock().unwrap_or_else(PoisonError::into_inner);
+                now >= state.refresh_at && now >= state.next_attempt
+            };
+            if !still_due {
+                return;
+            }
             if let Err(error) = self.call(&key, &entry, now).await {
                 tracing::warn!(namespace = %key.namespace, service_account = %key.name, role = %key.role, error = ?error, "background refresh failed; serving the cached credentials");
             }
         });
-        futures_util::future::join_all(refreshes).await;
+        // At most 16 STS calls at once, however many keys fell due together.
+        futures_util::StreamExt::for_each_concurrent(
+            futures_util::stream::iter(refreshes),
+            16,
+            |refresh| refresh,
+        )
+        .await;
         count
     }
 }
@@ -419,6 +479,8 @@ mod tests {
         fail: Mutex<Option<UpstreamError>>,
         tokens: Mutex<Vec<String>>,
         gate: tokio::sync::Semaphore,
+        /// A token STS refuses.
+        refused: Mutex<Option<String>>,
     }
 
     impl Upstream for Counting {
@@ -437,6 +499,13 @@ mod tests {
                     .push(token.expose_secret().to_owned());
                 if let Some(error) = self.fail.lock().unwrap().clone() {
                     return Err(error);
+                }
+                if self.refused.lock().unwrap().as_deref() == Some(token.expose_secret()) {
+                    return Err(UpstreamError::Sts {
+                        code: "InvalidIdentityToken".into(),
+                        message: "Incorrect token audience".into(),
+                        status: 400,
+                    });
                 }
                 let now = self.time.now();
                 Ok(Issued {
@@ -461,6 +530,7 @@ mod tests {
             fail: Mutex::new(None),
             tokens: Mutex::new(Vec::new()),
             gate: tokio::sync::Semaphore::new(1000),
+            refused: Mutex::new(None),
         });
         let policy = Policy {
             min_remaining: Duration::from_secs(900),
@@ -531,10 +601,10 @@ mod tests {
             .unwrap();
         assert_eq!(outcome, Outcome::Hit);
 
-        // Nothing due before the refresh point (30 min before expiry, up to 3 min earlier).
-        time.advance(Duration::from_secs(1500));
+        // Nothing due before the refresh point (at half-life, up to 6 minutes earlier).
+        time.advance(Duration::from_secs(1400));
         assert_eq!(cache.refresh_due().await, 0);
-        time.advance(Duration::from_secs(300));
+        time.advance(Duration::from_secs(400));
         assert_eq!(cache.refresh_due().await, 1);
         assert_eq!(upstream.calls.load(Ordering::SeqCst), 2);
         // The refresh used the token that lives longest.
@@ -622,6 +692,35 @@ mod tests {
         time.advance(Duration::from_secs(7200));
         cache.refresh_due().await;
         assert_eq!(cache.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stored_token_sts_refuses_gives_way_to_the_callers() {
+        let (upstream, cache, time) = setup();
+        let now = time.now();
+        let hours = |h: u64| now + Duration::from_secs(h * 3600);
+        cache
+            .get(&key("cart"), || "s".into(), token(1), hours(1))
+            .await
+            .unwrap();
+        // A token that lives longer, and that STS will refuse, becomes the stored one.
+        *upstream.refused.lock().unwrap() = Some("token-9".into());
+        let (_, outcome) = cache
+            .get(&key("cart"), || unreachable!(), token(9), hours(3))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::Hit);
+        // Past the margin: the stored token is refused, the caller's own is tried and kept.
+        time.advance(Duration::from_secs(2701));
+        let (_, outcome) = cache
+            .get(&key("cart"), || unreachable!(), token(2), hours(2))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::Miss);
+        assert_eq!(
+            *upstream.tokens.lock().unwrap(),
+            ["token-1", "token-9", "token-2"]
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub(super) struct Metrics {
     /// `irsa_agent_cached_keys`: keys in the credential cache.
     pub(super) cached_keys: IntGauge,
     /// `irsa_agent_evictions_total`: keys dropped (idle, nothing left, over capacity).
-    pub(super) evictions: IntGauge,
+    evictions: IntCounter,
+    /// Held while the evictions counter catches up, so two scrapes do not both add.
+    evictions_sync: std::sync::Arc<std::sync::Mutex<()>>,
     /// `irsa_agent_key_refreshes_total{outcome}`: the issuer's keys read again.
     pub(super) key_refreshes: IntCounterVec,
     /// `irsa_agent_role_reload_errors_total`: broken role files refused, each counted once.
@@ -102,7 +104,7 @@ impl Metrics {
             "irsa_agent_cached_keys",
             "Keys (ServiceAccount and role, or pod) in the credential cache.",
         );
-        let evictions = gauge(
+        let evictions = counter(
             "irsa_agent_evictions_total",
             "Keys dropped from the credential cache: idle, expired or over capacity.",
         );
@@ -119,10 +121,21 @@ impl Metrics {
             refresh_errors,
             cached_keys,
             evictions,
+            evictions_sync: std::sync::Arc::default(),
             key_refreshes,
             role_reload_errors,
             ready,
         }
+    }
+
+    /// Brings the evictions counter up to the cache's own count.
+    pub(super) fn count_evictions(&self, total: u64) {
+        let _sync = self
+            .evictions_sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.evictions
+            .inc_by(total.saturating_sub(self.evictions.get()));
     }
 
     /// The text exposition format.

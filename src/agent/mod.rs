@@ -160,6 +160,14 @@ pub enum AgentError {
         /// The margin, seconds.
         min_remaining: u64,
     },
+    /// STS cannot issue sessions of this length.
+    #[error(
+        "STS issues sessions of 900 to 43200 s, not {seconds} s: ask for a duration in that range (and within the roles' maximum)"
+    )]
+    SessionDuration {
+        /// The duration asked, seconds.
+        seconds: u64,
+    },
     /// The credentials endpoint has no address.
     #[error("the agent has no address to listen on: give at least one")]
     NoListener,
@@ -390,6 +398,11 @@ impl Agent {
     pub async fn start(self) -> Result<RunningAgent, AgentError> {
         if self.listen.is_empty() {
             return Err(AgentError::NoListener);
+        }
+        if !(900..=43_200).contains(&self.session_duration.as_secs()) {
+            return Err(AgentError::SessionDuration {
+                seconds: self.session_duration.as_secs(),
+            });
         }
         if self.min_remaining >= self.session_duration {
             return Err(AgentError::Margin {
@@ -694,6 +707,10 @@ impl RateLimiter {
             // Many clients: forget the ones whose bucket has refilled (they lose nothing).
             let full = Duration::from_secs_f64(self.burst / self.per_second);
             buckets.retain(|_, (_, at)| now.duration_since(*at) < full);
+            if buckets.len() >= 65_536 {
+                // Still full (a flood from many addresses): start over rather than grow.
+                buckets.clear();
+            }
         }
         let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now));
         *tokens =
@@ -734,11 +751,16 @@ async fn route(
             let response = if state.limiter.allow(peer.ip) {
                 credentials(state, request).await
             } else {
-                error(
+                let mut response = error(
                     http::StatusCode::TOO_MANY_REQUESTS,
                     "Throttling",
                     "too many requests from this address: retry after a second",
-                )
+                );
+                response.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from_static("1"),
+                );
+                response
             };
             state
                 .metrics
@@ -767,8 +789,7 @@ async fn route(
             state.metrics.cached_keys.set(state.cache.len() as i64);
             state
                 .metrics
-                .evictions
-                .set(state.cache.evictions.load(Ordering::Relaxed) as i64);
+                .count_evictions(state.cache.evictions.load(Ordering::Relaxed));
             state.metrics.ready.set(i64::from(state.ready()));
             metrics_text(state.metrics.render())
         }
@@ -890,8 +911,8 @@ async fn credentials(state: &State, request: &http::Request<Bytes>) -> http::Res
         CacheScope::Pod => {
             let Some(id) = pod.and_then(|p| p.uid.as_deref().or(p.name.as_deref())) else {
                 return error(
-                    http::StatusCode::UNAUTHORIZED,
-                    "InvalidToken",
+                    http::StatusCode::FORBIDDEN,
+                    "AccessDenied",
                     "the agent keeps a session per pod, and this token is bound to no pod: mount a projected token",
                 );
             };
@@ -905,7 +926,8 @@ async fn credentials(state: &State, request: &http::Request<Bytes>) -> http::Res
     let token_expiry = claims
         .exp
         .and_then(|exp| u64::try_from(exp).ok())
-        .map_or(now, |exp| SystemTime::UNIX_EPOCH + Duration::from_secs(exp));
+        .and_then(|exp| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(exp)))
+        .unwrap_or(now);
     let key = Key {
         namespace: namespace.into(),
         name: name.into(),
@@ -1106,6 +1128,7 @@ async fn keep_keys(
     let mut failures = 0u32;
     let mut last_error: Option<String> = None;
     let mut last_bytes: Option<Vec<u8>> = None;
+    let mut last_keys: Option<String> = None;
     let client = match &source {
         KeySource::Discovery { .. } => match crate::http::client::client(&[], &[]) {
             Ok(client) => Some(client),
@@ -1162,6 +1185,12 @@ async fn keep_keys(
         };
         let installed = outcome.and_then(|keys| {
             let Some(keys) = keys else { return Ok(false) };
+            // The same set fetched again: the verifier and its cache stay as they are.
+            let json = keys.to_json();
+            if last_keys.as_deref() == Some(json.as_str()) {
+                return Ok(false);
+            }
+            last_keys = Some(json);
             let mut slot = state
                 .verifier
                 .write()

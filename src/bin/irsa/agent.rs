@@ -227,6 +227,7 @@ fn serve(args: ServeArgs, json: bool) -> Result<Report, CliError> {
                 AgentError::Roles(_) => "--service-account-roles".to_owned(),
                 AgentError::Metrics(_) => format!("--metrics-address {}", args.metrics_address),
                 AgentError::Margin { .. } => "--session-duration and --min-remaining".to_owned(),
+                AgentError::SessionDuration { .. } => "--session-duration".to_owned(),
                 _ => "--listen".to_owned(),
             };
             CliError::input(input, e)
