@@ -163,6 +163,9 @@ impl ServiceAccountCache {
         let api: Api<ServiceAccount> = Api::namespaced(self.shared.client.clone(), namespace);
         match tokio::time::timeout(self.shared.grace, api.get_metadata_opt(name)).await {
             Ok(Ok(Some(found))) => {
+                // Kept until the watch reports it (or a relist replaces the map): the next
+                // request for it is a hit, not another GET.
+                self.apply(&found.metadata);
                 let settings = self.entry(&found.metadata);
                 (
                     Lookup::Fetched,
