@@ -9,7 +9,7 @@
 //!   its keys (fetched through the issuer's discovery and refreshed, or read from a file and
 //!   read again when it changes), the audience and the expiry. A bad token gets `401`.
 //! - **maps the ServiceAccount to a role** ([`RoleSource`]): its role annotation through the
-//!   kube-rs [`ServiceAccountCache`](crate::service_accounts::ServiceAccountCache), or a static
+//!   kube-rs [`service_accounts::ServiceAccountCache`](crate::service_accounts), or a static
 //!   file. A ServiceAccount without a role gets `403`.
 //! - **answers from a cache per (ServiceAccount, role)**: every pod of a ServiceAccount proves
 //!   the same `sub`, which is all a trust policy can judge, so one `AssumeRoleWithWebIdentity`

@@ -219,6 +219,10 @@ impl RunningServer {
 /// Stops a service's servers as a pod should stop (its readiness already false): after
 /// `delay`, so the endpoints drop it, stop accepting and answer what is in flight, waiting at
 /// most `timeout`. Whether everything in flight was answered.
+#[cfg_attr(
+    not(any(feature = "webhook-server", feature = "agent")),
+    allow(dead_code)
+)]
 pub(crate) async fn drain(servers: Vec<RunningServer>, delay: Duration, timeout: Duration) -> bool {
     tokio::time::sleep(delay).await;
     let drained = async {
@@ -234,6 +238,10 @@ pub(crate) async fn drain(servers: Vec<RunningServer>, delay: Duration, timeout:
 }
 
 /// A plain-text answer (health, refusals).
+#[cfg_attr(
+    not(any(feature = "webhook-server", feature = "agent")),
+    allow(dead_code)
+)]
 pub(crate) fn text(status: ::http::StatusCode, body: impl Into<Bytes>) -> ::http::Response<Bytes> {
     let mut response = ::http::Response::new(body.into());
     *response.status_mut() = status;
@@ -245,6 +253,10 @@ pub(crate) fn text(status: ::http::StatusCode, body: impl Into<Bytes>) -> ::http
 }
 
 /// Metrics in Prometheus' text exposition format.
+#[cfg_attr(
+    not(any(feature = "webhook-server", feature = "agent")),
+    allow(dead_code)
+)]
 pub(crate) fn metrics_text(body: Vec<u8>) -> ::http::Response<Bytes> {
     let mut response = ::http::Response::new(Bytes::from(body));
     response.headers_mut().insert(
