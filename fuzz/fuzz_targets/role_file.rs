@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for (namespace, name, arn) in entries {
-        assert!(Subject::new(&namespace, &name).is_ok(), "{namespace}:{name}");
+        assert!(
+            Subject::new(&namespace, &name).is_ok(),
+            "{namespace}:{name}"
+        );
         let parsed: RoleArn = arn.parse().expect("an accepted ARN parses again");
         assert_eq!(parsed.to_string(), arn);
     }
