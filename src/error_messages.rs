@@ -699,6 +699,7 @@ fn agent(out: &mut String) {
         Read => RoleFileError::Read { path: roles(), source: io::Error::new(io::ErrorKind::PermissionDenied, "Permission denied (os error 13)") },
         Syntax => RoleFileError::Syntax { path: roles(), message: "invalid type: sequence, expected a map".into() },
         Key => RoleFileError::Key { path: roles(), key: "cart".into() },
+        Duplicate => RoleFileError::Duplicate { path: roles(), key: "shop:cart".into() },
         Arn => RoleFileError::Arn { path: roles(), key: "shop:cart".into(), source: "arn:aws:iam::111122223333:user/cart".parse::<crate::arn::RoleArn>().unwrap_err() },
     });
 }

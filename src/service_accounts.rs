@@ -120,6 +120,11 @@ impl ServiceAccountCache {
         }
     }
 
+    /// The annotation prefix it reads.
+    pub fn prefix(&self) -> &str {
+        &self.shared.prefix
+    }
+
     /// How long a miss waits for the apiserver.
     pub fn grace(&self) -> Duration {
         self.shared.grace

@@ -37,6 +37,19 @@ pub(super) enum UpstreamError {
     Transport(String),
 }
 
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::Sts {
+                code,
+                message,
+                status,
+            } => write!(f, "STS answered {status} {code}: {message}"),
+            UpstreamError::Transport(why) => write!(f, "STS not reached: {why}"),
+        }
+    }
+}
+
 impl UpstreamError {
     /// Whether a later call may succeed by itself (throttling, 5xx, the network, the
     /// provider's keys out of reach).
@@ -450,7 +463,7 @@ impl CredentialCache {
                 return;
             }
             if let Err(error) = self.call(&key, &entry, now).await {
-                tracing::warn!(namespace = %key.namespace, service_account = %key.name, role = %key.role, error = ?error, "background refresh failed; serving the cached credentials");
+                tracing::warn!(namespace = %key.namespace, service_account = %key.name, role = %key.role, error = %error, "background refresh failed; serving the cached credentials");
             }
         });
         // At most 16 STS calls at once, however many keys fell due together.

@@ -528,6 +528,14 @@ impl Agent {
             self.refresh_tick,
             stopped,
         )));
+        tracing::info!(
+            listen = ?servers.iter().map(RunningServer::local_addr).collect::<Vec<_>>(),
+            issuer = %self.issuer,
+            audience = %self.audience,
+            sts_region = self.sts.region().map_or("us-east-1 (none configured)", |r| r.as_ref()),
+            sts_endpoint = self.sts.endpoint_url().unwrap_or("the region's"),
+            "agent started"
+        );
         Ok(RunningAgent {
             servers,
             metrics_server,
@@ -605,6 +613,7 @@ impl RunningAgent {
     pub async fn shutdown(self) {
         self.state.draining.store(true, Ordering::Release);
         self.state.metrics.ready.set(0);
+        tracing::info!(delay = ?self.shutdown_delay, "draining: readiness is false");
         let servers = self
             .servers
             .into_iter()
@@ -861,14 +870,23 @@ async fn credentials(state: &State, request: &http::Request<Bytes>) -> http::Res
             if matches!(rejection, Rejection::UnknownKid { .. }) {
                 state.unknown_kid.notify_one();
             }
-            tracing::info!(reason = %crate::ErrorChain(&rejection), "refused a token");
+            // The verifier speaks of STS's providers; here they are the agent's flags.
+            let reason = match &rejection {
+                Rejection::WrongAudience { aud, .. } => format!(
+                    "its audiences {aud:?} do not include {:?} (the agent's --audience; the webhook's --container-credentials-audience must match)",
+                    state.audience
+                ),
+                Rejection::UnknownIssuer { iss, .. } => format!(
+                    "its issuer {iss:?} is not {:?} (the agent's --issuer, compared exactly)",
+                    state.issuer.as_str()
+                ),
+                other => crate::ErrorChain(other).to_string(),
+            };
+            tracing::info!(%reason, "refused a token");
             return error(
                 http::StatusCode::UNAUTHORIZED,
                 "InvalidToken",
-                &format!(
-                    "the service-account token is refused: {}",
-                    crate::ErrorChain(&rejection)
-                ),
+                &format!("the service-account token is refused: {reason}"),
             );
         }
     };
@@ -889,7 +907,8 @@ async fn credentials(state: &State, request: &http::Request<Bytes>) -> http::Res
                 http::StatusCode::FORBIDDEN,
                 "AccessDenied",
                 &format!(
-                    "ServiceAccount {namespace}/{name} gets no credentials: {why}; annotate it with a role (or map it in the role file)"
+                    "ServiceAccount {namespace}/{name} gets no credentials: {why}; {}",
+                    state.roles.fix(namespace, name)
                 ),
             );
         }
@@ -959,7 +978,7 @@ async fn credentials(state: &State, request: &http::Request<Bytes>) -> http::Res
             error: failure,
             remembered,
         }) => {
-            tracing::warn!(%namespace, service_account = %name, role = %key.role, error = ?failure, remembered, "no credentials");
+            tracing::warn!(%namespace, service_account = %name, role = %key.role, error = %failure, remembered, "no credentials");
             let (status, code, message) = match &failure {
                 UpstreamError::Sts { code, message, .. } if !failure.is_transient() => (
                     http::StatusCode::FORBIDDEN,
@@ -1228,7 +1247,11 @@ async fn keep_keys(
                         .key_refreshes
                         .with_label_values(&["error"])
                         .inc();
-                    tracing::warn!(error = %text, "the issuer's keys cannot be read; keeping the current ones");
+                    if state.keys_loaded() {
+                        tracing::warn!(error = %text, "the issuer's keys cannot be read; keeping the current ones");
+                    } else {
+                        tracing::warn!(error = %text, "the issuer's keys cannot be read yet: requests get 503 until they are; retrying with backoff (up to a minute apart)");
+                    }
                     last_error = Some(text);
                 }
                 wait = match source {

@@ -75,6 +75,14 @@ pub enum RoleFileError {
         /// The key.
         key: String,
     },
+    /// A ServiceAccount is mapped twice.
+    #[error("the role file {path} maps {key} twice: keep one line for it")]
+    Duplicate {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+    },
     /// A value is not a role ARN.
     #[error("the role file {path} maps {key} to a value that is not a role ARN")]
     Arn {
@@ -101,8 +109,11 @@ pub(crate) fn parse_role_file(path: &Path, bytes: &[u8]) -> Result<Map, RoleFile
     if text.trim().is_empty() {
         return Ok(Map::default());
     }
-    let entries: std::collections::BTreeMap<String, String> =
-        serde_norway::from_str(text).map_err(|e| syntax(e.to_string()))?;
+    // A list of pairs, not a map: a ServiceAccount named twice is an error, not the last one
+    // silently winning.
+    let entries: Vec<(String, String)> = serde_norway::from_str::<Pairs>(text)
+        .map_err(|e| syntax(e.to_string()))?
+        .0;
     let mut map = Map::default();
     for (key, value) in entries {
         let parsed = key
@@ -122,9 +133,43 @@ pub(crate) fn parse_role_file(path: &Path, bytes: &[u8]) -> Result<Map, RoleFile
                 key: key.clone(),
                 source,
             })?;
-        map.insert((namespace.into(), name.into()), Arc::new(arn));
+        if map
+            .insert((namespace.into(), name.into()), Arc::new(arn))
+            .is_some()
+        {
+            return Err(RoleFileError::Duplicate {
+                path: path.to_owned(),
+                key,
+            });
+        }
     }
     Ok(map)
+}
+
+/// A YAML (or JSON) mapping of strings, its entries in order, duplicates kept.
+struct Pairs(Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for Pairs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map from `namespace:name` to role ARN")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry::<String, String>()? {
+                    pairs.push(pair);
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 /// What a ServiceAccount's role lookup found.
@@ -188,6 +233,17 @@ impl Roles {
         }
     }
 
+    /// What to do for a ServiceAccount without a role.
+    pub(super) fn fix(&self, namespace: &str, name: &str) -> String {
+        match self {
+            Roles::Cluster(cache) => format!("annotate it with {}/role-arn", cache.prefix()),
+            Roles::File { path, .. } => format!(
+                "map `{namespace}:{name}` to a role ARN in {}",
+                path.display()
+            ),
+        }
+    }
+
     /// Reads the role file again when its bytes changed: `Ok(true)` when a new mapping is in,
     /// an error (the old mapping kept) when the new file cannot be used.
     pub(super) fn reload(&self) -> Result<bool, RoleFileError> {
@@ -238,6 +294,11 @@ mod tests {
         );
         let list = parse_role_file(path, b"- shop:cart").unwrap_err();
         assert!(matches!(list, RoleFileError::Syntax { .. }), "{list:?}");
+        let twice = parse_role_file(path, b"shop:cart: arn:aws:iam::111122223333:role/a\nshop:cart: arn:aws:iam::111122223333:role/b\n").unwrap_err();
+        assert_eq!(
+            twice.to_string(),
+            "the role file roles.yaml maps shop:cart twice: keep one line for it"
+        );
         let upper = parse_role_file(path, b"Shop:cart: arn:aws:iam::111122223333:role/cart");
         assert!(matches!(upper, Err(RoleFileError::Key { .. })), "{upper:?}");
     }

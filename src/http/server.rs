@@ -32,7 +32,7 @@ pub enum ServeError {
     },
     /// No interface of this host has the address.
     #[error(
-        "cannot listen on {addr}: no interface of this host has that address; add it (for the agent's link-local address, the init container of `irsa agent manifests` does) or listen on another"
+        "cannot listen on {addr}: no interface of this host has that address; add it (for the agent's link-local address, the init container of `irsa agent manifests` does) or listen on another, e.g. 127.0.0.1:2704 to try it locally"
     )]
     NotLocal {
         /// The address.

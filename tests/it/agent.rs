@@ -1031,3 +1031,39 @@ fn unusable_agent_settings_are_refused_with_the_fix() {
         }
     }
 }
+
+/// `irsa token --out` writes a token file as the kubelet does: no newline (SDKs refuse one in
+/// the Authorization header they send the agent), readable by its owner only.
+#[test]
+fn a_token_file_is_written_as_the_kubelet_writes_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/k8s-vectors/rsa-private.pem");
+    let output = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args([
+            "token",
+            "--issuer",
+            ISSUER,
+            "--service-account",
+            "shop:cart",
+            "--signing-key",
+        ])
+        .arg(&key)
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("wrote {} (the token, 0600)\n", file.display())
+    );
+    let token = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(token.matches('.').count(), 2);
+    assert!(!token.ends_with('\n'));
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}

@@ -183,6 +183,7 @@ fn serve(args: ServeArgs, json: bool) -> Result<Report, CliError> {
                 client: crate::webhook::kube_client(
                     args.kubeconfig.as_deref(),
                     args.kube_api.as_deref(),
+                    "; or --service-account-roles FILE, which needs no API access",
                 )
                 .await?,
                 annotation_prefix: args.annotation_prefix.clone(),
@@ -313,6 +314,10 @@ const METRICS_PORT: u16 = 2705;
 const LINK: &str = "irsa-agent0";
 
 fn manifests(args: &ManifestArgs) -> Result<Report, CliError> {
+    // The agent would refuse it at start: refuse it here.
+    args.issuer
+        .parse::<irsa::oidc::IssuerUrl>()
+        .map_err(|e| CliError::input(format!("--issuer {}", args.issuer), e))?;
     let documents = agent_documents(args);
     let mut yaml = String::new();
     for document in &documents {
@@ -326,10 +331,20 @@ fn manifests(args: &ManifestArgs) -> Result<Report, CliError> {
     } else {
         format!(":{}", args.port)
     };
+    let addresses = if args.ipv6 {
+        "169.254.170.23 and fd00:ec2::23"
+    } else {
+        "169.254.170.23"
+    };
     eprintln!(
-        "irsa: run the webhook with --container-credentials-full-uri=http://169.254.170.23{port}/v1/credentials --container-credentials-audience={}; pods' egress to 169.254.170.23 (and fd00:ec2::23) on TCP {} must be allowed by NetworkPolicies, and excluded from HTTP proxies (NO_PROXY)",
+        "irsa: note: run the webhook with --container-credentials-full-uri=http://169.254.170.23{port}/v1/credentials --container-credentials-audience={}; pods' egress to {addresses} on TCP {} must be allowed by NetworkPolicies, and excluded from HTTP proxies (NO_PROXY)",
         args.audience, args.port
     );
+    if args.region.is_none() {
+        eprintln!(
+            "irsa: note: no --region: the agent calls STS in the region its node's metadata service names, or us-east-1 without one"
+        );
+    }
     match &args.out {
         Some(path) => {
             crate::io::write_atomic(path, yaml.as_bytes())?;

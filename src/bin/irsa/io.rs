@@ -179,6 +179,19 @@ pub(crate) fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// Writes a file that holds a private key: `0600`, also when it replaces a file others could
+/// read (the atomic writer keeps a replaced file's mode, so a looser old file goes first).
+pub(crate) fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt as _;
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::remove_file(path)?;
+        }
+    }
+    irsa::env::write_atomic(path, bytes, 0o600)
+}
+
 #[cfg(test)]
 mod duration_tests {
     use std::time::Duration;

@@ -46,6 +46,10 @@ pub(crate) struct Args {
     /// Issue the token at this time: RFC 3339 or seconds since the Unix epoch. Default: now.
     #[arg(long, value_name = "TIME", value_parser = value::time)]
     now: Option<i64>,
+    /// Write the token to FILE as the kubelet writes a projected token (no newline, which
+    /// SDKs refuse in an Authorization header; mode 0600, atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 /// The token alone for people (it is what gets written to a token file), with its claims in
@@ -83,6 +87,19 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
         "kid": key.public_key().key_id(),
         "claims": request.claims(now),
     });
+    if let Some(path) = &args.out {
+        crate::io::write_secret(path, token.expose_secret().as_bytes()).map_err(|e| {
+            CliError::input(
+                format!("--out {}", path.display()),
+                format!("cannot write ({e})"),
+            )
+        })?;
+        return Ok(Report {
+            human: format!("wrote {} (the token, 0600)\n", path.display()),
+            json: json!({"out": path, "alg": key.algorithm().as_str(), "kid": key.public_key().key_id(), "claims": request.claims(now)}).to_string(),
+            refused: false,
+        });
+    }
     Ok(Report {
         human: format!("{}\n", token.expose_secret()),
         json: serde_json::to_string_pretty(&json).unwrap_or_default(),

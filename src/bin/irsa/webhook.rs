@@ -244,7 +244,7 @@ fn serve(args: ServeArgs, json: bool) -> Result<Report, CliError> {
         .build()
         .map_err(|e| CliError::input("the async runtime", e))?;
     runtime.block_on(async {
-        let client = kube_client(args.kubeconfig.as_deref(), args.kube_api.as_deref()).await?;
+        let client = kube_client(args.kubeconfig.as_deref(), args.kube_api.as_deref(), "").await?;
         let limits = ServerLimits::default()
             .max_body_bytes(MAX_REVIEW_LEN)
             .max_connections(args.max_connections);
@@ -302,6 +302,7 @@ fn serve(args: ServeArgs, json: bool) -> Result<Report, CliError> {
 pub(crate) async fn kube_client(
     kubeconfig: Option<&std::path::Path>,
     kube_api: Option<&str>,
+    without: &str,
 ) -> Result<kube::Client, CliError> {
     let mut config = match kubeconfig {
         Some(path) => {
@@ -312,9 +313,12 @@ pub(crate) async fn kube_client(
                 .await
                 .map_err(|e| CliError::input(&flag, e))?
         }
-        None => kube::Config::infer()
-            .await
-            .map_err(|e| CliError::input("the in-cluster configuration (or --kubeconfig)", e))?,
+        None => kube::Config::infer().await.map_err(|e| {
+            CliError::input(
+                format!("the in-cluster configuration (or --kubeconfig{without})"),
+                e,
+            )
+        })?,
     };
     if let Some(url) = kube_api {
         config.cluster_url = url

@@ -163,19 +163,6 @@ fn read_pair(dir: &Path) -> Result<Pair, CliError> {
     })
 }
 
-/// Writes a file that holds a private key: `0600`, also when it replaces a file others could
-/// read (the atomic writer keeps a replaced file's mode, so a looser old file goes first).
-fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    #[cfg(unix)]
-    if let Ok(meta) = std::fs::metadata(path) {
-        use std::os::unix::fs::PermissionsExt as _;
-        if meta.permissions().mode() & 0o077 != 0 {
-            std::fs::remove_file(path)?;
-        }
-    }
-    irsa::env::write_atomic(path, bytes, 0o600)
-}
-
 pub(crate) fn certs(args: CertArgs) -> Result<Report, CliError> {
     let pair = make_pair(&args.namespace)?;
     let flag = format!("--out-dir {}", args.out_dir.display());
@@ -188,7 +175,7 @@ pub(crate) fn certs(args: CertArgs) -> Result<Report, CliError> {
     ] {
         let path = args.out_dir.join(file);
         let written = if secret {
-            write_secret(&path, text.as_bytes())
+            crate::io::write_secret(&path, text.as_bytes())
         } else {
             irsa::env::write_atomic(&path, text.as_bytes(), 0o644)
         };
@@ -237,7 +224,7 @@ pub(crate) fn manifests(args: ManifestArgs) -> Result<Report, CliError> {
     }
     match &args.out {
         Some(path) if pair.is_some() => {
-            write_secret(path, yaml.as_bytes()).map_err(|e| {
+            crate::io::write_secret(path, yaml.as_bytes()).map_err(|e| {
                 CliError::input(
                     format!("--out {}", path.display()),
                     format!("cannot write ({e})"),
