@@ -691,15 +691,6 @@ fn agent_manifests(extra: &[&str]) -> Vec<serde_json::Value> {
 /// alone on port 80), no API access with a role ConfigMap.
 #[test]
 fn agent_manifests_pass_the_kubernetes_schemas() {
-    let validate = std::env::var_os("IRSA_KUBERNETES_VALIDATE").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/kubernetes-validate"),
-        PathBuf::from,
-    );
-    assert!(
-        validate.exists(),
-        "{} not found: run `bash scripts/check.sh`",
-        validate.display()
-    );
     let cluster = agent_manifests(&["--cluster-name", "prod", "--ipv6"]);
     let kinds: Vec<&str> = cluster
         .iter()
@@ -783,14 +774,7 @@ fn agent_manifests_pass_the_kubernetes_schemas() {
         std::fs::write(&path, yaml).unwrap();
         files.push(path);
     }
-    let output = Command::new(&validate)
-        .args(["--strict", "-k", crate::webhook_server::pinned_kubernetes()])
-        .args(&files)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{report}");
+    let report = crate::helpers::cli::kubernetes_validate(&files);
     assert_eq!(
         report.matches(" passed for resource ").count(),
         8,

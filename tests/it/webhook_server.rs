@@ -1014,15 +1014,6 @@ fn the_shipped_manifests_are_the_commands_output() {
 /// itself in another namespace.
 #[test]
 fn generated_manifests_pass_the_kubernetes_schemas() {
-    let validate = std::env::var_os("IRSA_KUBERNETES_VALIDATE").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/kubernetes-validate"),
-        PathBuf::from,
-    );
-    assert!(
-        validate.exists(),
-        "{} not found: run `bash scripts/check.sh`, or `.venv/bin/pip install kubernetes-validate==1.37.0`",
-        validate.display()
-    );
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for tls in ["cert-manager", "self-signed"] {
@@ -1041,15 +1032,7 @@ fn generated_manifests_pass_the_kubernetes_schemas() {
         std::fs::write(&file, yaml).unwrap();
         files.push(file);
     }
-    let version = pinned_kubernetes();
-    let output = Command::new(&validate)
-        .args(["--strict", "-k", version])
-        .args(&files)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{report}");
+    let report = crate::helpers::cli::kubernetes_validate(&files);
     let passed = report.matches(" passed for resource ").count();
     // 8 built-in kinds with cert-manager (its Issuers and Certificates have no built-in schema),
     // 9 with the self-made Secret.
@@ -1059,15 +1042,6 @@ fn generated_manifests_pass_the_kubernetes_schemas() {
         4,
         "{report}"
     );
-}
-
-/// The Kubernetes version k8s-openapi is built for here (its `latest`, which the cli pins).
-pub(crate) fn pinned_kubernetes() -> &'static str {
-    k8s_openapi::k8s_if_1_37! { return "1.37.0"; }
-    #[allow(unreachable_code)]
-    {
-        panic!("k8s-openapi pins a Kubernetes version this test does not name yet: add it")
-    }
 }
 
 /// Flags the server cannot use are refused before it listens, naming the flag and the fix.

@@ -319,13 +319,7 @@ fn manifests(args: &ManifestArgs) -> Result<Report, CliError> {
         .parse::<irsa::oidc::IssuerUrl>()
         .map_err(|e| CliError::input(format!("--issuer {}", args.issuer), e))?;
     let documents = agent_documents(args);
-    let mut yaml = String::new();
-    for document in &documents {
-        yaml.push_str("---\n");
-        yaml.push_str(
-            &serde_norway::to_string(document).map_err(|e| CliError::input("the manifests", e))?,
-        );
-    }
+    let yaml = crate::webhook::manifests::yaml_stream(&documents)?;
     let port = if args.port == 80 {
         String::new()
     } else {
@@ -345,21 +339,7 @@ fn manifests(args: &ManifestArgs) -> Result<Report, CliError> {
             "irsa: note: no --region: the agent calls STS in the region its node's metadata service names, or us-east-1 without one"
         );
     }
-    match &args.out {
-        Some(path) => {
-            crate::io::write_atomic(path, yaml.as_bytes())?;
-            Ok(Report {
-                human: format!("wrote {} ({} manifests)\n", path.display(), documents.len()),
-                json: json!({"out": path, "manifests": documents.len()}).to_string(),
-                refused: false,
-            })
-        }
-        None => Ok(Report {
-            json: Value::Array(documents).to_string(),
-            human: yaml,
-            refused: false,
-        }),
-    }
+    crate::webhook::manifests::report(documents, yaml, args.out.as_deref())
 }
 
 fn agent_documents(args: &ManifestArgs) -> Vec<Value> {

@@ -12,7 +12,7 @@ use irsa::webhook_server::{WebhookServer, WebhookServerError};
 use crate::io::CliError;
 use crate::render::Report;
 
-mod manifests;
+pub(crate) mod manifests;
 
 /// Arguments of `irsa webhook`.
 #[derive(Debug, clap::Args)]

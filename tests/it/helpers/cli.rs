@@ -105,3 +105,35 @@ pub(crate) fn discovery_s3_args() -> Vec<String> {
     .map(str::to_owned)
     .to_vec()
 }
+
+/// `kubernetes-validate --strict` for the Kubernetes version k8s-openapi pins, over `files`
+/// (the project's virtualenv has it): asserts it passed and returns its report.
+pub(crate) fn kubernetes_validate(files: &[PathBuf]) -> String {
+    let validate = std::env::var_os("IRSA_KUBERNETES_VALIDATE").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/kubernetes-validate"),
+        PathBuf::from,
+    );
+    assert!(
+        validate.exists(),
+        "{} not found: run `bash scripts/check.sh`, or `.venv/bin/pip install kubernetes-validate==1.37.0`",
+        validate.display()
+    );
+    let output = Command::new(&validate)
+        .args(["--strict", "-k", pinned_kubernetes()])
+        .args(files)
+        .output()
+        .expect("run kubernetes-validate");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{report}");
+    report
+}
+
+/// The Kubernetes version k8s-openapi is built for here (its `latest`, which the cli pins).
+fn pinned_kubernetes() -> &'static str {
+    k8s_openapi::k8s_if_1_37! { return "1.37.0"; }
+    #[allow(unreachable_code)]
+    {
+        panic!("k8s-openapi pins a Kubernetes version this test does not name yet: add it")
+    }
+}

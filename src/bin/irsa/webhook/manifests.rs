@@ -209,13 +209,7 @@ pub(crate) fn manifests(args: ManifestArgs) -> Result<Report, CliError> {
         (Tls::CertManager, None) => None,
     };
     let documents = documents(&args, pair.as_ref());
-    let mut yaml = String::new();
-    for document in &documents {
-        yaml.push_str("---\n");
-        let text =
-            serde_norway::to_string(document).map_err(|e| CliError::input("the manifests", e))?;
-        yaml.push_str(&text);
-    }
+    let yaml = yaml_stream(&documents)?;
     if pair.is_some() {
         eprintln!(
             "irsa: the manifests hold the webhook's private key (Secret {}/{NAME}-tls): keep them as a secret",
@@ -240,6 +234,30 @@ pub(crate) fn manifests(args: ManifestArgs) -> Result<Report, CliError> {
                 refused: false,
             })
         }
+        out => report(documents, yaml, out.as_deref()),
+    }
+}
+
+/// Manifests as one YAML stream, each document after `---`.
+pub(crate) fn yaml_stream(documents: &[Value]) -> Result<String, CliError> {
+    let mut yaml = String::new();
+    for document in documents {
+        yaml.push_str("---\n");
+        yaml.push_str(
+            &serde_norway::to_string(document).map_err(|e| CliError::input("the manifests", e))?,
+        );
+    }
+    Ok(yaml)
+}
+
+/// Manifests without a secret: written to `out` (atomically) or printed — YAML for people, a
+/// JSON array for machines.
+pub(crate) fn report(
+    documents: Vec<Value>,
+    yaml: String,
+    out: Option<&Path>,
+) -> Result<Report, CliError> {
+    match out {
         Some(path) => {
             crate::io::write_atomic(path, yaml.as_bytes())?;
             Ok(Report {
