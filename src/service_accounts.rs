@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -33,11 +33,18 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::webhook::ServiceAccountAnnotations;
 
 type Names = HashMap<Box<str>, Entry, foldhash::fast::RandomState>;
 type Namespaces = HashMap<Box<str>, Names, foldhash::fast::RandomState>;
+
+/// ServiceAccounts the apiserver said do not exist, with when it said so.
+type Absent = HashMap<(Box<str>, Box<str>), Instant, foldhash::fast::RandomState>;
+
+/// At most this many absent ServiceAccounts are remembered.
+const MAX_ABSENT: usize = 4_096;
 
 /// What is kept of one ServiceAccount: nothing when it has no annotation under the prefix
 /// (most of a cluster's), else its settings, read once.
@@ -51,7 +58,8 @@ pub enum Lookup {
     Cached,
     /// Not in the cache; the apiserver had it.
     Fetched,
-    /// Neither the cache nor the apiserver has it.
+    /// Neither the cache nor the apiserver has it (or the apiserver said so recently: see
+    /// [`ServiceAccountCache::remember_absent`]).
     Missing,
     /// Not in the cache, and the apiserver did not answer within the grace period.
     TimedOut,
@@ -91,6 +99,9 @@ struct Shared {
     /// Relists so far (the first list included).
     lists: AtomicU64,
     entries: AtomicU64,
+    /// How long an absent ServiceAccount is answered from memory, in milliseconds (0: never).
+    absent_ttl_ms: AtomicU64,
+    absent: Mutex<Absent>,
 }
 
 impl std::fmt::Debug for ServiceAccountCache {
@@ -116,6 +127,8 @@ impl ServiceAccountCache {
                 synced: AtomicBool::new(false),
                 lists: AtomicU64::new(0),
                 entries: AtomicU64::new(0),
+                absent_ttl_ms: AtomicU64::new(0),
+                absent: Mutex::new(Absent::default()),
             }),
         }
     }
@@ -128,6 +141,18 @@ impl ServiceAccountCache {
     /// How long a miss waits for the apiserver.
     pub fn grace(&self) -> Duration {
         self.shared.grace
+    }
+
+    /// Remembers for `ttl` that the apiserver said a ServiceAccount does not exist: lookups of
+    /// it within that time answer [`Lookup::Missing`] without another GET (default zero: every
+    /// miss asks). A watch event or relist that brings the ServiceAccount ends this at once,
+    /// since the cache is asked first. At most 4 096 names are remembered.
+    ///
+    /// The agent sets this: a pod of a deleted ServiceAccount keeps a valid token until it
+    /// expires, and its SDK's retries would otherwise each cost the apiserver a GET.
+    pub fn remember_absent(&self, ttl: Duration) {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        self.shared.absent_ttl_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Whether the first full list is in.
@@ -162,7 +187,7 @@ impl ServiceAccountCache {
         if let Some(entry) = self.cached(namespace, name) {
             return (Lookup::Cached, Some(entry.map(|e| *e).unwrap_or_default()));
         }
-        if self.shared.grace.is_zero() {
+        if self.shared.grace.is_zero() || self.known_absent(namespace, name) {
             return (Lookup::Missing, None);
         }
         let api: Api<ServiceAccount> = Api::namespaced(self.shared.client.clone(), namespace);
@@ -177,7 +202,10 @@ impl ServiceAccountCache {
                     Some(settings.map(|e| *e).unwrap_or_default()),
                 )
             }
-            Ok(Ok(None)) => (Lookup::Missing, None),
+            Ok(Ok(None)) => {
+                self.note_absent(namespace, name);
+                (Lookup::Missing, None)
+            }
             Ok(Err(error)) => {
                 tracing::warn!(%namespace, service_account = %name, error = %crate::ErrorChain(&error), "cannot read the ServiceAccount");
                 (Lookup::Failed, None)
@@ -193,6 +221,45 @@ impl ServiceAccountCache {
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         map.get(namespace)?.get(name).cloned()
+    }
+
+    fn absent_ttl(&self) -> Duration {
+        Duration::from_millis(self.shared.absent_ttl_ms.load(Ordering::Relaxed))
+    }
+
+    fn known_absent(&self, namespace: &str, name: &str) -> bool {
+        let ttl = self.absent_ttl();
+        if ttl.is_zero() {
+            return false;
+        }
+        let absent = self
+            .shared
+            .absent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        absent
+            .get(&(Box::from(namespace), Box::from(name)))
+            .is_some_and(|at| at.elapsed() < ttl)
+    }
+
+    fn note_absent(&self, namespace: &str, name: &str) {
+        let ttl = self.absent_ttl();
+        if ttl.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let mut absent = self
+            .shared
+            .absent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if absent.len() >= MAX_ABSENT {
+            absent.retain(|_, at| now.duration_since(*at) < ttl);
+            if absent.len() >= MAX_ABSENT {
+                absent.clear();
+            }
+        }
+        absent.insert((namespace.into(), name.into()), now);
     }
 
     fn entry(&self, meta: &ObjectMeta) -> Entry {

@@ -451,6 +451,9 @@ impl Agent {
                     annotation_prefix.clone(),
                     self.lookup_grace,
                 );
+                // A pod of a deleted ServiceAccount keeps a valid token until it expires: its
+                // SDK's retries cost the apiserver one GET per 10 s, not one each.
+                cache.remember_absent(Duration::from_secs(10));
                 tasks.push(tokio::spawn(
                     cache.clone().run(self.resync, stopped.clone()),
                 ));
@@ -710,6 +713,9 @@ impl RateLimiter {
     /// Whether `ip` may make a request now.
     fn allow(&self, ip: Option<IpAddr>) -> bool {
         let Some(ip) = ip else { return true };
+        // A client reaching a dual-stack socket over IPv4 shows as `::ffff:a.b.c.d`: one
+        // client, one bucket, whichever socket it came through.
+        let ip = ip.to_canonical();
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() >= 65_536 {
@@ -1296,5 +1302,10 @@ mod tests {
         let b = Some(IpAddr::from([10, 0, 0, 2]));
         assert_eq!((0..5).map(|_| limiter.allow(a)).filter(|x| *x).count(), 3);
         assert!(limiter.allow(b));
+        let mapped = Some(IpAddr::from([0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x0001]));
+        assert!(
+            !limiter.allow(mapped),
+            "10.0.0.1 over IPv6 shares its bucket"
+        );
     }
 }

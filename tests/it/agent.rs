@@ -891,6 +891,34 @@ async fn roles_from_annotations_and_keys_from_discovery() {
         );
         assert!(body["message"].as_str().unwrap().contains(reason), "{body}");
     }
+    // The missing one cost one GET, and its retries none: the apiserver's answer is remembered.
+    let gets = apiserver.gets();
+    for _ in 0..3 {
+        assert_eq!(ask(addr, Some(&token("ghost", "p"))).await.0, 403);
+    }
+    assert_eq!(apiserver.gets(), gets);
+    // Until the watch brings it: its role is then asked of STS (whose `cart` trusts only
+    // shop:cart, so the refusal names the role the annotation gave).
+    apiserver.put(
+        "shop",
+        "ghost",
+        &[("eks.amazonaws.com/role-arn", role.as_str())],
+        false,
+    );
+    let refused = format!("STS refused role {role} for shop/ghost");
+    let mut answer = serde_json::Value::Null;
+    for _ in 0..100 {
+        answer = ask(addr, Some(&token("ghost", "p"))).await.1;
+        if answer["message"].as_str().unwrap().contains(&refused) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        answer["message"].as_str().unwrap().contains(&refused),
+        "a created ServiceAccount is mapped at once: {answer}"
+    );
+    assert_eq!(apiserver.gets(), gets);
     agent.shutdown().await;
     site.shutdown().await;
     sts.shutdown().await;
