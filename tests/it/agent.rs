@@ -782,6 +782,80 @@ fn agent_manifests_pass_the_kubernetes_schemas() {
     );
 }
 
+/// What `irsa agent manifests` tells the user to give the webhook, `irsa webhook manifests`
+/// takes, and its Deployment runs the webhook server with it.
+#[test]
+fn the_agent_manifests_note_configures_the_webhook() {
+    let agent = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args([
+            "agent",
+            "manifests",
+            "--image",
+            "example.com/irsa:1",
+            "--issuer",
+            ISSUER,
+        ])
+        .output()
+        .unwrap();
+    assert!(agent.status.success(), "{agent:?}");
+    let note = String::from_utf8(agent.stderr).unwrap();
+    let flags: Vec<&str> = note
+        .split([' ', ','])
+        .filter(|word| word.starts_with("--container-credentials-"))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            "--container-credentials-full-uri=http://169.254.170.23:2704/v1/credentials",
+            "--container-credentials-audience=sts.amazonaws.com"
+        ],
+        "{note}"
+    );
+    assert!(
+        note.contains(
+            r#"annotate their ServiceAccounts irsa-rs.github.io/container-credentials: "true""#
+        ),
+        "{note}"
+    );
+    let webhook = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args(["webhook", "manifests", "--image", "example.com/irsa:1"])
+        .args(&flags)
+        .output()
+        .unwrap();
+    assert!(webhook.status.success(), "{webhook:?}");
+    let yaml = String::from_utf8(webhook.stdout).unwrap();
+    let deployment: serde_json::Value = serde_norway::Deserializer::from_str(&yaml)
+        .map(|document| serde::Deserialize::deserialize(document).unwrap())
+        .find(|o: &serde_json::Value| o["kind"] == "Deployment")
+        .unwrap();
+    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
+    for flag in &flags {
+        assert!(
+            args.as_array().unwrap().contains(&serde_json::json!(flag)),
+            "{flag} not in {args}"
+        );
+    }
+    // Not an endpoint: refused, naming the flag and an example.
+    let bad = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args([
+            "webhook",
+            "manifests",
+            "--image",
+            "x",
+            "--container-credentials-full-uri",
+            "169.254.170.23",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8(bad.stderr).unwrap();
+    assert!(
+        stderr.contains("--container-credentials-full-uri")
+            && stderr.contains("e.g. http://169.254.170.23:2704/v1/credentials"),
+        "{stderr}"
+    );
+}
+
 /// The agent as a cluster runs it: roles from the ServiceAccounts' annotations through the
 /// kube-rs cache (a fake apiserver over HTTPS), keys from the issuer's discovery document. It is
 /// ready once both are in; an unannotated or missing ServiceAccount gets `403` with the reason.

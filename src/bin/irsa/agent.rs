@@ -331,8 +331,10 @@ fn manifests(args: &ManifestArgs) -> Result<Report, CliError> {
         "169.254.170.23"
     };
     eprintln!(
-        "irsa: note: run the webhook with --container-credentials-full-uri=http://169.254.170.23{port}/v1/credentials --container-credentials-audience={}; pods' egress to {addresses} on TCP {} must be allowed by NetworkPolicies, and excluded from HTTP proxies (NO_PROXY)",
-        args.audience, args.port
+        "irsa: note: point pods at the agent: add --container-credentials-full-uri=http://169.254.170.23{port}/v1/credentials --container-credentials-audience={} to `irsa webhook manifests` (or `irsa webhook serve`), and annotate their ServiceAccounts {}: \"true\" besides their role; pods' egress to {addresses} on TCP {} must be allowed by NetworkPolicies, and excluded from HTTP proxies (NO_PROXY)",
+        args.audience,
+        irsa::webhook::CONTAINER_CREDENTIALS_ANNOTATION,
+        args.port
     );
     if args.region.is_none() {
         eprintln!(

@@ -68,9 +68,43 @@ pub(crate) struct ManifestArgs {
     /// cluster that allows it there (some limit it with a ResourceQuota); "" for none.
     #[arg(long, value_name = "CLASS", default_value = "system-cluster-critical")]
     priority_class: String,
+    /// A node-local agent's credentials endpoint (`irsa agent manifests` prints it): pods of
+    /// ServiceAccounts annotated `irsa-rs.github.io/container-credentials: "true"` get
+    /// AWS_CONTAINER_CREDENTIALS_FULL_URI and a token for the agent instead of the web-identity
+    /// variables.
+    #[arg(
+        long,
+        value_name = "URL",
+        value_parser = full_uri,
+        help_heading = "Container credentials"
+    )]
+    container_credentials_full_uri: Option<String>,
+    /// The audience of those pods' token: the one the agent checks (its --audience) and the
+    /// roles' trust policies require.
+    #[arg(
+        long,
+        value_name = "AUDIENCE",
+        default_value = irsa::webhook::DEFAULT_AUDIENCE,
+        requires = "container_credentials_full_uri",
+        help_heading = "Container credentials"
+    )]
+    container_credentials_audience: String,
     /// Write to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+}
+
+/// An endpoint the SDKs' container providers accept: an absolute `http` or `https` URL.
+fn full_uri(text: &str) -> Result<String, String> {
+    match text.parse::<http::Uri>() {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
+            Ok(text.to_owned())
+        }
+        _ => Err(
+            "give the agent's endpoint as an absolute URL, e.g. http://169.254.170.23:2704/v1/credentials"
+                .to_owned(),
+        ),
+    }
 }
 
 /// A budget the webhook configuration can carry: `timeoutSeconds` is at most 30.
@@ -400,6 +434,13 @@ fn deployment_without_priority(args: &ManifestArgs, labels: &Value) -> Value {
     }
     if args.sts_regional_endpoint {
         serve.push("--sts-regional-endpoint=true".to_owned());
+    }
+    if let Some(uri) = &args.container_credentials_full_uri {
+        serve.push(format!("--container-credentials-full-uri={uri}"));
+        serve.push(format!(
+            "--container-credentials-audience={}",
+            args.container_credentials_audience
+        ));
     }
     let probe = |path: &str, port: &str, scheme: &str, period: u32| json!({"httpGet": {"path": path, "port": port, "scheme": scheme}, "periodSeconds": period, "failureThreshold": 3});
     let mut pod_labels = labels.clone();
