@@ -192,24 +192,106 @@ impl PublishingPlan {
         &self.apiserver_flags
     }
 
-    /// Steps a person still has to take, in plain words.
+    /// The plan as files, as `irsa discovery --out DIR` writes them: each path relative to one
+    /// directory, with its bytes. The two documents sit at their paths below the issuer, so the
+    /// directory can be served as the issuer's root as it is; beside them
+    /// `bucket-policy.json` (for an S3 issuer), `iam-oidc-provider.json` (the
+    /// `CreateOpenIDConnectProvider` input, for `--cli-input-json`) and
+    /// `kube-apiserver-flags.txt` (one flag per line).
+    ///
+    /// ```
+    /// use irsa::oidc::{JwkSet, PublicKey, PublishingPlan, S3Issuer};
+    /// # let pem = include_str!("../../tests/data/k8s-vectors/rsa-public.pem");
+    /// let keys = JwkSet::from_public_keys(&PublicKey::from_pem(pem)?)?;
+    /// let issuer = S3Issuer::new("acme-irsa", "eu-west-1")?.issuer();
+    /// let plan = PublishingPlan::builder(issuer, keys).build()?;
+    /// let names: Vec<&str> = plan.files().iter().map(|(name, _)| *name).collect();
+    /// assert_eq!(names, [".well-known/openid-configuration", "openid/v1/jwks", "bucket-policy.json", "iam-oidc-provider.json", "kube-apiserver-flags.txt"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn files(&self) -> Vec<(&'static str, Vec<u8>)> {
+        let [discovery, jwks] = &self.objects;
+        let mut files = vec![
+            (
+                OPENID_CONFIGURATION_PATH,
+                discovery.body.clone().into_bytes(),
+            ),
+            (JWKS_PATH, jwks.body.clone().into_bytes()),
+        ];
+        if let Some(policy) = &self.bucket_policy {
+            files.push((BUCKET_POLICY_FILE, pretty(policy)));
+        }
+        files.push((OIDC_PROVIDER_FILE, pretty(&self.oidc_provider)));
+        let flags = self.apiserver_flags.join("\n") + "\n";
+        files.push((APISERVER_FLAGS_FILE, flags.into_bytes()));
+        files
+    }
+
+    /// Steps a person still has to take, in plain words, with the AWS CLI commands that take
+    /// them; each file is a placeholder named as [`files`](Self::files) names it, e.g.
+    /// `<bucket-policy.json>`. [`next_steps_for_files`](Self::next_steps_for_files)
+    /// names the files [`files`](Self::files) wrote.
     pub fn next_steps(&self) -> Vec<String> {
+        self.steps(None)
+    }
+
+    /// [`next_steps`](Self::next_steps) for the [`files`](Self::files) written under `dir`:
+    /// each command names its file there.
+    ///
+    /// ```
+    /// use irsa::oidc::{JwkSet, PublicKey, PublishingPlan, S3Issuer};
+    /// # let pem = include_str!("../../tests/data/k8s-vectors/rsa-public.pem");
+    /// # let keys = JwkSet::from_public_keys(&PublicKey::from_pem(pem)?)?;
+    /// let issuer = S3Issuer::new("acme-irsa", "eu-west-1")?.issuer();
+    /// let plan = PublishingPlan::builder(issuer, keys).build()?;
+    /// let steps = plan.next_steps_for_files(std::path::Path::new("issuer"));
+    /// assert!(steps.iter().any(|step| step.ends_with("--policy file://issuer/bucket-policy.json")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next_steps_for_files(&self, dir: &std::path::Path) -> Vec<String> {
+        self.steps(Some(dir))
+    }
+
+    fn steps(&self, dir: Option<&std::path::Path>) -> Vec<String> {
+        let file = |name: &str| match dir {
+            Some(dir) => shell_word(&dir.join(name).display().to_string()),
+            None => format!("<{name}>"),
+        };
         let [discovery, jwks] = &self.objects;
         let mut steps = Vec::new();
         match &self.s3 {
             Some(s3) => {
-                for object in [discovery, jwks] {
+                let location = if s3.region() == "us-east-1" {
+                    String::new()
+                } else {
+                    format!(
+                        " --create-bucket-configuration LocationConstraint={}",
+                        s3.region()
+                    )
+                };
+                steps.push(format!(
+                    "unless the bucket exists (one of its own for the issuer is safest): aws s3api create-bucket --bucket {} --region {}{location}",
+                    s3.bucket(),
+                    s3.region()
+                ));
+                for (object, name) in [(discovery, OPENID_CONFIGURATION_PATH), (jwks, JWKS_PATH)] {
                     steps.push(format!(
-                        "upload with: aws s3api put-object --bucket {} --key {} --content-type {} --cache-control '{}' --body <file>",
+                        "upload with: aws s3api put-object --bucket {} --key {} --content-type {} --cache-control '{}' --body {}",
                         s3.bucket(),
                         object.key,
                         object.content_type,
-                        object.cache_control
+                        object.cache_control,
+                        file(name)
                     ));
                 }
                 steps.push(format!(
-                    "allow public bucket policies on {} (S3 Block Public Access: BlockPublicPolicy and RestrictPublicBuckets off), then apply the bucket policy",
+                    "allow public bucket policies, ACLs staying blocked: aws s3api put-public-access-block --bucket {} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false",
                     s3.bucket()
+                ));
+                steps.push(format!(
+                    "apply the bucket policy: aws s3api put-bucket-policy --bucket {} --policy file://{}",
+                    s3.bucket(),
+                    file(BUCKET_POLICY_FILE)
                 ));
             }
             None => steps.push(format!(
@@ -217,10 +299,44 @@ impl PublishingPlan {
                 discovery.url, jwks.url
             )),
         }
-        steps.push("register the provider: aws iam create-open-id-connect-provider --cli-input-json file://iam-oidc-provider.json".to_owned());
-        steps.push("add the kube-apiserver flags, keeping any --api-audiences your cluster already lists, and keep the signing key in --service-account-signing-key-file and every published key in --service-account-key-file".to_owned());
+        steps.push(format!(
+            "register the provider: aws iam create-open-id-connect-provider --cli-input-json file://{}",
+            file(OIDC_PROVIDER_FILE)
+        ));
+        let flags = match dir {
+            Some(_) => format!(" ({})", file(APISERVER_FLAGS_FILE)),
+            None => String::new(),
+        };
+        steps.push(format!("add the kube-apiserver flags{flags}, keeping any --api-audiences your cluster already lists, and keep the signing key in --service-account-signing-key-file and every published key in --service-account-key-file"));
         steps
     }
+}
+
+/// The bucket policy's file among [`PublishingPlan::files`].
+const BUCKET_POLICY_FILE: &str = "bucket-policy.json";
+/// The `CreateOpenIDConnectProvider` input's file among [`PublishingPlan::files`].
+const OIDC_PROVIDER_FILE: &str = "iam-oidc-provider.json";
+/// The kube-apiserver flags' file among [`PublishingPlan::files`].
+const APISERVER_FLAGS_FILE: &str = "kube-apiserver-flags.txt";
+
+/// `text` as one shell word: as it is when it holds nothing a shell reads, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:@%+=,-".contains(&b));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Pretty JSON and a newline, as the plan's files hold it.
+fn pretty(value: &impl Serialize) -> Vec<u8> {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text.into_bytes()
 }
 
 /// Builds a [`PublishingPlan`].

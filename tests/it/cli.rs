@@ -141,6 +141,103 @@ fn s3_issuer_with_prefix_trailing_slash_and_migration() {
     );
 }
 
+/// The next steps `irsa discovery --out` prints are commands that work as printed: run by a
+/// shell with the AWS CLI against moto, they make the bucket, upload both documents with their
+/// content types, make the bucket public by policy alone and register the provider.
+#[test]
+fn discovery_next_steps_run_as_printed() {
+    let moto = crate::helpers::moto::moto();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = stdout_json(
+        &Command::new(env!("CARGO_BIN_EXE_irsa"))
+            .current_dir(dir.path())
+            .args([
+                "-o",
+                "json",
+                "discovery",
+                "--s3-bucket",
+                "acme-irsa",
+                "--s3-region",
+                "eu-west-1",
+            ])
+            .args([
+                "--s3-prefix",
+                "prod",
+                "--account",
+                "123456789012",
+                "--out",
+                "./issuer",
+            ])
+            .args(["--public-key", &path("k8s-vectors/rsa-public.pem")])
+            .output()
+            .unwrap(),
+    );
+    let aws_bin = crate::helpers::venv_bin("aws");
+    let shell_path = format!(
+        "{}:{}",
+        aws_bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let aws = |command: &str| -> Output {
+        Command::new("sh")
+            .args(["-c", command])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", &shell_path)
+            .env("HOME", dir.path())
+            .env("AWS_ENDPOINT_URL", &moto.url)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "eu-west-1")
+            .output()
+            .unwrap()
+    };
+    let commands: Vec<&str> = summary["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|note| note.as_str().unwrap().split_once(": aws "))
+        .map(|(_, command)| command)
+        .collect();
+    assert_eq!(commands.len(), 6, "{summary:#}");
+    for command in commands {
+        let output = aws(&format!("aws {command}"));
+        assert!(output.status.success(), "aws {command}: {output:?}");
+    }
+    let written = |name: &str| fs::read(dir.path().join("issuer").join(name)).unwrap();
+    for (key, file, content_type) in [
+        (
+            "prod/.well-known/openid-configuration",
+            ".well-known/openid-configuration",
+            "application/json",
+        ),
+        (
+            "prod/openid/v1/jwks",
+            "openid/v1/jwks",
+            "application/jwk-set+json",
+        ),
+    ] {
+        let got = aws(&format!(
+            "aws s3api get-object --bucket acme-irsa --key {key} fetched"
+        ));
+        assert!(got.status.success(), "{got:?}");
+        let head: Value = serde_json::from_slice(&got.stdout).unwrap();
+        assert_eq!(head["ContentType"], content_type);
+        assert_eq!(fs::read(dir.path().join("fetched")).unwrap(), written(file));
+    }
+    let policy = aws("aws s3api get-bucket-policy --bucket acme-irsa --query Policy --output text");
+    let policy: Value = serde_json::from_slice(&policy.stdout).unwrap();
+    let file: Value = serde_json::from_slice(&written("bucket-policy.json")).unwrap();
+    assert_eq!(policy, file);
+    let provider = aws(&format!(
+        "aws iam get-open-id-connect-provider --open-id-connect-provider-arn {}",
+        summary["provider_arn"].as_str().unwrap()
+    ));
+    assert!(provider.status.success(), "{provider:?}");
+    let provider: Value = serde_json::from_slice(&provider.stdout).unwrap();
+    assert_eq!(provider["ClientIDList"], json!(["sts.amazonaws.com"]));
+}
+
 #[test]
 fn bad_inputs_exit_2_with_one_line_naming_input_and_fix() {
     let rsa = path("k8s-vectors/rsa-public.pem");

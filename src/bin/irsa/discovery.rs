@@ -168,7 +168,10 @@ fn keys(args: &Args) -> Result<JwkSet, CliError> {
 /// The plan's next steps, then remarks about the inputs that do not stop the plan but need a
 /// person's attention.
 fn notes(args: &Args, plan: &PublishingPlan, apiserver_issuer: Option<&IssuerUrl>) -> Vec<String> {
-    let mut notes = plan.next_steps();
+    let mut notes = match &args.out {
+        Some(dir) => plan.next_steps_for_files(dir),
+        None => plan.next_steps(),
+    };
     if let Some(current) = apiserver_issuer
         && current != plan.issuer()
         && !args.existing_issuer.iter().any(|e| e == current.as_str())
@@ -201,26 +204,11 @@ fn summary(plan: &PublishingPlan, notes: Vec<String>) -> Value {
 }
 
 fn write_files(dir: &Path, plan: &PublishingPlan, notes: Vec<String>) -> Result<Report, CliError> {
-    let [discovery, jwks] = plan.objects();
-    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
-        (
-            dir.join(".well-known/openid-configuration"),
-            discovery.body.clone().into_bytes(),
-        ),
-        (dir.join("openid/v1/jwks"), jwks.body.clone().into_bytes()),
-    ];
-    if let Some(policy) = plan.bucket_policy() {
-        files.push((
-            dir.join("bucket-policy.json"),
-            (pretty(policy) + "\n").into_bytes(),
-        ));
-    }
-    files.push((
-        dir.join("iam-oidc-provider.json"),
-        (pretty(plan.oidc_provider()) + "\n").into_bytes(),
-    ));
-    let flags = plan.apiserver_flags().join("\n") + "\n";
-    files.push((dir.join("kube-apiserver-flags.txt"), flags.into_bytes()));
+    let files: Vec<(PathBuf, Vec<u8>)> = plan
+        .files()
+        .into_iter()
+        .map(|(name, bytes)| (dir.join(name), bytes))
+        .collect();
     let mut progress = Progress::stderr();
     for (path, bytes) in &files {
         progress.step(format_args!("writing {}", path.display()));
@@ -324,6 +312,7 @@ fn human(plan: &PublishingPlan, notes: &[String]) -> String {
 
 /// The plan's next steps numbered, then the remarks about the inputs `notes` adds after them.
 fn next_steps(text: &mut Text, plan: &PublishingPlan, notes: &[String]) {
+    // The plan's steps come first among the notes, as many with or without files.
     let steps = plan.next_steps().len();
     text.gap();
     text.line(paint(BOLD, "next steps:"));
