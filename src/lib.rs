@@ -108,8 +108,7 @@
 //! | `webhook-server` | no | [`webhook_server`]: the pod identity webhook as a server — ServiceAccount cache (kube-rs watcher), admission budget, fail-closed entry, metrics, health, certificate reload, graceful drain |
 //! | `agent`    | no      | [`agent`]: EKS Pod Identity's container-credentials endpoint on any cluster — tokens verified offline, ServiceAccounts mapped to roles (annotation or file), one STS call per ServiceAccount for all its pods, refreshed in the background, metrics, health, rate limit, drain |
 //! | `doctor`   | no      | [`doctor`]: a live IRSA setup checked end to end — pod, token, the issuer fetched as STS fetches it, IAM, optionally STS — naming the first broken thing and its fix |
-//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve`, `irsa setup`, `irsa apiserver`, `irsa service-accounts`, `irsa doctor`, `irsa webhook`, `irsa agent` |
-//!
+//! | `cli`      | no      | the `irsa` binary: `irsa discovery`, `irsa verify`, `irsa trust-policy`, `irsa lint`, `irsa explain`, `irsa patch`, `irsa credential-process`, `irsa token`, `irsa sts serve`, `irsa setup`, `irsa apiserver`, `irsa service-accounts`, `irsa doctor`, `irsa webhook`, `irsa agent`, `irsa completions`, `irsa man` |
 //! | `env`, `http-client`, `http-server`, `service-accounts` | no | the building blocks above, for those who build their own service on them |
 //!
 //! Without any feature the crate is layers 0–2: [`arn`], [`oidc`], [`token`], [`policy`].
