@@ -665,7 +665,8 @@ fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn agent_manifests(extra: &[&str]) -> Vec<serde_json::Value> {
+/// `irsa agent manifests` for an example image and the tests' issuer, and `extra`.
+fn run_agent_manifests(extra: &[&str]) -> std::process::Output {
     let output = Command::new(env!("CARGO_BIN_EXE_irsa"))
         .args([
             "agent",
@@ -679,6 +680,11 @@ fn agent_manifests(extra: &[&str]) -> Vec<serde_json::Value> {
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
+    output
+}
+
+fn agent_manifests(extra: &[&str]) -> Vec<serde_json::Value> {
+    let output = run_agent_manifests(extra);
     let yaml = String::from_utf8(output.stdout).unwrap();
     serde_norway::Deserializer::from_str(&yaml)
         .map(|document| serde::Deserialize::deserialize(document).unwrap())
@@ -786,18 +792,7 @@ fn agent_manifests_pass_the_kubernetes_schemas() {
 /// takes, and its Deployment runs the webhook server with it.
 #[test]
 fn the_agent_manifests_note_configures_the_webhook() {
-    let agent = Command::new(env!("CARGO_BIN_EXE_irsa"))
-        .args([
-            "agent",
-            "manifests",
-            "--image",
-            "example.com/irsa:1",
-            "--issuer",
-            ISSUER,
-        ])
-        .output()
-        .unwrap();
-    assert!(agent.status.success(), "{agent:?}");
+    let agent = run_agent_manifests(&[]);
     let note = String::from_utf8(agent.stderr).unwrap();
     let flags: Vec<&str> = note
         .split([' ', ','])
