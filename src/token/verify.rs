@@ -127,7 +127,7 @@ pub enum Rejection {
     #[error("the token has no \"exp\" claim")]
     MissingExpiry,
     /// The token expired longer ago than the allowed skew.
-    #[error("the token expired at {exp}, {} s before now ({now}), beyond the {skew} s of allowed clock skew", now.saturating_sub(*exp))]
+    #[error("the token expired at {}, {} s before now ({}), beyond the {skew} s of allowed clock skew", At(*exp), now.saturating_sub(*exp), At(*now))]
     Expired {
         /// The token's `exp`.
         exp: i64,
@@ -137,7 +137,7 @@ pub enum Rejection {
         skew: i64,
     },
     /// `nbf` is later than now plus the skew.
-    #[error("the token is not valid before {nbf}, {} s after now ({now})", nbf.saturating_sub(*now))]
+    #[error("the token is not valid before {}, {} s after now ({})", At(*nbf), nbf.saturating_sub(*now), At(*now))]
     NotYetValid {
         /// The token's `nbf`.
         nbf: i64,
@@ -145,13 +145,35 @@ pub enum Rejection {
         now: i64,
     },
     /// `iat` is later than now plus the skew.
-    #[error("the token was issued at {iat}, {} s after now ({now}): check the clocks", iat.saturating_sub(*now))]
+    #[error("the token was issued at {}, {} s after now ({}): check the clocks", At(*iat), iat.saturating_sub(*now), At(*now))]
     IssuedInFuture {
         /// The token's `iat`.
         iat: i64,
         /// The time of verification.
         now: i64,
     },
+}
+
+/// A Unix time in a reason, as a person reads it: RFC 3339 in UTC, or the number when `time`
+/// cannot place it.
+struct At(i64);
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match time::OffsetDateTime::from_unix_timestamp(self.0) {
+            Ok(t) => write!(
+                f,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+            Err(_) => write!(f, "{} (Unix time)", self.0),
+        }
+    }
 }
 
 impl Rejection {
