@@ -38,7 +38,20 @@ fn apiserver_shows_the_diff_then_writes_atomically_with_a_backup_and_is_idempote
     let manifests = dir.path().join("manifests");
     fs::create_dir(&manifests).unwrap();
     let manifest = manifests.join("kube-apiserver.yaml");
-    let original = fs::read_to_string(data("kubeadm/kube-apiserver.v1.31.yaml")).unwrap();
+    // The node's key directory, with the key it signs with (the setup file's sa.pub is its
+    // public half); the next key is not there yet.
+    let pki = dir.path().join("pki");
+    fs::create_dir(&pki).unwrap();
+    fs::copy(data("keys/ecdsa-p384-public.pem"), pki.join("sa.pub")).unwrap();
+    fs::copy(
+        data("keys/ecdsa-p384-private.with-params.pem"),
+        pki.join("sa.key"),
+    )
+    .unwrap();
+    let p = pki.display().to_string();
+    let original = fs::read_to_string(data("kubeadm/kube-apiserver.v1.31.yaml"))
+        .unwrap()
+        .replace("/etc/kubernetes/pki", &p);
     fs::write(&manifest, &original).unwrap();
     #[cfg(unix)]
     {
@@ -53,6 +66,8 @@ fn apiserver_shows_the_diff_then_writes_atomically_with_a_backup_and_is_idempote
         &m,
         "--config",
         &config,
+        "--pki-dir",
+        &p,
         "--color",
         "never",
     ]);
@@ -65,25 +80,39 @@ fn apiserver_shows_the_diff_then_writes_atomically_with_a_backup_and_is_idempote
             "  +--api-audiences=https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod,https://kubernetes.default.svc.cluster.local",
             "  +--service-account-issuer=https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod",
             "  +--service-account-jwks-uri=https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod/openid/v1/jwks",
-            "  +--service-account-key-file=/etc/kubernetes/pki/sa-next.pub",
+            &format!("  +--service-account-key-file={p}/sa-next.pub"),
         ]
     );
-    assert_eq!(
-        fs::read_to_string(&manifest).unwrap(),
-        original,
-        "nothing written without --write"
+    // The next key is named but not on this node: the diff says so, and --write refuses, since
+    // the apiserver would not start.
+    let missing = format!(
+        "✗ {p}/sa-next.pub is not on this node: copy the setup file's key there on every control-plane node first (the apiserver would not start): --write would refuse"
     );
-
-    let written = irsa(&[
-        "-o",
-        "json",
+    assert!(human.lines().any(|l| l == missing), "{human}");
+    let write = [
         "apiserver",
         "--manifest",
         &m,
         "--config",
         &config,
+        "--pki-dir",
+        &p,
         "--write",
-    ]);
+    ];
+    let refused = irsa(&write);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("sa-next.pub is not on this node"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(&manifest).unwrap(),
+        original,
+        "nothing written without --write, nor when it is refused"
+    );
+    fs::copy(dir.path().join("sa-next.pub"), pki.join("sa-next.pub")).unwrap();
+
+    let written = irsa(&[&["-o", "json"], &write[..]].concat());
     let report = json(&written);
     assert_eq!(
         (report["changed"].as_bool(), report["written"].as_bool()),
@@ -112,22 +141,29 @@ fn apiserver_shows_the_diff_then_writes_atomically_with_a_backup_and_is_idempote
         );
     }
 
-    let again = json(&irsa(&[
-        "-o",
-        "json",
-        "apiserver",
-        "--manifest",
-        &m,
-        "--config",
-        &config,
-        "--write",
-    ]));
+    let again = json(&irsa(&[&["-o", "json"], &write[..]].concat()));
     assert_eq!(
         (again["changed"].as_bool(), again["written"].as_bool()),
         (Some(false), Some(false))
     );
     assert_eq!(fs::read_to_string(&manifest).unwrap(), after);
     assert_eq!(fs::read_to_string(&backup).unwrap(), original);
+
+    // A signing key the setup file does not publish: STS would refuse every token.
+    fs::copy(
+        data("keys/ecdsa-p256-private.pkcs8.pem"),
+        pki.join("sa.key"),
+    )
+    .unwrap();
+    let refused = irsa(&write);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("the apiserver signs with {p}/sa.key (kid "))
+            && stderr
+                .contains("which the setup file does not publish: STS would refuse every token"),
+        "{stderr}"
+    );
 
     fs::write(
         &manifest,

@@ -257,6 +257,15 @@ pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {
     let edit = manifest
         .edit(&flags)
         .map_err(|e| CliError::input(flag.clone(), e))?;
+    let problems = key_file_problems(&file, edit.after());
+    if args.write
+        && let Some(first) = problems.first()
+    {
+        return Err(CliError::refused(
+            format!("--manifest {}", args.manifest.display()),
+            format!("{first}; nothing was written"),
+        ));
+    }
     let written = args.write && edit.changed();
     let backup = if written {
         edit.write(&args.manifest, &text, crate::verify::now_or(None))
@@ -291,6 +300,12 @@ pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {
     } else {
         out.line("nothing was written: run again with --write to replace the manifest (on every control-plane node)");
     }
+    for problem in &problems {
+        out.line(format!(
+            "{} {problem}: --write would refuse",
+            paint(BAD, render::FAIL)
+        ));
+    }
     out.line(paint(DIM, "--service-account-signing-key-file is yours to switch: at rotation stage 2 point it at the next key"));
     if edit.changed() {
         out.line(paint(WARN, "kubeadm upgrade regenerates this manifest from its ClusterConfiguration: put the same flags in apiServer.extraArgs (kubectl -n kube-system edit cm kubeadm-config), or run irsa apiserver --write again after each upgrade"));
@@ -302,12 +317,98 @@ pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {
         "backup": written.then(|| backup.display().to_string()),
         "before": edit.before(),
         "after": edit.after(),
+        "problems": problems,
     });
     Ok(Report {
         human: out.into_string(),
         json: render::pretty(&json),
         refused: false,
     })
+}
+
+/// What would keep the edited apiserver from starting, or from signing tokens STS accepts,
+/// read on this node: a `--service-account-key-file` that is missing or holds a key the setup
+/// file does not publish (its name is one of the file's keys), and a signing key whose public
+/// half is not published. The paths are the container's, which kubeadm mounts from the same
+/// host paths.
+fn key_file_problems(file: &SetupFile, command: &[String]) -> Vec<String> {
+    let published: Vec<&str> = file
+        .cluster()
+        .keys()
+        .keys()
+        .iter()
+        .filter_map(|k| k.kid())
+        .collect();
+    let names: Vec<&std::ffi::OsStr> = file
+        .cluster()
+        .key_files()
+        .iter()
+        .filter_map(|p| p.file_name())
+        .collect();
+    let flag = |name: &str| {
+        let prefix = format!("--{name}=");
+        command
+            .iter()
+            .filter_map(move |arg| arg.strip_prefix(prefix.as_str()).map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let kids = |keys: &[irsa::oidc::PublicKey]| -> Vec<String> {
+        irsa::oidc::JwkSet::from_public_keys(keys)
+            .map(|set| {
+                set.keys()
+                    .iter()
+                    .filter_map(|k| k.kid().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut problems = Vec::new();
+    for path in flag("service-account-key-file") {
+        let name = Path::new(&path).file_name();
+        if !name.is_some_and(|n| names.contains(&n)) {
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => problems.push(format!(
+                "{path} is not on this node: copy the setup file's key there on every control-plane node first (the apiserver would not start)"
+            )),
+            Err(e) => problems.push(format!("{path} cannot be read ({e})")),
+            Ok(text) => {
+                let keys = irsa::oidc::PublicKey::from_pem(&text).unwrap_or_default();
+                let unpublished: Vec<String> = kids(&keys)
+                    .into_iter()
+                    .filter(|kid| !published.contains(&kid.as_str()))
+                    .collect();
+                if keys.is_empty() || !unpublished.is_empty() {
+                    problems.push(format!(
+                        "{path} is not the key the setup file publishes under that name (kid {}): copy the setup file's key there, or list this one in cluster.keys",
+                        if unpublished.is_empty() { "unreadable".to_owned() } else { unpublished.join(", ") }
+                    ));
+                }
+            }
+        }
+    }
+    for path in flag("service-account-signing-key-file") {
+        match std::fs::read_to_string(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => problems.push(format!(
+                "the signing key {path} is not on this node (the apiserver would not start)"
+            )),
+            // Not readable here (not root?): nothing to judge.
+            Err(_) => {}
+            Ok(text) => {
+                if let Ok(key) = irsa::token::SigningKey::from_pem(&text) {
+                    let kid = kids(std::slice::from_ref(key.public_key()));
+                    if !kid.iter().all(|kid| published.contains(&kid.as_str())) {
+                        problems.push(format!(
+                            "the apiserver signs with {path} (kid {}), which the setup file does not publish: STS would refuse every token; add its public key to cluster.keys and apply first",
+                            kid.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems
 }
 
 pub(crate) fn service_accounts(args: ServiceAccountsArgs) -> Result<Report, CliError> {
