@@ -27,6 +27,20 @@ impl Doctor {
                 checks.push(Check::new(name, Verdict::Skip, why));
             }
         };
+        if let (None, Some(why)) = (role_arn, &inputs.role_not_found) {
+            for name in ["provider", "client-id"] {
+                checks.push(Check::new(
+                    name,
+                    Verdict::Skip,
+                    "no role: its account is unknown",
+                ));
+            }
+            checks.push(Check::new("role", Verdict::Fail, why.clone()).fix(
+                "list the ServiceAccount in a role's service_accounts (or its namespace in namespaces) and apply, or give --role-arn",
+            ));
+            checks.push(Check::new("trust-policy", Verdict::Skip, "no role"));
+            return;
+        }
         let (Some(iam), Some(role_arn)) = (&self.iam, role_arn) else {
             skipped(
                 checks,

@@ -76,6 +76,10 @@ pub struct ExamineOptions {
     pub facts: RequestFacts,
     /// Also call STS `AssumeRoleWithWebIdentity` and compare its answer with the prediction.
     pub call_sts: bool,
+    /// Why no role is known although one was looked for (e.g. no role of the setup file lists
+    /// the token's ServiceAccount): without [`role_arn`](Self::role_arn), the `role` check
+    /// fails with this reason instead of being skipped.
+    pub role_not_found: Option<String>,
 }
 
 impl ExamineOptions {
@@ -92,6 +96,7 @@ impl ExamineOptions {
             audience: crate::oidc::DEFAULT_AUDIENCE.to_owned(),
             facts: RequestFacts::at(now),
             call_sts: false,
+            role_not_found: None,
         }
     }
 }

@@ -412,3 +412,53 @@ fn doctor_names_the_first_failure_and_never_prints_the_token() {
         &["--resolve nohost", "write HOST=IP:PORT"],
     );
 }
+
+/// The doctor examines the role of the token's ServiceAccount; when the setup file has none for
+/// it, the role check fails and says so (it used to examine the file's only role, or skip IAM
+/// and pass).
+#[test]
+fn doctor_chooses_the_role_by_the_token_and_fails_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup_file(dir.path(), "account: \"111122223333\"\n");
+    let token = dir.path().join("token");
+    let minted = irsa(&[
+        "token",
+        "--signing-key",
+        &data("keys/rsa-private.pkcs8.pem").display().to_string(),
+        "--issuer",
+        "https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod",
+        "--service-account",
+        "shop:cart",
+        "--out",
+        &token.display().to_string(),
+    ]);
+    assert_eq!(minted.status.code(), Some(0), "{minted:?}");
+    let run = irsa(&[
+        "-o",
+        "json",
+        "doctor",
+        "--config",
+        &config,
+        "--token",
+        &token.display().to_string(),
+        // Nothing listens there: the issuer check fails at once, offline.
+        "--resolve",
+        "my-irsa-bucket.s3.eu-west-1.amazonaws.com=127.0.0.1:9",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let report = json(&run);
+    let role = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "role")
+        .unwrap();
+    assert_eq!(
+        (role["verdict"].as_str(), role["summary"].as_str()),
+        (
+            Some("fail"),
+            Some(format!("no role lists ServiceAccount shop:cart in {config}").as_str())
+        ),
+        "{report:#}"
+    );
+}

@@ -8,7 +8,7 @@ use irsa::doctor::{Doctor, ExamineOptions, InPod, Verdict};
 use irsa::env::{ProcessEnvironment, RealFs};
 use irsa::oidc::IssuerUrl;
 use irsa::setup::SetupFile;
-use irsa::token::{Subject, WebIdentityToken};
+use irsa::token::{Subject, UnverifiedToken, WebIdentityToken};
 
 use crate::io::{CliError, read_input};
 use crate::render::{self, BAD, BOLD, DIM, OK, Report, Text, WARN, clean, paint};
@@ -72,6 +72,12 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     inputs.issuer = args.issuer.clone();
     inputs.role_arn = args.role_arn.clone();
     inputs.service_account = args.service_account.clone();
+    if let Some(path) = &args.token {
+        let bytes = read_input("--token", path)?;
+        let token = WebIdentityToken::from_file_contents(bytes)
+            .map_err(|e| CliError::input(format!("--token {}", path.display()), e))?;
+        inputs.token = Some(token);
+    }
     if let Some(path) = &args.config {
         let flag = format!("--config {}", path.display());
         let file = SetupFile::load(path).map_err(|e| CliError::input(flag, e))?;
@@ -83,14 +89,25 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
             inputs.audience = audience.clone();
         }
         if inputs.role_arn.is_none() {
-            inputs.role_arn = role_for(&file, inputs.service_account.as_ref());
+            // The ServiceAccount given, else the one the token names (unverified: it only
+            // chooses which role to examine).
+            let from_token = inputs.token.as_ref().and_then(|t| {
+                UnverifiedToken::inspect(t.expose_secret())
+                    .ok()?
+                    .claims_unverified()
+                    .subject()?
+                    .ok()
+            });
+            match role_for(
+                &file,
+                inputs.service_account.as_ref().or(from_token.as_ref()),
+            ) {
+                Ok(role) => inputs.role_arn = Some(role),
+                Err(why) => {
+                    inputs.role_not_found = Some(format!("{why} in {}", path.display()));
+                }
+            }
         }
-    }
-    if let Some(path) = &args.token {
-        let bytes = read_input("--token", path)?;
-        let token = WebIdentityToken::from_file_contents(bytes)
-            .map_err(|e| CliError::input(format!("--token {}", path.display()), e))?;
-        inputs.token = Some(token);
     }
     if let Some(path) = &args.pod {
         let bytes = read_input("--pod", path)?;
@@ -141,18 +158,38 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     Ok(render(&report))
 }
 
-/// The file's role for `service_account` (or its only role).
-fn role_for(file: &SetupFile, service_account: Option<&Subject>) -> Option<RoleArn> {
-    let account = file.account()?.clone();
+/// The file's role for `service_account` (or its only role), or why there is none.
+fn role_for(file: &SetupFile, service_account: Option<&Subject>) -> Result<RoleArn, String> {
+    let account = file
+        .account()
+        .ok_or("no account to place the role in (set account)")?
+        .clone();
     let roles = file.roles();
     let role = match service_account {
-        Some(sa) => roles.iter().find(|r| {
-            r.service_accounts().contains(sa) || r.namespaces().iter().any(|n| n == sa.namespace())
-        })?,
-        None if roles.len() == 1 => roles.first()?,
-        None => return None,
+        Some(sa) => roles
+            .iter()
+            .find(|r| {
+                r.service_accounts().contains(sa)
+                    || r.namespaces().iter().any(|n| n == sa.namespace())
+            })
+            .ok_or_else(|| {
+                format!(
+                    "no role lists ServiceAccount {}:{}",
+                    sa.namespace(),
+                    sa.name()
+                )
+            })?,
+        None => match roles {
+            [only] => only,
+            _ => {
+                return Err(format!(
+                    "{} roles and no ServiceAccount to choose by (give --service-account or a token)",
+                    roles.len()
+                ));
+            }
+        },
     };
-    RoleArn::new(file.partition(), account, role.path(), role.name()).ok()
+    RoleArn::new(file.partition(), account, role.path(), role.name()).map_err(|e| e.to_string())
 }
 
 fn render(report: &irsa::doctor::Report) -> Report {
