@@ -624,6 +624,7 @@ fn setup(out: &mut String) {
         Publish => PlanError::Publish(PublishError::DuplicateAudience { audience: "sts.amazonaws.com".into() }),
         Grant => PlanError::Grant { role: "read-s3".into(), source: GenerateError::NoServiceAccount },
         KeyRemoval => PlanError::KeyRemoval { kids: vec!["old-kid".into()] },
+        IssuerChange => PlanError::IssuerChange { published: "https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod".into(), wanted: "https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod/".into() },
         BucketRegion => PlanError::BucketRegion { bucket: "my-irsa-bucket".into(), expected: "eu-west-1".into(), actual: "us-east-1".into() },
         Unreadable => PlanError::Unreadable { what: "the bucket policy of my-irsa-bucket".into() },
         Lint => PlanError::Lint { role: "read-s3".into(), findings: crate::policy::lint_document(b"{", &crate::policy::LintOptions::default()) },

@@ -177,6 +177,17 @@ pub enum PlanError {
         /// The key IDs.
         kids: Vec<String>,
     },
+    /// The published discovery document names another issuer at the same place.
+    #[error(
+        "the published discovery document names issuer {published:?} and the file {wanted:?}{}: rewriting it would make STS refuse every token already issued for the published one; make cluster.issuer say exactly {published:?}, or move to a new issuer with existing_issuers during a migration",
+        if published.trim_end_matches('/') == wanted.trim_end_matches('/') { " (they differ by a trailing slash, which STS compares byte for byte)" } else { "" }
+    )]
+    IssuerChange {
+        /// The issuer the hosted document names.
+        published: String,
+        /// The file's issuer.
+        wanted: String,
+    },
     /// The bucket exists in another region.
     #[error(
         "bucket {bucket} is in {actual}, the file says {expected}: set cluster.issuer.s3.region to {actual} (the issuer URL names the region)"
@@ -324,6 +335,18 @@ pub fn plan(
         observed.documents[1].as_ref(),
         options,
     )?;
+    let wanted = desired.publishing.issuer().as_str();
+    if let Some(published) = observed.documents[0]
+        .as_ref()
+        .and_then(|seen| serde_json::from_slice::<serde_json::Value>(&seen.body).ok())
+        .and_then(|doc| doc.get("issuer")?.as_str().map(str::to_owned))
+        .filter(|published| published != wanted)
+    {
+        return Err(PlanError::IssuerChange {
+            published,
+            wanted: wanted.to_owned(),
+        });
+    }
     let objects = desired.publishing.objects();
     match desired.publishing.s3() {
         Some(s3) => {

@@ -278,6 +278,30 @@ fn prune_removes_only_what_irsa_recorded() {
     );
 }
 
+/// A file whose issuer differs from the published one (here by a trailing slash) would rewrite
+/// the discovery document in place and break every token already issued: refused.
+#[test]
+fn a_published_issuer_is_never_rewritten() {
+    let desired = desired("");
+    let mut state = converge(&desired, &Observed::default());
+    let discovery = state.documents[0].as_mut().unwrap();
+    let mut document: Value = serde_json::from_slice(&discovery.body).unwrap();
+    document["issuer"] = Value::from("https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod/");
+    discovery.body = document.to_string().into_bytes();
+    let err = plan(&desired, &state, PlanOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, PlanError::IssuerChange { published, wanted }
+            if published == "https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod/"
+                && wanted == "https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("(they differ by a trailing slash, which STS compares byte for byte)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn dropping_a_published_key_is_refused_without_the_flag() {
     let desired = desired("");
