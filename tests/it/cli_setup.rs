@@ -332,6 +332,33 @@ fn setup_plans_applies_and_then_has_nothing_to_do_against_moto() {
         ],
     ));
     assert_eq!(allowed["rotation"]["stage"], "retiring_old");
+
+    // An apply that fails half-way says what it made before the failure.
+    fs::write(
+        &config,
+        fs::read_to_string(&config).unwrap()
+            + "  - name: broken\n    service_accounts: [default:broken]\n    managed_policies: [arn:aws:iam::123456789012:policy/does-not-exist]\n",
+    )
+    .unwrap();
+    let failed = setup(
+        &moto,
+        &[
+            "setup",
+            "--config",
+            &config,
+            "--apply",
+            "--allow-key-removal",
+        ],
+    );
+    let stderr = String::from_utf8(failed.stderr).unwrap();
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("iam:AttachRolePolicy on broken")
+            && stderr.contains("changes were made before it (")
+            && stderr.contains("create role broken")
+            && stderr.contains("the next run plans from there"),
+        "{stderr}"
+    );
 }
 
 /// `irsa doctor` offline parts: a token from a file judged against the setup file, with no

@@ -108,7 +108,25 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
             other => aws_failed(other),
         })?;
         let verification = if args.apply {
-            aws.apply(&plan.changes).await.map_err(aws_failed)?;
+            let mut progress = crate::progress::Progress::stderr();
+            let mut made = Vec::new();
+            aws.apply_each(&plan.changes, |change| {
+                progress.step(format_args!("made: {}", change.summary()));
+                made.push(change.summary());
+            })
+            .await
+            .map_err(|e| {
+                let done = match made.as_slice() {
+                    [] => "nothing was changed before it".to_owned(),
+                    made => format!(
+                        "{} of the plan's {} changes were made before it ({}); the next run plans from there",
+                        made.len(),
+                        plan.changes.len(),
+                        made.join("; ")
+                    ),
+                };
+                CliError::refused("AWS", format!("{}; {done}", irsa::ErrorChain(&e)))
+            })?;
             Some(aws.verify(&desired, options).await.map_err(aws_failed)?)
         } else {
             None

@@ -23,9 +23,20 @@ impl Aws {
     /// refused as `MalformedPolicyDocument` ("Invalid principal in policy") until IAM has
     /// propagated the provider; such a write is retried with backoff for about two minutes.
     pub async fn apply(&self, changes: &[Change]) -> Result<(), SetupError> {
+        self.apply_each(changes, |_| {}).await
+    }
+
+    /// [`apply`](Self::apply), calling `made` after each change is made: a caller can show
+    /// progress, and say what was done before a failure.
+    pub async fn apply_each(
+        &self,
+        changes: &[Change],
+        mut made: impl FnMut(&Change),
+    ) -> Result<(), SetupError> {
         let mut fresh_provider = false;
         for change in changes {
             self.apply_one(change, fresh_provider).await?;
+            made(change);
             fresh_provider |= matches!(change, Change::CreateOidcProvider { .. });
         }
         Ok(())
