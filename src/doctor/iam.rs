@@ -191,11 +191,14 @@ impl Doctor {
                 .fix("fix the document (irsa lint explains each finding)");
             }
         };
-        let (Some(token), Some(keys)) = (token, exam.keys.as_ref()) else {
+        let Some(token) = token else {
+            return Check::new("trust-policy", Verdict::Skip, "no token to judge");
+        };
+        let Some(keys) = exam.keys.as_ref() else {
             return Check::new(
                 "trust-policy",
                 Verdict::Skip,
-                "no token or no published keys to judge with",
+                "the issuer's keys were not fetched, so the token cannot be judged as STS judges it (irsa explain --claims judges its claims alone)",
             );
         };
         let Ok(provider) = RegisteredProvider::new(arn.clone(), client_ids.iter().cloned()) else {
@@ -264,10 +267,10 @@ impl Doctor {
                     ),
                 )
                 .evidence(error.reason.clone());
-                if !why.is_empty() {
+                if !why.is_empty() && why != error.reason {
                     check = check.evidence(why);
                 }
-                check.fix("irsa explain shows every statement and condition; irsa trust-policy generates one for this service account")
+                check.fix("irsa explain shows every statement and condition; list the ServiceAccount under the role's service_accounts in the setup file and apply (irsa trust-policy generates a statement by hand)")
             }
         };
         check.evidence.extend(warnings);

@@ -161,12 +161,10 @@ impl Doctor {
         content_types: &[&str],
     ) -> Result<(Bytes, Vec<String>, Option<Check>), Check> {
         let fetched = self.get(url).await.map_err(|e| {
-            let fix = if e.contains("certificate") || e.contains("Certificate") {
-                "serve the issuer with a certificate for its host name from a publicly trusted CA, valid now (S3's own URLs have one)"
-            } else {
-                "make the issuer reachable over HTTPS from the internet: STS fetches it anonymously"
-            };
-            Check::new("", Verdict::Fail, format!("GET {url} failed")).evidence(e).fix(fix)
+            let (why, fix) = fetch_failure(&e);
+            Check::new("", Verdict::Fail, format!("{url} cannot be fetched: {why}"))
+                .evidence(e)
+                .fix(fix)
         })?;
         let seen = format!(
             "GET {url}: {} {}",
@@ -215,5 +213,69 @@ impl Doctor {
             return Ok((fetched.body, vec![seen], Some(wrong)));
         }
         Ok((fetched.body, vec![seen], None))
+    }
+}
+
+/// What a failed fetch's error chain says went wrong, and the fix, in a person's words.
+fn fetch_failure(chain: &str) -> (&'static str, &'static str) {
+    let has = |needle: &str| chain.contains(needle);
+    if has("dns error") || has("failed to lookup address") {
+        (
+            "its host name does not resolve",
+            "check the issuer's host name (for S3: BUCKET.s3.REGION.amazonaws.com, with the bucket's own region); STS resolves it with public DNS",
+        )
+    } else if has("certificate") || has("Certificate") || has("UnknownIssuer") {
+        (
+            "its TLS certificate is not accepted",
+            "serve the issuer with a certificate for its host name from a publicly trusted CA, valid now (S3's own URLs have one)",
+        )
+    } else if has("InvalidContentType") || has("corrupt message") || has("HandshakeFailure") {
+        (
+            "the server does not speak TLS there",
+            "serve the issuer over HTTPS on port 443: STS fetches https:// URLs only",
+        )
+    } else if has("Connection refused") || has("connection refused") {
+        (
+            "nothing accepts connections on its port",
+            "serve the issuer over HTTPS on port 443, reachable from the internet",
+        )
+    } else {
+        (
+            "the request failed",
+            "make the issuer reachable over HTTPS from the internet: STS fetches it anonymously",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fetch_failure;
+
+    #[test]
+    fn fetch_failures_are_told_apart() {
+        for (chain, why) in [
+            (
+                "GET https://x/.well-known/openid-configuration failed: client error (Connect): dns error: failed to lookup address information: Name or service not known",
+                "its host name does not resolve",
+            ),
+            (
+                "GET u failed: client error (Connect): invalid peer certificate: Expired",
+                "its TLS certificate is not accepted",
+            ),
+            (
+                "GET u failed: client error (Connect): received corrupt message of type InvalidContentType",
+                "the server does not speak TLS there",
+            ),
+            (
+                "GET u failed: client error (Connect): tcp connect error: Connection refused (os error 111)",
+                "nothing accepts connections on its port",
+            ),
+            (
+                "GET u failed: connection closed before message completed",
+                "the request failed",
+            ),
+        ] {
+            assert_eq!(fetch_failure(chain).0, why, "{chain}");
+        }
     }
 }

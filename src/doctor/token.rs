@@ -64,7 +64,13 @@ pub(super) fn check_token(
         .as_ref()
         .filter(|e| claims.iss.as_deref() != Some(e.as_str()))
     {
-        return Check::new("token", Verdict::Fail, format!("the token's iss {:?} is not the cluster's issuer {:?}", claims.iss.as_deref().unwrap_or(""), expected.as_str()))
+        let iss = claims.iss.as_deref().unwrap_or("");
+        let slash = if iss.trim_end_matches('/') == expected.as_str().trim_end_matches('/') {
+            " (they differ by a trailing slash, which STS compares byte for byte)"
+        } else {
+            ""
+        };
+        return Check::new("token", Verdict::Fail, format!("the token's iss {iss:?} is not the cluster's issuer {:?}{slash}", expected.as_str()))
                 .fix("set the apiserver's first --service-account-issuer to the cluster's issuer (irsa apiserver --write), then let the tokens refresh");
     }
     if !exam

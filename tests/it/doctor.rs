@@ -288,12 +288,12 @@ async fn each_broken_thing_is_named_first() {
         (
             Break::ExpiredCertificate,
             "discovery",
-            "GET https://oidc.test/cluster/.well-known/openid-configuration failed",
+            "https://oidc.test/cluster/.well-known/openid-configuration cannot be fetched: its TLS certificate is not accepted",
         ),
         (
             Break::WrongHostCertificate,
             "discovery",
-            "GET https://oidc.test/cluster/.well-known/openid-configuration failed",
+            "https://oidc.test/cluster/.well-known/openid-configuration cannot be fetched: its TLS certificate is not accepted",
         ),
         (
             Break::RotatedKey,
@@ -324,6 +324,18 @@ async fn each_broken_thing_is_named_first() {
         assert!(summary.contains(fragment), "{broken:?}: {summary}");
         let failure = report.first_failure().unwrap();
         assert!(failure.fix.is_some(), "{broken:?} has a fix");
+        for check in &report.checks {
+            let mut lines = check.evidence.clone();
+            lines.sort();
+            lines.dedup();
+            assert_eq!(
+                lines.len(),
+                check.evidence.len(),
+                "{broken:?}: {} repeats its evidence: {:?}",
+                check.name,
+                check.evidence
+            );
+        }
         if matches!(
             broken,
             Break::ExpiredCertificate | Break::WrongHostCertificate
