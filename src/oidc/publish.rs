@@ -276,7 +276,8 @@ impl PublishingPlan {
                 ));
                 for (object, name) in [(discovery, OPENID_CONFIGURATION_PATH), (jwks, JWKS_PATH)] {
                     steps.push(format!(
-                        "upload with: aws s3api put-object --bucket {} --key {} --content-type {} --cache-control '{}' --body {}",
+                        "upload with: aws s3api put-object --region {} --bucket {} --key {} --content-type {} --cache-control '{}' --body {}",
+                        s3.region(),
                         s3.bucket(),
                         object.key,
                         object.content_type,
@@ -285,11 +286,13 @@ impl PublishingPlan {
                     ));
                 }
                 steps.push(format!(
-                    "allow public bucket policies, ACLs staying blocked: aws s3api put-public-access-block --bucket {} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false",
+                    "allow public bucket policies, ACLs staying blocked: aws s3api put-public-access-block --region {} --bucket {} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false",
+                    s3.region(),
                     s3.bucket()
                 ));
                 steps.push(format!(
-                    "apply the bucket policy: aws s3api put-bucket-policy --bucket {} --policy file://{}",
+                    "apply the bucket policy: aws s3api put-bucket-policy --region {} --bucket {} --policy file://{}",
+                    s3.region(),
                     s3.bucket(),
                     file(BUCKET_POLICY_FILE)
                 ));
@@ -299,8 +302,14 @@ impl PublishingPlan {
                 discovery.url, jwks.url
             )),
         }
+        // The AWS CLI wants a region even for IAM: the bucket's, when there is one.
+        let region = self
+            .s3
+            .as_ref()
+            .map(|s3| format!(" --region {}", s3.region()))
+            .unwrap_or_default();
         steps.push(format!(
-            "register the provider: aws iam create-open-id-connect-provider --cli-input-json file://{}",
+            "register the provider: aws iam create-open-id-connect-provider{region} --cli-input-json file://{}",
             file(OIDC_PROVIDER_FILE)
         ));
         let flags = match dir {

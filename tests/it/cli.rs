@@ -142,7 +142,7 @@ fn s3_issuer_with_prefix_trailing_slash_and_migration() {
 }
 
 /// The next steps `irsa discovery --out` prints are commands that work as printed: run by a
-/// shell with the AWS CLI against moto, they make the bucket, upload both documents with their
+/// shell with the AWS CLI against moto, with no region configured, they make the bucket, upload both documents with their
 /// content types, make the bucket public by policy alone and register the provider.
 #[test]
 fn discovery_next_steps_run_as_printed() {
@@ -188,7 +188,6 @@ fn discovery_next_steps_run_as_printed() {
             .env("AWS_ENDPOINT_URL", &moto.url)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_DEFAULT_REGION", "eu-west-1")
             .output()
             .unwrap()
     };
@@ -218,19 +217,21 @@ fn discovery_next_steps_run_as_printed() {
         ),
     ] {
         let got = aws(&format!(
-            "aws s3api get-object --bucket acme-irsa --key {key} fetched"
+            "aws s3api get-object --region eu-west-1 --bucket acme-irsa --key {key} fetched"
         ));
         assert!(got.status.success(), "{got:?}");
         let head: Value = serde_json::from_slice(&got.stdout).unwrap();
         assert_eq!(head["ContentType"], content_type);
         assert_eq!(fs::read(dir.path().join("fetched")).unwrap(), written(file));
     }
-    let policy = aws("aws s3api get-bucket-policy --bucket acme-irsa --query Policy --output text");
+    let policy = aws(
+        "aws s3api get-bucket-policy --region eu-west-1 --bucket acme-irsa --query Policy --output text",
+    );
     let policy: Value = serde_json::from_slice(&policy.stdout).unwrap();
     let file: Value = serde_json::from_slice(&written("bucket-policy.json")).unwrap();
     assert_eq!(policy, file);
     let provider = aws(&format!(
-        "aws iam get-open-id-connect-provider --open-id-connect-provider-arn {}",
+        "aws iam get-open-id-connect-provider --region eu-west-1 --open-id-connect-provider-arn {}",
         summary["provider_arn"].as_str().unwrap()
     ));
     assert!(provider.status.success(), "{provider:?}");

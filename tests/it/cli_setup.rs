@@ -204,6 +204,24 @@ fn service_accounts_are_written_one_file_each() {
         yaml.contains("eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/read-s3\n"),
         "{yaml}"
     );
+    // A role for whole namespaces: no file, and a note naming what to annotate.
+    fs::write(
+        &config,
+        fs::read_to_string(&config).unwrap() + "  - name: payments\n    namespaces: [payments]\n",
+    )
+    .unwrap();
+    let run = irsa(&[
+        "service-accounts",
+        "--config",
+        &config,
+        "--account",
+        "111122223333",
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(run.stderr).unwrap(),
+        "irsa: note: role payments is for every ServiceAccount in namespace(s) payments: annotate those you want with eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/payments (no file is written for them)\n"
+    );
     assert_bad_input(
         &["service-accounts", "--config", &config],
         &["--account", "set account in it or pass --account ID"],

@@ -451,6 +451,18 @@ pub(crate) fn service_accounts(args: ServiceAccountsArgs) -> Result<Report, CliE
         .first()
         .map_or("sts.amazonaws.com", String::as_str);
     let sas = manifests(&desired, audience);
+    // A role granted to whole namespaces has no ServiceAccount to write: say which to annotate.
+    for role in desired.roles() {
+        let namespaces = role.spec().namespaces();
+        if !namespaces.is_empty() {
+            eprintln!(
+                "irsa: note: role {} is for every ServiceAccount in namespace(s) {}: annotate those you want with eks.amazonaws.com/role-arn: {} (no file is written for them)",
+                role.spec().name(),
+                namespaces.join(", "),
+                role.arn()
+            );
+        }
+    }
     let mut human = String::new();
     if let Some(dir) = &args.out {
         for sa in &sas {

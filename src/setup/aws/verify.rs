@@ -23,8 +23,16 @@ impl Aws {
             };
             let problem = match fetch(&self.http, &url, FETCH_TIMEOUT, FETCH_MAX_BYTES).await {
                 Err(e) => Some(e.to_string()),
+                Ok(f) if f.status == 403 => Some(
+                    "answered HTTP 403: anonymous reads are refused (Block Public Access, the bucket policy, or an account-level block)"
+                        .to_owned(),
+                ),
+                Ok(f) if f.status == 404 => Some(
+                    "answered HTTP 404: anonymous readers do not find it at this URL (check the issuer URL against the bucket, region and prefix it was written to)"
+                        .to_owned(),
+                ),
                 Ok(f) if f.status != 200 => Some(format!(
-                    "answered HTTP {}: anonymous reads are refused (Block Public Access, the bucket policy, or an account-level block)",
+                    "answered HTTP {}: STS needs 200 to an anonymous GET",
                     f.status
                 )),
                 Ok(f) if f.body != object.body.as_bytes() => {
