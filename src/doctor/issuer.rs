@@ -229,7 +229,12 @@ fn fetch_failure(chain: &str) -> (&'static str, &'static str) {
             "its TLS certificate is not accepted",
             "serve the issuer with a certificate for its host name from a publicly trusted CA, valid now (S3's own URLs have one)",
         )
-    } else if has("InvalidContentType") || has("corrupt message") || has("HandshakeFailure") {
+    } else if has("HandshakeFailure") || has("handshake failure") {
+        (
+            "the TLS handshake failed",
+            "serve TLS 1.2 or 1.3 with a certificate from a publicly trusted CA (STS's requirement)",
+        )
+    } else if has("InvalidContentType") || has("corrupt message") {
         (
             "the server does not speak TLS there",
             "serve the issuer over HTTPS on port 443: STS fetches https:// URLs only",
@@ -269,6 +274,10 @@ mod tests {
             (
                 "GET u failed: client error (Connect): tcp connect error: Connection refused (os error 111)",
                 "nothing accepts connections on its port",
+            ),
+            (
+                "GET u failed: client error (Connect): received fatal alert: HandshakeFailure",
+                "the TLS handshake failed",
             ),
             (
                 "GET u failed: connection closed before message completed",

@@ -86,6 +86,7 @@ pub(super) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
             s.code().unwrap_or("Unknown"),
             s.message().unwrap_or("")
         ),
-        None => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+        // Each cause's message, not the SDK's Debug dump of them.
+        None => crate::ErrorChain(e).to_string(),
     }
 }

@@ -279,7 +279,7 @@ impl PublishingPlan {
                         "upload with: aws s3api put-object --region {} --bucket {} --key {} --content-type {} --cache-control '{}' --body {}",
                         s3.region(),
                         s3.bucket(),
-                        object.key,
+                        shell_word(&object.key),
                         object.content_type,
                         object.cache_control,
                         file(name)

@@ -154,14 +154,14 @@ pub enum Rejection {
     },
 }
 
-/// A Unix time in a reason, as a person reads it: RFC 3339 in UTC, or the number when `time`
-/// cannot place it.
+/// A Unix time in a reason, as a person reads it: RFC 3339 in UTC for the years 0 to 9999
+/// (RFC 3339's range), else the number.
 struct At(i64);
 
 impl fmt::Display for At {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match time::OffsetDateTime::from_unix_timestamp(self.0) {
-            Ok(t) => write!(
+            Ok(t) if (0..=9999).contains(&t.year()) => write!(
                 f,
                 "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
                 t.year(),
@@ -171,7 +171,7 @@ impl fmt::Display for At {
                 t.minute(),
                 t.second()
             ),
-            Err(_) => write!(f, "{} (Unix time)", self.0),
+            _ => write!(f, "{} (Unix time)", self.0),
         }
     }
 }
@@ -673,6 +673,20 @@ pub enum VerifierError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_in_reasons_are_rfc3339_within_its_years() {
+        assert_eq!(At(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(At(1_514_851_200).to_string(), "2018-01-02T00:00:00Z");
+        assert_eq!(At(253_402_300_799).to_string(), "9999-12-31T23:59:59Z");
+        assert_eq!(At(253_402_300_800).to_string(), "253402300800 (Unix time)");
+        assert_eq!(At(-62_167_219_200).to_string(), "0000-01-01T00:00:00Z");
+        assert_eq!(At(-62_167_219_201).to_string(), "-62167219201 (Unix time)");
+        assert_eq!(
+            At(i64::MIN).to_string(),
+            format!("{} (Unix time)", i64::MIN)
+        );
+    }
 
     #[test]
     fn cache_keeps_at_most_its_capacity_oldest_out_first() {

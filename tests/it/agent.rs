@@ -830,6 +830,25 @@ fn the_agent_manifests_note_configures_the_webhook() {
             "{flag} not in {args}"
         );
     }
+    // Plain http to a host the SDKs refuse for container credentials: refused, saying which.
+    let cluster_dns = Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args([
+            "webhook",
+            "manifests",
+            "--image",
+            "x",
+            "--container-credentials-full-uri",
+            "http://irsa-agent.kube-system.svc/v1/credentials",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(cluster_dns.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&cluster_dns.stderr).contains(
+            "the SDKs take plain http only to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23, not irsa-agent.kube-system.svc"
+        ),
+        "{cluster_dns:?}"
+    );
     // Not an endpoint: refused, naming the flag and an example.
     let bad = Command::new(env!("CARGO_BIN_EXE_irsa"))
         .args([

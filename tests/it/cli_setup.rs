@@ -110,6 +110,16 @@ fn apiserver_shows_the_diff_then_writes_atomically_with_a_backup_and_is_idempote
         original,
         "nothing written without --write, nor when it is refused"
     );
+    // The wrong key under the next key's name (here the current one, published too): refused.
+    fs::copy(dir.path().join("sa.pub"), pki.join("sa-next.pub")).unwrap();
+    let refused = irsa(&write);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(&format!(
+            "{p}/sa-next.pub is not the key the setup file publishes under that name (it holds kid "
+        )),
+        "{refused:?}"
+    );
     fs::copy(dir.path().join("sa-next.pub"), pki.join("sa-next.pub")).unwrap();
 
     let written = irsa(&[&["-o", "json"], &write[..]].concat());
@@ -468,6 +478,24 @@ fn doctor_names_the_first_failure_and_never_prints_the_token() {
 #[test]
 fn doctor_chooses_the_role_by_the_token_and_fails_without_one() {
     let dir = tempfile::tempdir().unwrap();
+    // Credentials that reach nothing: IAM calls fail at once, whatever the machine has.
+    let doctor = |args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_irsa"))
+            .args(["-o", "json", "doctor"])
+            .args(args)
+            .args([
+                "--resolve",
+                "my-irsa-bucket.s3.eu-west-1.amazonaws.com=127.0.0.1:9",
+            ])
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .output()
+            .unwrap()
+    };
     let config = setup_file(dir.path(), "account: \"111122223333\"\n");
     let token = dir.path().join("token");
     let minted = irsa(&[
@@ -482,17 +510,12 @@ fn doctor_chooses_the_role_by_the_token_and_fails_without_one() {
         &token.display().to_string(),
     ]);
     assert_eq!(minted.status.code(), Some(0), "{minted:?}");
-    let run = irsa(&[
-        "-o",
-        "json",
-        "doctor",
+    let run = doctor(&[
         "--config",
         &config,
         "--token",
         &token.display().to_string(),
         // Nothing listens there: the issuer check fails at once, offline.
-        "--resolve",
-        "my-irsa-bucket.s3.eu-west-1.amazonaws.com=127.0.0.1:9",
     ]);
     assert_eq!(run.status.code(), Some(1));
     let report = json(&run);
@@ -511,6 +534,66 @@ fn doctor_chooses_the_role_by_the_token_and_fails_without_one() {
         "{report:#}"
     );
 
+    // With two roles, the token's ServiceAccount chooses: the role check no longer fails on
+    // the role (IAM is not reachable here, so it cannot pass either).
+    fs::write(
+        &config,
+        fs::read_to_string(&config).unwrap()
+            + "  - name: cart\n    service_accounts: [shop:cart]\n",
+    )
+    .unwrap();
+    let chosen = json(&doctor(&[
+        "--config",
+        &config,
+        "--token",
+        &token.display().to_string(),
+    ]));
+    assert!(
+        chosen["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| !c["summary"].as_str().unwrap().starts_with("no role lists")),
+        "{chosen:#}"
+    );
+    // Without credentials, the IAM check says why in one line of causes, not a Debug dump.
+    let provider = chosen["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "provider")
+        .unwrap();
+    assert!(
+        provider["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e.as_str().unwrap().contains("DispatchFailure(")),
+        "{chosen:#}"
+    );
+    // Without an account in the file there is no role to place: the IAM checks are skipped.
+    let no_account = dir.path().join("no-account.yaml");
+    fs::write(
+        &no_account,
+        fs::read_to_string(&config)
+            .unwrap()
+            .replace("account: \"111122223333\"\n", ""),
+    )
+    .unwrap();
+    let skipped = json(&doctor(&[
+        "--config",
+        &no_account.display().to_string(),
+        "--token",
+        &token.display().to_string(),
+    ]));
+    let role = skipped["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "role")
+        .unwrap();
+    assert_eq!(role["verdict"], "skip", "{skipped:#}");
+
     // A token whose iss has a trailing slash the setup's issuer lacks: named as such.
     let slashed = irsa(&[
         "token",
@@ -524,16 +607,11 @@ fn doctor_chooses_the_role_by_the_token_and_fails_without_one() {
         &token.display().to_string(),
     ]);
     assert_eq!(slashed.status.code(), Some(0), "{slashed:?}");
-    let report = json(&irsa(&[
-        "-o",
-        "json",
-        "doctor",
+    let report = json(&doctor(&[
         "--config",
         &config,
         "--token",
         &token.display().to_string(),
-        "--resolve",
-        "my-irsa-bucket.s3.eu-west-1.amazonaws.com=127.0.0.1:9",
     ]));
     assert_eq!(report["first_failure"], "token");
     assert!(

@@ -78,6 +78,14 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
             .map_err(|e| CliError::input(format!("--token {}", path.display()), e))?;
         inputs.token = Some(token);
     }
+    if args.in_pod {
+        let in_pod = InPod::read(&ProcessEnvironment, &RealFs);
+        // The pod's own AWS_ROLE_ARN is the role it assumes, whatever the setup file lists.
+        if inputs.role_arn.is_none() {
+            inputs.role_arn = in_pod.role_arn.as_deref().and_then(|r| r.parse().ok());
+        }
+        inputs.in_pod = Some(in_pod);
+    }
     if let Some(path) = &args.config {
         let flag = format!("--config {}", path.display());
         let file = SetupFile::load(path).map_err(|e| CliError::input(flag, e))?;
@@ -102,7 +110,9 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
                 &file,
                 inputs.service_account.as_ref().or(from_token.as_ref()),
             ) {
-                Ok(role) => inputs.role_arn = Some(role),
+                Ok(Some(role)) => inputs.role_arn = Some(role),
+                // No account to place a role in: the IAM checks are skipped, as they say.
+                Ok(None) => {}
                 Err(why) => {
                     inputs.role_not_found = Some(format!("{why} in {}", path.display()));
                 }
@@ -118,9 +128,6 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
             )
         })?;
         inputs.pod = Some(pod);
-    }
-    if args.in_pod {
-        inputs.in_pod = Some(InPod::read(&ProcessEnvironment, &RealFs));
     }
     let mut cas = Vec::new();
     for path in &args.ca_file {
@@ -158,12 +165,16 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
     Ok(render(&report))
 }
 
-/// The file's role for `service_account` (or its only role), or why there is none.
-fn role_for(file: &SetupFile, service_account: Option<&Subject>) -> Result<RoleArn, String> {
-    let account = file
-        .account()
-        .ok_or("no account to place the role in (set account)")?
-        .clone();
+/// The file's role for `service_account` (or its only role); `None` when the file names no
+/// account (nothing to place a role in) or no role; why not, when roles exist but none can be
+/// chosen.
+fn role_for(
+    file: &SetupFile,
+    service_account: Option<&Subject>,
+) -> Result<Option<RoleArn>, String> {
+    let (Some(account), false) = (file.account(), file.roles().is_empty()) else {
+        return Ok(None);
+    };
     let roles = file.roles();
     let role = match service_account {
         Some(sa) => roles
@@ -189,7 +200,9 @@ fn role_for(file: &SetupFile, service_account: Option<&Subject>) -> Result<RoleA
             }
         },
     };
-    RoleArn::new(file.partition(), account, role.path(), role.name()).map_err(|e| e.to_string())
+    RoleArn::new(file.partition(), account.clone(), role.path(), role.name())
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 fn render(report: &irsa::doctor::Report) -> Report {

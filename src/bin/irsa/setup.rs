@@ -116,10 +116,16 @@ pub(crate) fn run(args: Args) -> Result<Report, CliError> {
             })
             .await
             .map_err(|e| {
+                // A change of more than one call (create, then tag or wait) can fail half-way.
+                let failed = plan
+                    .changes
+                    .get(made.len())
+                    .map(|c| format!("; the failing change ({}) may be partly made", c.summary()))
+                    .unwrap_or_default();
                 let done = match made.as_slice() {
-                    [] => "nothing was changed before it".to_owned(),
+                    [] => format!("no change was complete before it{failed}"),
                     made => format!(
-                        "{} of the plan's {} changes were made before it ({}); the next run plans from there",
+                        "{} of the plan's {} changes were made before it ({}){failed}; the next run plans from there",
                         made.len(),
                         plan.changes.len(),
                         made.join("; ")
@@ -275,7 +281,8 @@ pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {
     let edit = manifest
         .edit(&flags)
         .map_err(|e| CliError::input(flag.clone(), e))?;
-    let problems = key_file_problems(&file, edit.after());
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let problems = key_file_problems(&file, base, edit.after());
     if args.write
         && let Some(first) = problems.first()
     {
@@ -349,7 +356,7 @@ pub(crate) fn apiserver(args: ApiserverArgs) -> Result<Report, CliError> {
 /// file does not publish (its name is one of the file's keys), and a signing key whose public
 /// half is not published. The paths are the container's, which kubeadm mounts from the same
 /// host paths.
-fn key_file_problems(file: &SetupFile, command: &[String]) -> Vec<String> {
+fn key_file_problems(file: &SetupFile, base: &Path, command: &[String]) -> Vec<String> {
     let published: Vec<&str> = file
         .cluster()
         .keys()
@@ -380,12 +387,24 @@ fn key_file_problems(file: &SetupFile, command: &[String]) -> Vec<String> {
             })
             .unwrap_or_default()
     };
+    // The kids of each of the setup file's key files, by file name: a node file of that name
+    // must hold exactly those.
+    let expected = |name: &std::ffi::OsStr| -> Option<Vec<String>> {
+        let path = file
+            .cluster()
+            .key_files()
+            .iter()
+            .find(|p| p.file_name() == Some(name))?;
+        let text = std::fs::read_to_string(base.join(path)).ok()?;
+        let mut kids = kids(&irsa::oidc::PublicKey::from_pem(&text).ok()?);
+        kids.sort();
+        Some(kids)
+    };
     let mut problems = Vec::new();
     for path in flag("service-account-key-file") {
-        let name = Path::new(&path).file_name();
-        if !name.is_some_and(|n| names.contains(&n)) {
+        let Some(name) = Path::new(&path).file_name().filter(|n| names.contains(n)) else {
             continue;
-        }
+        };
         match std::fs::read_to_string(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => problems.push(format!(
                 "{path} is not on this node: copy the setup file's key there on every control-plane node first (the apiserver would not start)"
@@ -393,14 +412,17 @@ fn key_file_problems(file: &SetupFile, command: &[String]) -> Vec<String> {
             Err(e) => problems.push(format!("{path} cannot be read ({e})")),
             Ok(text) => {
                 let keys = irsa::oidc::PublicKey::from_pem(&text).unwrap_or_default();
-                let unpublished: Vec<String> = kids(&keys)
-                    .into_iter()
-                    .filter(|kid| !published.contains(&kid.as_str()))
-                    .collect();
-                if keys.is_empty() || !unpublished.is_empty() {
+                let mut found = kids(&keys);
+                found.sort();
+                let same = match expected(name) {
+                    Some(wanted) => found == wanted,
+                    // The setup's own file cannot be read again: any published key will do.
+                    None => found.iter().all(|kid| published.contains(&kid.as_str())),
+                };
+                if found.is_empty() || !same {
                     problems.push(format!(
-                        "{path} is not the key the setup file publishes under that name (kid {}): copy the setup file's key there, or list this one in cluster.keys",
-                        if unpublished.is_empty() { "unreadable".to_owned() } else { unpublished.join(", ") }
+                        "{path} is not the key the setup file publishes under that name (it holds {}): copy the setup file's key there",
+                        if found.is_empty() { "no public key irsa reads".to_owned() } else { format!("kid {}", found.join(", ")) }
                     ));
                 }
             }
@@ -455,10 +477,19 @@ pub(crate) fn service_accounts(args: ServiceAccountsArgs) -> Result<Report, CliE
     for role in desired.roles() {
         let namespaces = role.spec().namespaces();
         if !namespaces.is_empty() {
+            let audience_too = if audience == irsa::oidc::DEFAULT_AUDIENCE {
+                String::new()
+            } else {
+                format!(
+                    " and {}: {audience}",
+                    irsa::setup::service_accounts::AUDIENCE_ANNOTATION
+                )
+            };
             eprintln!(
-                "irsa: note: role {} is for every ServiceAccount in namespace(s) {}: annotate those you want with eks.amazonaws.com/role-arn: {} (no file is written for them)",
+                "irsa: note: role {} is for every ServiceAccount in namespace(s) {}: annotate those you want with {}: {}{audience_too} (no file is written for them)",
                 role.spec().name(),
                 namespaces.join(", "),
+                irsa::setup::service_accounts::ROLE_ARN_ANNOTATION,
                 role.arn()
             );
         }

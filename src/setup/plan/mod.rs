@@ -179,7 +179,7 @@ pub enum PlanError {
     },
     /// The published discovery document names another issuer at the same place.
     #[error(
-        "the published discovery document names issuer {published:?} and the file {wanted:?}{}: rewriting it would make STS refuse every token already issued for the published one; make cluster.issuer say exactly {published:?}, or move to a new issuer with existing_issuers during a migration",
+        "the published discovery document names issuer {published:?} and the file {wanted:?}{}: rewriting it would make STS refuse every token already issued for the published one; make cluster.issuer say exactly {published:?}, or give a new issuer a prefix or bucket of its own (listing the old one in existing_issuers while pods move); delete the document by hand to replace it anyway",
         if published.trim_end_matches('/') == wanted.trim_end_matches('/') { " (they differ by a trailing slash, which STS compares byte for byte)" } else { "" }
     )]
     IssuerChange {
@@ -336,8 +336,10 @@ pub fn plan(
         options,
     )?;
     let wanted = desired.publishing.issuer().as_str();
+    // Only the S3 documents are irsa's to write; a self-hosted issuer's are only read.
     if let Some(published) = observed.documents[0]
         .as_ref()
+        .filter(|_| desired.publishing.s3().is_some())
         .and_then(|seen| serde_json::from_slice::<serde_json::Value>(&seen.body).ok())
         .and_then(|doc| doc.get("issuer")?.as_str().map(str::to_owned))
         .filter(|published| published != wanted)

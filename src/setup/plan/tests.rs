@@ -302,6 +302,29 @@ fn a_published_issuer_is_never_rewritten() {
     );
 }
 
+/// A self-hosted issuer's documents are only read: another issuer there is no reason to stop.
+#[test]
+fn a_self_hosted_issuer_is_not_held_to_its_served_document() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keys");
+    let file = SetupFile::parse(
+        "cluster:\n  issuer: {url: https://oidc.example.com/cluster}\n  keys: [ecdsa-p384-public.pem]\nroles:\n  - name: read-s3\n    service_accounts: [default:read-s3-hello]\n",
+        &dir,
+    )
+    .unwrap();
+    let desired = Desired::new(&file, "111122223333".parse().unwrap()).unwrap();
+    let state = Observed {
+        documents: [
+            Some(ObservedObject {
+                body: br#"{"issuer":"https://oidc.example.com/cluster/"}"#.to_vec(),
+                ..ObservedObject::default()
+            }),
+            None,
+        ],
+        ..Observed::default()
+    };
+    assert!(plan(&desired, &state, PlanOptions::default()).is_ok());
+}
+
 #[test]
 fn dropping_a_published_key_is_refused_without_the_flag() {
     let desired = desired("");

@@ -80,7 +80,8 @@ pub(crate) struct ManifestArgs {
     )]
     container_credentials_full_uri: Option<String>,
     /// The audience of those pods' token: the one the agent checks (its --audience) and the
-    /// roles' trust policies require.
+    /// roles' trust policies require. (`irsa webhook serve` defaults to EKS Auth's
+    /// pods.eks.amazonaws.com; the manifests pass this one.)
     #[arg(
         long,
         value_name = "AUDIENCE",
@@ -94,16 +95,36 @@ pub(crate) struct ManifestArgs {
     out: Option<PathBuf>,
 }
 
-/// An endpoint the SDKs' container providers accept: an absolute `http` or `https` URL.
+/// An endpoint the SDKs' container providers accept: an absolute `https` URL, or `http` to
+/// loopback or the container-credentials link-local addresses (the only plain-HTTP hosts the
+/// SDKs take).
 fn full_uri(text: &str) -> Result<String, String> {
-    match text.parse::<http::Uri>() {
-        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
-            Ok(text.to_owned())
-        }
-        _ => Err(
-            "give the agent's endpoint as an absolute URL, e.g. http://169.254.170.23:2704/v1/credentials"
-                .to_owned(),
-        ),
+    const EXAMPLE: &str = "e.g. http://169.254.170.23:2704/v1/credentials";
+    let uri = text
+        .parse::<http::Uri>()
+        .ok()
+        .filter(|uri| uri.host().is_some())
+        .ok_or_else(|| format!("give the agent's endpoint as an absolute URL, {EXAMPLE}"))?;
+    let host = uri.host().unwrap_or_default();
+    let local = |host: &str| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| {
+                ip.is_loopback()
+                    || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"]
+                        .iter()
+                        .any(|a| a.parse::<std::net::IpAddr>().ok() == Some(ip))
+            })
+    };
+    match uri.scheme_str() {
+        Some("https") => Ok(text.to_owned()),
+        Some("http") if local(host) => Ok(text.to_owned()),
+        Some("http") => Err(format!(
+            "the SDKs take plain http only to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23, not {host}: use one of those (the agent's address), {EXAMPLE}, or https"
+        )),
+        _ => Err(format!(
+            "give the agent's endpoint as an http or https URL, {EXAMPLE}"
+        )),
     }
 }
 
