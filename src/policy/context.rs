@@ -324,19 +324,8 @@ impl From<SystemTime> for RequestFacts {
 
 /// `aws:CurrentTime`'s form: ISO 8601 in UTC, whole seconds.
 pub(crate) fn iso8601(now: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(now) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
-        // Beyond year 9999: no ISO form, and no policy date compares to it meaningfully.
-        Err(_) => now.to_string(),
-    }
+    // Beyond year 9999: no ISO form, and no policy date compares to it meaningfully.
+    crate::token::utc_timestamp(now, false).unwrap_or_else(|| now.to_string())
 }
 
 #[cfg(test)]

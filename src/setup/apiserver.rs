@@ -250,18 +250,7 @@ fn backup_path(manifest: &Path, now: SystemTime) -> PathBuf {
         return first;
     }
     let seconds = crate::token::unix_seconds(now);
-    let stamp = match time::OffsetDateTime::from_unix_timestamp(seconds) {
-        Ok(t) => format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
-        Err(_) => seconds.to_string(),
-    };
+    let stamp = crate::token::utc_timestamp(seconds, true).unwrap_or_else(|| seconds.to_string());
     let mut candidate = manifest.with_file_name(format!(".{name}.irsa-backup-{stamp}"));
     let mut n = 2;
     while candidate.exists() {

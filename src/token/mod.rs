@@ -55,3 +55,19 @@ pub(crate) fn unix_seconds(at: std::time::SystemTime) -> i64 {
         Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
     }
 }
+
+/// A Unix time in UTC as `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, whole seconds), or with `compact`
+/// as `YYYYMMDDTHHMMSSZ`; `None` outside the years 0 to 9999, which have no such form.
+pub(crate) fn utc_timestamp(unix: i64, compact: bool) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).ok()?;
+    if !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    let (year, month, day) = (t.year(), u8::from(t.month()), t.day());
+    let (hour, minute, second) = (t.hour(), t.minute(), t.second());
+    Some(if compact {
+        format!("{year:04}{month:02}{day:02}T{hour:02}{minute:02}{second:02}Z")
+    } else {
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+    })
+}

@@ -160,18 +160,9 @@ struct At(i64);
 
 impl fmt::Display for At {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match time::OffsetDateTime::from_unix_timestamp(self.0) {
-            Ok(t) if (0..=9999).contains(&t.year()) => write!(
-                f,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            ),
-            _ => write!(f, "{} (Unix time)", self.0),
+        match super::utc_timestamp(self.0, false) {
+            Some(stamp) => f.write_str(&stamp),
+            None => write!(f, "{} (Unix time)", self.0),
         }
     }
 }

@@ -830,44 +830,30 @@ fn the_agent_manifests_note_configures_the_webhook() {
             "{flag} not in {args}"
         );
     }
-    // Plain http to a host the SDKs refuse for container credentials: refused, saying which.
-    let cluster_dns = Command::new(env!("CARGO_BIN_EXE_irsa"))
-        .args([
-            "webhook",
-            "manifests",
-            "--image",
-            "x",
-            "--container-credentials-full-uri",
+    // Refused, exit 2, saying why: plain http to a host the SDKs refuse for container
+    // credentials, and no endpoint at all.
+    for (uri, reason) in [
+        (
             "http://irsa-agent.kube-system.svc/v1/credentials",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(cluster_dns.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&cluster_dns.stderr).contains(
-            "the SDKs take plain http only to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23, not irsa-agent.kube-system.svc"
+            "the SDKs take plain http only to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23, not irsa-agent.kube-system.svc",
         ),
-        "{cluster_dns:?}"
-    );
-    // Not an endpoint: refused, naming the flag and an example.
-    let bad = Command::new(env!("CARGO_BIN_EXE_irsa"))
-        .args([
-            "webhook",
-            "manifests",
-            "--image",
-            "x",
-            "--container-credentials-full-uri",
+        (
             "169.254.170.23",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
-    let stderr = String::from_utf8(bad.stderr).unwrap();
-    assert!(
-        stderr.contains("--container-credentials-full-uri")
-            && stderr.contains("e.g. http://169.254.170.23:2704/v1/credentials"),
-        "{stderr}"
-    );
+            "give the agent's endpoint as an absolute http or https URL, e.g. http://169.254.170.23:2704/v1/credentials",
+        ),
+    ] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_irsa"))
+            .args(["webhook", "manifests", "--image", "x"])
+            .args(["--container-credentials-full-uri", uri])
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(2), "{uri}");
+        let stderr = String::from_utf8(refused.stderr).unwrap();
+        assert!(
+            stderr.contains("--container-credentials-full-uri") && stderr.contains(reason),
+            "{uri}: {stderr}"
+        );
+    }
 }
 
 /// The agent as a cluster runs it: roles from the ServiceAccounts' annotations through the

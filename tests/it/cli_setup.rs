@@ -498,18 +498,33 @@ fn doctor_chooses_the_role_by_the_token_and_fails_without_one() {
     };
     let config = setup_file(dir.path(), "account: \"111122223333\"\n");
     let token = dir.path().join("token");
-    let minted = irsa(&[
-        "token",
-        "--signing-key",
-        &data("keys/rsa-private.pkcs8.pem").display().to_string(),
-        "--issuer",
+    let mint = |issuer: &str, service_account: &str| {
+        let minted = irsa(&[
+            "token",
+            "--signing-key",
+            &data("keys/rsa-private.pkcs8.pem").display().to_string(),
+            "--issuer",
+            issuer,
+            "--service-account",
+            service_account,
+            "--out",
+            &token.display().to_string(),
+        ]);
+        assert_eq!(minted.status.code(), Some(0), "{minted:?}");
+    };
+    let check = |report: &Value, name: &str| -> Value {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check: {report:#}"))
+            .clone()
+    };
+    mint(
         "https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod",
-        "--service-account",
         "shop:cart",
-        "--out",
-        &token.display().to_string(),
-    ]);
-    assert_eq!(minted.status.code(), Some(0), "{minted:?}");
+    );
     let run = doctor(&[
         "--config",
         &config,
@@ -519,12 +534,7 @@ fn doctor_chooses_the_role_by_the_token_and_fails_without_one() {
     ]);
     assert_eq!(run.status.code(), Some(1));
     let report = json(&run);
-    let role = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "role")
-        .unwrap();
+    let role = check(&report, "role");
     assert_eq!(
         (role["verdict"].as_str(), role["summary"].as_str()),
         (
@@ -557,12 +567,7 @@ fn doctor_chooses_the_role_by_the_token_and_fails_without_one() {
         "{chosen:#}"
     );
     // Without credentials, the IAM check says why in one line of causes, not a Debug dump.
-    let provider = chosen["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "provider")
-        .unwrap();
+    let provider = check(&chosen, "provider");
     assert!(
         provider["evidence"]
             .as_array()
@@ -586,27 +591,14 @@ fn doctor_chooses_the_role_by_the_token_and_fails_without_one() {
         "--token",
         &token.display().to_string(),
     ]));
-    let role = skipped["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "role")
-        .unwrap();
+    let role = check(&skipped, "role");
     assert_eq!(role["verdict"], "skip", "{skipped:#}");
 
     // A token whose iss has a trailing slash the setup's issuer lacks: named as such.
-    let slashed = irsa(&[
-        "token",
-        "--signing-key",
-        &data("keys/rsa-private.pkcs8.pem").display().to_string(),
-        "--issuer",
+    mint(
         "https://my-irsa-bucket.s3.eu-west-1.amazonaws.com/prod/",
-        "--service-account",
         "default:read-s3-hello",
-        "--out",
-        &token.display().to_string(),
-    ]);
-    assert_eq!(slashed.status.code(), Some(0), "{slashed:?}");
+    );
     let report = json(&doctor(&[
         "--config",
         &config,

@@ -104,7 +104,9 @@ fn full_uri(text: &str) -> Result<String, String> {
         .parse::<http::Uri>()
         .ok()
         .filter(|uri| uri.host().is_some())
-        .ok_or_else(|| format!("give the agent's endpoint as an absolute URL, {EXAMPLE}"))?;
+        .ok_or_else(|| {
+            format!("give the agent's endpoint as an absolute http or https URL, {EXAMPLE}")
+        })?;
     let host = uri.host().unwrap_or_default();
     let local = |host: &str| {
         let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -123,7 +125,7 @@ fn full_uri(text: &str) -> Result<String, String> {
             "the SDKs take plain http only to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23, not {host}: use one of those (the agent's address), {EXAMPLE}, or https"
         )),
         _ => Err(format!(
-            "give the agent's endpoint as an http or https URL, {EXAMPLE}"
+            "give the agent's endpoint as an absolute http or https URL, {EXAMPLE}"
         )),
     }
 }
